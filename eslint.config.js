@@ -1,0 +1,44 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'coverage/', '.data/', '.tap/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    // A module is reached only through its index.ts (SPEC §1).
+    files: ['src/modules/command/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/query/**'], message: 'The command module never imports the query module.' }] }],
+    },
+  },
+  {
+    files: ['src/modules/query/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/command/**'], message: 'The query module never imports the command module.' }] }],
+    },
+  },
+  {
+    files: ['src/eventstore/**/*.ts', 'src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/**'], message: 'Shared code never imports a module.' }] }],
+    },
+  },
+  {
+    files: ['src/entry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/*/*', '!**/modules/*/index.ts'], message: "Entry points compose modules through their index.ts only." }] }],
+    },
+  },
+  {
+    files: ['scripts/**/*.ts', 'src/entry/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+);

@@ -1,0 +1,61 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Commit, NewEvent } from './event-store.ts';
+
+/**
+ * How a commit is stored: one DynamoDB item per commit, keyed by (streamId, version). The same
+ * decoding serves Query/Scan results and DynamoDB Streams images.
+ */
+export type CommitItem = Record<string, AttributeValue>;
+
+export function toItem(commit: Commit): CommitItem {
+  return marshall(
+    {
+      streamId: commit.streamId,
+      version: commit.version,
+      commandId: commit.commandId,
+      commandHash: commit.commandHash,
+      actorId: commit.actorId,
+      occurredAt: commit.occurredAt,
+      events: commit.events.map((event) => ({ type: event.type, data: event.data })),
+    },
+    { removeUndefinedValues: true, convertEmptyValues: false },
+  );
+}
+
+/** Decodes a stored item; throws `MalformedCommitError` for an item that is not a commit. */
+export function fromItem(item: CommitItem): Commit {
+  const raw = unmarshall(item) as Record<string, unknown>;
+  const { streamId, version, commandId, commandHash, actorId, occurredAt, events } = raw;
+  if (
+    typeof streamId !== 'string' ||
+    typeof version !== 'number' ||
+    typeof commandId !== 'string' ||
+    typeof actorId !== 'string' ||
+    typeof occurredAt !== 'string' ||
+    !Array.isArray(events) ||
+    events.length === 0 ||
+    !events.every(isEvent)
+  ) {
+    throw new MalformedCommitError(`item ${String(streamId)}@${String(version)} is not a commit`);
+  }
+  return {
+    streamId,
+    version,
+    commandId,
+    ...(typeof commandHash === 'string' ? { commandHash } : {}),
+    actorId,
+    occurredAt,
+    events,
+  };
+}
+
+function isEvent(value: unknown): value is NewEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, data } = value as Record<string, unknown>;
+  return typeof type === 'string' && typeof data === 'object' && data !== null && !Array.isArray(data);
+}
+
+export class MalformedCommitError extends Error {
+  override readonly name = 'MalformedCommitError';
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { createDynamoDbClient, DynamoDbEventStore } from './dynamodb-event-store.ts';
+import { eventStoreContract } from './event-store.contract.ts';
+import { EventStoreUnavailableError } from './event-store.ts';
+import { ensureEventsTable } from './events-table.ts';
+import { startLocalDynamoDb } from './local-dynalite.ts';
+import type { LocalDynamoDb } from './local-dynalite.ts';
+
+let dynamo: LocalDynamoDb;
+t.before(async () => {
+  dynamo = await startLocalDynamoDb();
+});
+t.teardown(() => dynamo.close());
+
+const freshStore = async (tableName = `events-${randomUUID()}`) => {
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  await ensureEventsTable(client, tableName);
+  return { client, store: new DynamoDbEventStore({ client, tableName }) };
+};
+
+t.test('contract', (t) => {
+  eventStoreContract(t, async () => (await freshStore()).store);
+  t.end();
+});
+
+t.test('a long stream is read with several Query pages', async (t) => {
+  const { client, store } = await freshStore();
+  let queries = 0;
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'QueryCommand') queries++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countQueries' },
+  );
+  const streamId = `S-${randomUUID()}`;
+  const filler = 'y'.repeat(40_000);
+  for (let version = 0; version < 30; version++) {
+    await store.append({
+      streamId,
+      expectedVersion: version,
+      commandId: randomUUID(),
+      actorId: 'bob',
+      occurredAt: new Date().toISOString(),
+      events: [{ type: 'Big', data: { filler } }],
+    });
+  }
+  const commits = await store.readStream(streamId);
+  t.equal(commits.length, 30);
+  t.ok(queries > 1, `read took ${queries} Query pages`);
+});
+
+t.test('ensureEventsTable creates the table once, with keys and a NEW_IMAGE stream', async (t) => {
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const tableName = `events-${randomUUID()}`;
+  // dynalite does not echo stream settings back, so look at what was asked of it.
+  const createInputs: unknown[] = [];
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'CreateTableCommand') createInputs.push(args.input);
+      return next(args);
+    },
+    { step: 'initialize', name: 'captureCreate' },
+  );
+  const created = await Promise.all([ensureEventsTable(client, tableName), ensureEventsTable(client, tableName)]);
+  t.equal(created.filter(Boolean).length <= 1, true, 'at most one call reports creating it');
+  t.equal(await ensureEventsTable(client, tableName), false, 'a later call finds it');
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  t.same(Table?.KeySchema, [
+    { AttributeName: 'streamId', KeyType: 'HASH' },
+    { AttributeName: 'version', KeyType: 'RANGE' },
+  ]);
+  t.match(createInputs[0], { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } });
+});
+
+t.test('an unreachable log surfaces as EventStoreUnavailableError', async (t) => {
+  const gone = await startLocalDynamoDb();
+  await gone.close();
+  const client = createDynamoDbClient({ endpoint: gone.endpoint });
+  const store = new DynamoDbEventStore({ client, tableName: 'events' });
+  const append = store.append({
+    streamId: 'S-1',
+    expectedVersion: 0,
+    commandId: randomUUID(),
+    actorId: 'carol',
+    occurredAt: new Date().toISOString(),
+    events: [{ type: 'X', data: {} }],
+  });
+  await t.rejects(append, EventStoreUnavailableError);
+  await t.rejects(store.readStream('S-1'), EventStoreUnavailableError);
+  await t.rejects(store.ping(), EventStoreUnavailableError);
+  await t.rejects(
+    (async () => {
+      for await (const page of store.scan()) void page;
+    })(),
+    EventStoreUnavailableError,
+  );
+});
+
+t.test('a missing table is reported as unavailable, not as a defect', async (t) => {
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const store = new DynamoDbEventStore({ client, tableName: `missing-${randomUUID()}` });
+  await t.rejects(store.readStream('S-1'), EventStoreUnavailableError);
+});

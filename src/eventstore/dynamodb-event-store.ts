@@ -1,0 +1,210 @@
+import {
+  ConditionalCheckFailedException,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { fromItem, toItem } from './commit-item.ts';
+import {
+  EventStoreUnavailableError,
+  VersionConflictError,
+  validateAppend,
+} from './event-store.ts';
+import type { AppendRequest, Commit, EventStore, NewEvent, ReadOptions, ScanOptions } from './event-store.ts';
+
+export interface DynamoDbEventStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+}
+
+/**
+ * The event log on DynamoDB (SPEC §3): one item per commit, appended with a conditional put at
+ * `expectedVersion + 1`. No TransactWriteItems, so the same code runs against DynamoDB and dynalite.
+ */
+export class DynamoDbEventStore implements EventStore {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+
+  constructor(options: DynamoDbEventStoreOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+  }
+
+  async append<E extends NewEvent>(request: AppendRequest<E>): Promise<Commit<E>> {
+    validateAppend(request);
+    const commit: Commit<E> = {
+      streamId: request.streamId,
+      version: request.expectedVersion + 1,
+      commandId: request.commandId,
+      ...(request.commandHash === undefined ? {} : { commandHash: request.commandHash }),
+      actorId: request.actorId,
+      occurredAt: request.occurredAt,
+      events: request.events,
+    };
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#tableName,
+          Item: toItem(commit),
+          ConditionExpression: 'attribute_not_exists(#version)',
+          ExpressionAttributeNames: { '#version': 'version' },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new VersionConflictError(request.streamId, request.expectedVersion);
+      }
+      throw translate(error, 'append');
+    }
+    return commit;
+  }
+
+  async readStream(streamId: string, options: ReadOptions = {}): Promise<readonly Commit[]> {
+    const commits: Commit[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            KeyConditionExpression: '#streamId = :streamId AND #version >= :from',
+            ExpressionAttributeNames: { '#streamId': 'streamId', '#version': 'version' },
+            ExpressionAttributeValues: {
+              ':streamId': { S: streamId },
+              ':from': { N: String(options.fromVersion ?? 1) },
+            },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      } catch (error) {
+        throw translate(error, 'read');
+      }
+      for (const item of page.Items ?? []) commits.push(fromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return commits;
+  }
+
+  async *scan(options: ScanOptions = {}): AsyncIterable<readonly Commit[]> {
+    const segments = Math.max(1, Math.floor(options.segments ?? 4));
+    yield* mergePages(Array.from({ length: segments }, (_, segment) => this.#scanSegment(segment, segments)));
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.#client.send(new DescribeTableCommand({ TableName: this.#tableName }));
+    } catch (error) {
+      throw translate(error, 'reach');
+    }
+  }
+
+  async *#scanSegment(segment: number, totalSegments: number): AsyncGenerator<readonly Commit[]> {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.#client.send(
+          new ScanCommand({
+            TableName: this.#tableName,
+            Segment: segment,
+            TotalSegments: totalSegments,
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      } catch (error) {
+        throw translate(error, 'scan');
+      }
+      yield (page.Items ?? []).map(fromItem);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+}
+
+/** Interleaves the pages of several generators as they arrive. */
+async function* mergePages<T>(sources: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  const pending = new Map<number, Promise<{ index: number; result: IteratorResult<T> }>>();
+  const pull = (index: number) => {
+    const source = sources[index]!;
+    pending.set(
+      index,
+      source.next().then((result) => ({ index, result })),
+    );
+  };
+  sources.forEach((_, index) => pull(index));
+  try {
+    while (pending.size > 0) {
+      const { index, result } = await Promise.race(pending.values());
+      if (result.done) {
+        pending.delete(index);
+      } else {
+        pull(index);
+        yield result.value;
+      }
+    }
+  } finally {
+    await Promise.allSettled(sources.map((source) => source.return(undefined)));
+  }
+}
+
+const retryableNames = new Set([
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'ThrottlingException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ResourceNotFoundException',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+/**
+ * Failures of reach or capacity become `EventStoreUnavailableError` (HTTP 503); anything else
+ * is a defect and propagates as it is.
+ */
+function translate(error: unknown, action: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = (error as { code?: string }).code;
+  if (
+    retryableNames.has(error.name) ||
+    (code !== undefined && networkCodes.has(code)) ||
+    (status !== undefined && status >= 500)
+  ) {
+    return new EventStoreUnavailableError(`event log unavailable (${action}): ${error.name}`, { cause: error });
+  }
+  return error;
+}
+
+export interface ClientSettings {
+  /** An endpoint speaking the DynamoDB API (dynalite locally); the AWS default when absent. */
+  readonly endpoint?: string;
+  readonly region?: string;
+}
+
+/**
+ * A DynamoDB client with short timeouts: a store that does not answer should turn into a quick
+ * 503, not a request hanging until the Lambda times out.
+ */
+export function createDynamoDbClient(settings: ClientSettings = {}): DynamoDBClient {
+  const config: DynamoDBClientConfig = {
+    region: settings.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  };
+  if (settings.endpoint !== undefined) {
+    config.endpoint = settings.endpoint;
+    // A local endpoint accepts any signature; real credentials are not needed or wanted.
+    config.credentials = {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    };
+  }
+  return new DynamoDBClient(config);
+}

@@ -1,0 +1,116 @@
+/** One event as the domain produces it, before the log assigns it a place. */
+export interface NewEvent {
+  readonly type: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A commit: the unit of append. It holds the 1..n events one command produced, all at the
+ * same stream version; the stream's version counts commits.
+ */
+export interface Commit<E extends NewEvent = NewEvent> {
+  readonly streamId: string;
+  /** 1 for the first commit of a stream, then +1 per commit. */
+  readonly version: number;
+  /** Identifies the command that produced the commit; a retried command carries the same id. */
+  readonly commandId: string;
+  /** Fingerprint of the request behind the command, so a reused id with other content is noticed. */
+  readonly commandHash?: string;
+  readonly actorId: string;
+  /** ISO-8601 timestamp. */
+  readonly occurredAt: string;
+  readonly events: readonly E[];
+}
+
+/** The envelope of SPEC §3: one event with the facts of the commit it belongs to. */
+export interface EventEnvelope<E extends NewEvent = NewEvent> {
+  readonly streamId: string;
+  readonly version: number;
+  readonly type: E['type'];
+  readonly data: E['data'];
+  readonly occurredAt: string;
+  readonly actorId: string;
+  readonly commandId: string;
+}
+
+export interface AppendRequest<E extends NewEvent = NewEvent> {
+  readonly streamId: string;
+  /** The version the caller decided on; 0 for a stream that must not exist yet. */
+  readonly expectedVersion: number;
+  readonly commandId: string;
+  readonly commandHash?: string;
+  readonly actorId: string;
+  readonly occurredAt: string;
+  readonly events: readonly E[];
+}
+
+export interface ReadOptions {
+  /** First version to return (inclusive); 1 by default. */
+  readonly fromVersion?: number;
+}
+
+export interface ScanOptions {
+  /** Parallel scan segments; more segments read a large log faster. */
+  readonly segments?: number;
+}
+
+/**
+ * The event log. Implementations must make `append` atomic and conditional: exactly one of
+ * several appends at the same expected version succeeds, the others throw `VersionConflictError`.
+ *
+ * @example
+ * const commit = await store.append({
+ *   streamId: 'GroupChat-0190…', expectedVersion: 0, commandId, actorId: 'alice',
+ *   occurredAt: new Date().toISOString(), events: [{ type: 'GroupChatCreated', data: { name, ownerId } }],
+ * });
+ * const history = await store.readStream(commit.streamId);
+ */
+export interface EventStore {
+  append<E extends NewEvent>(request: AppendRequest<E>): Promise<Commit<E>>;
+  /** The stream's commits in version order; an unknown stream reads as empty. */
+  readStream(streamId: string, options?: ReadOptions): Promise<readonly Commit[]>;
+  /** Every commit of every stream, in pages, in no particular order (for rebuilds). */
+  scan(options?: ScanOptions): AsyncIterable<readonly Commit[]>;
+  /** A cheap round trip that fails when the log cannot be reached. */
+  ping(): Promise<void>;
+}
+
+/** Another commit already holds the version this append expected to write. */
+export class VersionConflictError extends Error {
+  override readonly name = 'VersionConflictError';
+  constructor(
+    readonly streamId: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`stream ${streamId} has moved past version ${expectedVersion}`);
+  }
+}
+
+/** The log could not be reached or refused for load; the request may be retried later. */
+export class EventStoreUnavailableError extends Error {
+  override readonly name = 'EventStoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Flattens a commit into the per-event envelopes of SPEC §3. */
+export function envelopes<E extends NewEvent>(commit: Commit<E>): EventEnvelope<E>[] {
+  return commit.events.map((event) => ({
+    streamId: commit.streamId,
+    version: commit.version,
+    type: event.type,
+    data: event.data,
+    occurredAt: commit.occurredAt,
+    actorId: commit.actorId,
+    commandId: commit.commandId,
+  }));
+}
+
+export function validateAppend(request: AppendRequest): void {
+  if (!Number.isSafeInteger(request.expectedVersion) || request.expectedVersion < 0) {
+    throw new RangeError(`expectedVersion must be a non-negative integer, got ${request.expectedVersion}`);
+  }
+  if (request.events.length === 0) throw new RangeError('a commit holds at least one event');
+  if (request.streamId.length === 0) throw new RangeError('streamId must not be empty');
+}
