@@ -1,0 +1,70 @@
+import Joi from 'joi';
+import { roles } from '../../contracts/events.ts';
+import { controlCharacters, limits, textControlCharacters, userIdPattern } from './rules.ts';
+
+/** joi schemas of the command API; they also feed the OpenAPI description. */
+
+export const uuid = Joi.string().guid().lowercase();
+
+export const name = Joi.string()
+  .trim()
+  .min(1)
+  .max(limits.nameMaxLength)
+  .custom((value: string, helpers) => (controlCharacters.test(value) ? helpers.error('string.controlCharacters') : value))
+  .messages({ 'string.controlCharacters': '{{#label}} must not contain control characters' })
+  .required()
+  .example('Weekend trip');
+
+export const text = Joi.string()
+  .max(limits.textMaxLength)
+  .custom((value: string, helpers) => {
+    if (value.trim().length === 0) return helpers.error('string.blank');
+    if (textControlCharacters.test(value)) return helpers.error('string.controlCharacters');
+    return value;
+  })
+  .messages({
+    'string.blank': '{{#label}} must not be only whitespace',
+    'string.controlCharacters': '{{#label}} must not contain control characters other than line breaks and tabs',
+  })
+  .required()
+  .example('Who brings the tent?');
+
+export const userId = Joi.string()
+  .pattern(userIdPattern)
+  .messages({ 'string.pattern.base': '{{#label}} must be 1-64 characters of A-Z, a-z, 0-9, _ or -' })
+  .required()
+  .example('bob');
+
+export const role = Joi.string()
+  .valid(...roles)
+  .required()
+  .example('member');
+
+const idempotencyKey = Joi.string()
+  .max(128)
+  .pattern(/^[\x21-\x7e]+$/)
+  .messages({ 'string.pattern.base': '{{#label}} must be printable ASCII without spaces' })
+  .description('Makes a retried command return its original answer and append nothing');
+
+const ifMatch = Joi.string()
+  .pattern(/^"(0|[1-9][0-9]{0,14})"$/)
+  .messages({ 'string.pattern.base': '{{#label}} must be a quoted stream version, e.g. "3"' })
+  .description('Fail with 412 unless the stream is at this version');
+
+/** Headers of commands on an existing stream. */
+export const updateHeaders = Joi.object({ 'idempotency-key': idempotencyKey, 'if-match': ifMatch }).unknown(true);
+/** Headers of commands that start a new stream: If-Match has nothing to match. */
+export const createHeaders = Joi.object({
+  'idempotency-key': idempotencyKey,
+  'if-match': Joi.forbidden().messages({ 'any.unknown': '{{#label}} is not allowed when creating' }),
+}).unknown(true);
+
+/** DELETE routes take no body; anything sent is refused rather than ignored. */
+export const noBody = Joi.object({}).allow(null);
+
+const version = Joi.number().integer().min(1).required().description('The stream version after the command');
+const token = Joi.string().required().description('Consistency token for X-Consistency-Token on queries');
+
+export const accepted = Joi.object({ version, token }).label('CommandAccepted');
+export const groupChatCreated = Joi.object({ groupChatId: uuid.required(), version, token }).label('GroupChatCreated');
+export const messagePosted = Joi.object({ messageId: uuid.required(), version, token }).label('MessagePosted');

@@ -1,0 +1,85 @@
+import Boom from '@hapi/boom';
+import type { Plugin } from '@hapi/hapi';
+import Joi from 'joi';
+import type { Commit, EventStore } from '../../eventstore/index.ts';
+import { commandRoutes } from './command.routes.ts';
+import { toBoom } from './command-errors.ts';
+import { CommandHandler } from './handle-command.ts';
+
+export interface CommandModuleOptions {
+  /** The event log commands append to. */
+  readonly eventStore: EventStore;
+  /**
+   * Called with each commit after it is in the log (local one-process mode hands it to the
+   * projector). Called without waiting; a throw or rejection is logged, never fails the command.
+   */
+  readonly onAppended?: (commit: Commit) => unknown;
+  /** Attempts per command while concurrent writers keep winning its stream. */
+  readonly maxAttempts?: number;
+  /** Source of `occurredAt`; tests pin it. */
+  readonly clock?: () => Date;
+}
+
+const optionsSchema = Joi.object({
+  eventStore: Joi.object({ append: Joi.func().required(), readStream: Joi.func().required(), ping: Joi.func().required() })
+    .unknown(true)
+    .required(),
+  onAppended: Joi.func(),
+  maxAttempts: Joi.number().integer().min(1).max(100),
+  clock: Joi.func(),
+});
+
+/**
+ * The write side (SPEC §2, §3): group-chat commands under /command/v1, decided by pure deciders
+ * and appended to the event log. Needs the `auth` plugin for its `user` strategy.
+ *
+ * @example
+ * await server.register([
+ *   { plugin: authPlugin, options: { secret } },
+ *   { plugin: commandModule, options: { eventStore: new DynamoDbEventStore({ client, tableName }) } },
+ * ]);
+ */
+export const commandModule: Plugin<CommandModuleOptions> = {
+  name: 'command',
+  dependencies: ['auth'],
+  register(server, rawOptions) {
+    // assert, not attempt: the store is a class instance and must not be cloned.
+    Joi.assert(rawOptions, optionsSchema, 'command module options:');
+    const options = rawOptions;
+    const handler = new CommandHandler(options.eventStore, {
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    });
+    const { onAppended } = options;
+    server.route(
+      commandRoutes({
+        handler,
+        store: options.eventStore,
+        clock: options.clock ?? (() => new Date()),
+        appended: (handled) => {
+          if (!onAppended || !handled.appended) return;
+          const commit = handled.appended;
+          setImmediate(() => {
+            Promise.resolve()
+              .then(() => onAppended(commit))
+              .catch((error: unknown) => server.log(['error', 'command', 'onAppended'], error as Error));
+          });
+        },
+      }),
+    );
+    // Domain and store failures become their HTTP status here, for this module's routes only.
+    server.ext(
+      'onPreResponse',
+      (request, h) => {
+        const { response } = request;
+        if (!Boom.isBoom(response) || response.output.statusCode !== 500) return h.continue;
+        const mapped = toBoom(response);
+        if (mapped) return mapped;
+        request.log(['error', 'command'], response);
+        return h.continue;
+      },
+      { sandbox: 'plugin' },
+    );
+  },
+};
+
+export { CommandHandler } from './handle-command.ts';
