@@ -17,6 +17,7 @@ import { commandModule } from '../modules/command/index.ts';
 import { authPlugin, developmentSecret } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { readConfig } from '../shared/config.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 interface LocalConfig {
   readonly PORT: number;
@@ -45,6 +46,7 @@ const logger = pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorizati
 
 async function main() {
   const dataDir = resolve(config.DATA_DIR);
+  const unlock = await lockDataDir(dataDir);
   let dynamo: LocalDynamoDb | undefined;
   let endpoint = config.DYNAMODB_ENDPOINT;
   if (endpoint === undefined) {
@@ -94,6 +96,7 @@ async function main() {
     await server.stop({ timeout: 5_000 });
     client.destroy();
     await dynamo?.close();
+    await unlock();
     logger.info('stopped');
     process.exit(0);
   };

@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import t from 'tap';
+import { issueToken } from '../shared/auth.ts';
+
+/** `npm start`'s entry over a real socket: start, serve, stop cleanly, restart with the data kept. */
+
+const secret = 'local-entry-test-secret';
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+}
+
+function startLocal(dataDir: string): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/local.ts'], {
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, JWT_SECRET: secret, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'listening' && entry.url) resolve({ child, url: entry.url, lines, exited });
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code}:\n${lines.join('\n')}`)));
+  });
+}
+
+t.test('local entry', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cqrs-local-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const authorization = `Bearer ${issueToken('alice', secret)}`;
+  const create = (url: string) =>
+    fetch(`${url}/command/v1/group-chats`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json', 'idempotency-key': 'e2e' },
+      body: JSON.stringify({ name: 'End to end' }),
+    });
+
+  const first = await startLocal(dataDir);
+  const created = await create(first.url);
+  t.equal(created.status, 201);
+  const body = await created.text();
+  t.match(created.headers.get('x-request-id'), /.+/);
+  t.equal((await fetch(`${first.url}/command/v1/healthcheck?deep=true`)).status, 200);
+  const docs = await fetch(`${first.url}/openapi.json`);
+  t.equal(docs.status, 200);
+  t.match(await docs.json(), { openapi: /^3\./, paths: { '/command/v1/group-chats': { post: {} } } });
+  t.ok(
+    first.lines.some((line) => line.includes('"req"') && line.includes('"id"')),
+    'requests are logged as JSON with a request id',
+  );
+
+  const second = await startLocal(dataDir).catch((error: Error) => error);
+  t.type(second, Error, 'a second server on the same data folder refuses to start');
+  t.match((second as Error).message, /in use by another running server/);
+
+  first.child.kill('SIGTERM');
+  t.equal(await first.exited, 0, 'SIGTERM stops cleanly');
+  t.ok(first.lines.some((line) => line.includes('"msg":"stopped"')));
+
+  const restarted = await startLocal(dataDir);
+  const retried = await create(restarted.url);
+  t.equal(retried.status, 201);
+  t.equal(await retried.text(), body, 'the retry after a restart finds the chat created before it');
+  restarted.child.kill('SIGINT');
+  t.equal(await restarted.exited, 0, 'SIGINT stops cleanly');
+});
+
+t.test('a malformed setting stops the process with one line naming it', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/local.ts'], {
+    env: { ...process.env, PORT: 'not-a-port' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  t.equal(code, 1);
+  t.match(stderr, /configuration error: "PORT" must be a number/);
+});
