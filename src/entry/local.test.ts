@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { issueToken } from '../shared/auth.ts';
+import { childEnv } from '../testing/child-env.ts';
 
 /** `npm start`'s entry over a real socket: start, serve, stop cleanly, restart with the data kept. */
 
@@ -20,7 +21,7 @@ interface Running {
 
 function startLocal(dataDir: string): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/local.ts'], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, JWT_SECRET: secret, LOG_LEVEL: 'info' },
+    env: childEnv({ PORT: '0', DATA_DIR: dataDir, JWT_SECRET: secret, LOG_LEVEL: 'info' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -83,7 +84,7 @@ t.test('local entry', async (t) => {
 
 t.test('a malformed setting stops the process with one line naming it', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/local.ts'], {
-    env: { ...process.env, PORT: 'not-a-port' },
+    env: childEnv({ PORT: 'not-a-port' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
