@@ -1,6 +1,7 @@
 /**
  * `npm start`: both modules in one hapi server with embedded stores (SPEC §0). The event log is
- * dynalite inside this process with its data under .data/ (or DYNAMODB_ENDPOINT when set).
+ * dynalite inside this process with its data under .data/ (or DYNAMODB_ENDPOINT when set); the
+ * projections live in embedded PGlite under .data/ (or the Postgres of DATABASE_URL).
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,9 @@ import pino from 'pino';
 import { DynamoDbEventStore, createDynamoDbClient, ensureEventsTable } from '../eventstore/index.ts';
 import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
 import type { LocalDynamoDb } from '../eventstore/local-dynalite.ts';
+import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
+import { ProjectionFeed, Projector, migrate, openDatabase, queryModule } from '../modules/query/index.ts';
 import { authPlugin, developmentSecret } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { readConfig } from '../shared/config.ts';
@@ -24,6 +27,8 @@ interface LocalConfig {
   readonly HOST: string;
   readonly DATA_DIR: string;
   readonly DYNAMODB_ENDPOINT?: string;
+  readonly DATABASE_URL?: string;
+  readonly DATABASE_SCHEMA: string;
   readonly EVENTS_TABLE: string;
   readonly JWT_SECRET?: string;
   readonly LOG_LEVEL: string;
@@ -35,6 +40,8 @@ const config = readConfig<LocalConfig>(
     HOST: Joi.string().hostname().default('127.0.0.1'),
     DATA_DIR: Joi.string().default('.data'),
     DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+    DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
+    DATABASE_SCHEMA: Joi.string().pattern(/^[a-z_][a-z0-9_]{0,62}$/).default('projections'),
     EVENTS_TABLE: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/).default('events'),
     JWT_SECRET: Joi.string().min(16),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
@@ -60,6 +67,19 @@ async function main() {
   if (await ensureEventsTable(client, tableName)) logger.info({ tableName }, 'created the events table');
   const eventStore = new DynamoDbEventStore({ client, tableName });
 
+  const database = await openDatabase(
+    config.DATABASE_URL
+      ? { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }
+      : { dataDir: join(dataDir, 'pglite'), schema: config.DATABASE_SCHEMA },
+  );
+  await migrate(database.db, database.schema);
+  logger.info(
+    config.DATABASE_URL ? { database: 'postgres', schema: database.schema } : { database: 'pglite', path: join(dataDir, 'pglite') },
+    'projection database ready',
+  );
+  const projector = new Projector(database.db, eventStore);
+  const feed = new ProjectionFeed(projector, { logger });
+
   let secret = config.JWT_SECRET;
   if (secret === undefined) {
     secret = developmentSecret;
@@ -70,7 +90,8 @@ async function main() {
   await server.register([
     { plugin: HapiPino, options: { instance: logger, ignorePaths: ['/command/v1/healthcheck', '/query/healthcheck'] } },
     { plugin: authPlugin, options: { secret } },
-    { plugin: commandModule, options: { eventStore } },
+    { plugin: commandModule, options: { eventStore, onAppended: (commit: Commit) => feed.deliver(commit) } },
+    { plugin: queryModule, options: { db: database.db, projector } },
     Inert,
     Vision,
     {
@@ -87,6 +108,8 @@ async function main() {
   ]);
   await server.start();
   logger.info({ url: server.info.uri, documentation: `${server.info.uri}/documentation` }, 'listening');
+  // Commits appended while the process was down (or before a crash) reach the projection now.
+  const caughtUp = feed.start();
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -94,6 +117,9 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await server.stop({ timeout: 5_000 });
+    await caughtUp;
+    await feed.stop();
+    await database.close();
     client.destroy();
     await dynamo?.close();
     await unlock();

@@ -1,0 +1,72 @@
+import { Migrator, sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/**
+ * Migrations live in code so they travel inside the bundle. Named by date; each exports
+ * `up`/`down` typed against `Kysely<any>` (a migration must not depend on today's types).
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const migrations: Record<string, Migration> = {
+  '2026-11-28-projections': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('group_chats')
+        .addColumn('group_chat_id', 'uuid', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('deleted', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+      await db.schema
+        .createTable('members')
+        .addColumn('group_chat_id', 'uuid', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('joined_at', 'timestamptz', (c) => c.notNull())
+        .addPrimaryKeyConstraint('members_pk', ['group_chat_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('members_by_user').on('members').columns(['user_id', 'group_chat_id']).execute();
+      await db.schema
+        .createTable('messages')
+        .addColumn('message_id', 'uuid', (c) => c.primaryKey())
+        .addColumn('group_chat_id', 'uuid', (c) => c.notNull())
+        .addColumn('author_id', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('posted_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('edited_at', 'timestamptz')
+        .execute();
+      await db.schema
+        .createIndex('messages_by_chat_newest')
+        .on('messages')
+        .expression(sql`group_chat_id, posted_at desc, message_id desc`)
+        .execute();
+      await db.schema
+        .createTable('stream_positions')
+        .addColumn('stream_id', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['stream_positions', 'messages', 'members', 'group_chats']) {
+        await db.schema.dropTable(table).ifExists().execute();
+      }
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Brings the schema up to date. Kysely's migrator holds a Postgres advisory lock while it runs,
+ * so concurrent cold starts apply each migration once and the others wait, then find nothing to do.
+ */
+export async function migrate(db: Kysely<any>, schema: string): Promise<void> {
+  const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,122 @@
+import type { Kysely, Transaction } from 'kysely';
+import { parseStreamId } from '../../../contracts/streams.ts';
+import type { Commit, EventStore } from '../../../eventstore/index.ts';
+import type { Database } from '../database.ts';
+import { projectGroupChatCommit } from '../group-chats/group-chats.projection.ts';
+import { projectMessageCommit } from '../messages/messages.projection.ts';
+
+export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;
+
+export interface CatchUpProgress {
+  /** Commits read from the log so far. */
+  readonly scanned: number;
+  /** Events applied to the projection so far. */
+  readonly applied: number;
+}
+
+/**
+ * Applies commits to the projection tables exactly once in effect (SPEC §4). Per stream, the
+ * position (last applied version) is read and moved in the same transaction as the rows, so
+ * a duplicate is skipped, and a commit that arrives ahead of its predecessors first has the
+ * missing ones read from the event log. Any delivery order gives the same rows.
+ */
+export class Projector {
+  readonly #db: Kysely<Database>;
+  readonly #log: EventLog;
+
+  constructor(db: Kysely<Database>, log: EventLog) {
+    this.#db = db;
+    this.#log = log;
+  }
+
+  /** Applies one delivered commit (and any gap before it). Returns the events applied. */
+  async apply(commit: Commit): Promise<number> {
+    return this.#db.transaction().execute((trx) => this.#applyStream(trx, commit.streamId, [commit]));
+  }
+
+  /** Brings one stream up to what the log holds now. Returns the events applied. */
+  async catchUp(streamId: string): Promise<number> {
+    const from = (await this.position(streamId)) + 1;
+    const commits = await this.#log.readStream(streamId, { fromVersion: from });
+    if (commits.length === 0) return 0;
+    return this.#db.transaction().execute((trx) => this.#applyStream(trx, streamId, commits));
+  }
+
+  /**
+   * Brings every stream up to the log (start-up, rebuilds): one scan, then per stream only the
+   * commits past its position, many streams per transaction.
+   */
+  async catchUpAll(options: { onProgress?: (progress: CatchUpProgress) => void; segments?: number } = {}): Promise<CatchUpProgress> {
+    const positions = new Map(
+      (await this.#db.selectFrom('stream_positions').select(['stream_id', 'version']).execute()).map((r) => [r.stream_id, r.version]),
+    );
+    const pending = new Map<string, Commit[]>();
+    let scanned = 0;
+    for await (const page of this.#log.scan({ segments: options.segments ?? 4 })) {
+      for (const commit of page) {
+        if (commit.version <= (positions.get(commit.streamId) ?? 0)) continue;
+        const list = pending.get(commit.streamId);
+        if (list) list.push(commit);
+        else pending.set(commit.streamId, [commit]);
+      }
+      scanned += page.length;
+      options.onProgress?.({ scanned, applied: 0 });
+    }
+    let applied = 0;
+    const streams = [...pending.entries()];
+    const perTransaction = 100;
+    for (let start = 0; start < streams.length; start += perTransaction) {
+      const batch = streams.slice(start, start + perTransaction);
+      applied += await this.#db.transaction().execute(async (trx) => {
+        let events = 0;
+        for (const [streamId, commits] of batch) events += await this.#applyStream(trx, streamId, commits);
+        return events;
+      });
+      options.onProgress?.({ scanned, applied });
+    }
+    return { scanned, applied };
+  }
+
+  /** The last version of the stream applied to the projection (0 for none). */
+  async position(streamId: string): Promise<number> {
+    const row = await this.#db.selectFrom('stream_positions').select('version').where('stream_id', '=', streamId).executeTakeFirst();
+    return row?.version ?? 0;
+  }
+
+  async #applyStream(trx: Transaction<Database>, streamId: string, delivered: readonly Commit[]): Promise<number> {
+    const stream = parseStreamId(streamId);
+    if (!stream) return 0; // not a stream this read model knows
+    await trx.insertInto('stream_positions').values({ stream_id: streamId, version: 0 }).onConflict((c) => c.column('stream_id').doNothing()).execute();
+    const { version: position } = await trx
+      .selectFrom('stream_positions')
+      .select('version')
+      .where('stream_id', '=', streamId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    let commits = [...delivered].filter((c) => c.version > position).sort((a, b) => a.version - b.version);
+    if (commits.length === 0) return 0;
+    if (!isContiguous(position, commits)) {
+      // A gap: the log is the truth; read everything after our position from it.
+      const fromLog = await this.#log.readStream(streamId, { fromVersion: position + 1 });
+      const last = commits[commits.length - 1]!.version;
+      commits = fromLog.filter((c) => c.version <= last);
+      if (!isContiguous(position, commits)) throw new Error(`stream ${streamId} has a gap after version ${position} in the log`);
+    }
+    let events = 0;
+    for (const commit of commits) {
+      if (stream.kind === 'GroupChat') await projectGroupChatCommit(trx, stream.id, commit);
+      else await projectMessageCommit(trx, stream.id, commit);
+      events += commit.events.length;
+    }
+    await trx
+      .updateTable('stream_positions')
+      .set({ version: commits[commits.length - 1]!.version })
+      .where('stream_id', '=', streamId)
+      .execute();
+    return events;
+  }
+}
+
+function isContiguous(position: number, commits: readonly Commit[]): boolean {
+  return commits.every((commit, index) => commit.version === position + index + 1);
+}
