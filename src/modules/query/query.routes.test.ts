@@ -1,0 +1,174 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
+import { groupChatStream } from '../../contracts/streams.ts';
+import { appServer } from '../../testing/app-server.ts';
+import { eachDatabase } from '../../testing/databases.ts';
+import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
+
+t.teardown(closeTestDynamoDb);
+
+/** Polls `read` until `done` holds (bounded): for reads without a token, which converge. */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let attempt = 0; attempt < 200 && !done(value); attempt++) {
+    await sleep(25);
+    value = await read();
+  }
+  return value;
+}
+
+eachDatabase(t, 'query API', async (t, open) => {
+  const { store } = await freshEventStore();
+  const database = await open();
+  const api = await appServer(store, database);
+  const alice = api.as('alice');
+  const bob = api.as('bob');
+  const get = (user: string, url: string, headers: Record<string, string> = {}) => api.send(user, 'GET', url, undefined, headers);
+  const consistent = (token: unknown) => ({ 'x-consistency-token': token as string });
+
+  t.test('a write is visible to a query given its token', async (t) => {
+    const created = await alice.createChat('Read your writes');
+    const listed = await get('alice', '/query/v1/group-chats', consistent(created.body.token));
+    t.equal(listed.status, 200);
+    t.match(listed.body, [{ groupChatId: created.id, name: 'Read your writes', role: 'admin', memberCount: 1, lastMessageAt: null, version: 1 }]);
+    const added = await alice.addMember(created.id, 'bob');
+    const chat = await get('bob', `/query/v1/group-chats/${created.id}`, consistent(added.body.token));
+    t.match(chat, {
+      status: 200,
+      body: {
+        groupChatId: created.id,
+        ownerId: 'alice',
+        version: 2,
+        members: [
+          { userId: 'alice', role: 'admin' },
+          { userId: 'bob', role: 'member' },
+        ],
+      },
+    });
+    const posted = await bob.post(created.id, 'visible?');
+    const messages = await get('alice', `/query/v1/group-chats/${created.id}/messages`, consistent(posted.body.token));
+    t.match(messages.body, { items: [{ messageId: posted.id, authorId: 'bob', text: 'visible?', editedAt: null }], nextCursor: null });
+  });
+
+  t.test('without a token, reads converge', async (t) => {
+    const { id } = await bob.createChat('Eventually');
+    const chat = await eventually(
+      () => get('bob', `/query/v1/group-chats/${id}`),
+      (r) => r.status === 200,
+    );
+    t.equal(chat.body.name, 'Eventually');
+  });
+
+  t.test('the token catches the projection up itself when delivery is off', async (t) => {
+    const silent = await appServer(store, database, { deliver: false });
+    const created = await silent.as('erin').createChat('Not delivered');
+    t.equal((await silent.send('erin', 'GET', `/query/v1/group-chats/${created.id}`)).status, 404, 'not projected yet');
+    const read = await silent.send('erin', 'GET', `/query/v1/group-chats/${created.id}`, undefined, consistent(created.body.token));
+    t.equal(read.status, 200);
+  });
+
+  t.test('a token for a version the log does not hold answers 504 after the deadline', async (t) => {
+    const quick = await appServer(store, database, { consistencyTimeoutMs: 100 });
+    const { id } = await quick.as('alice').createChat('Future');
+    const future = encodeConsistencyToken({ streamId: groupChatStream(id), version: 99 });
+    t.match(await quick.send('alice', 'GET', '/query/v1/group-chats', undefined, consistent(future)), { status: 504 });
+  });
+
+  t.test('a malformed token is 400', async (t) => {
+    for (const token of ['nonsense', 'x'.repeat(300), encodeConsistencyToken({ streamId: 'Other-1', version: 1 })]) {
+      t.match(await get('alice', '/query/v1/group-chats', consistent(token)), {
+        status: 400,
+        body: { message: /"x-consistency-token"/ },
+      });
+    }
+  });
+
+  t.test('list: only my chats, newest activity first, deleted ones gone', async (t) => {
+    const carol = api.as('carol');
+    const first = await carol.createChat('First');
+    const second = await carol.createChat('Second');
+    const third = await carol.createChat('Third');
+    await carol.addMember(first.id, 'dave');
+    const posted = await carol.post(second.id, 'bump');
+    const removed = await carol.deleteChat(third.id);
+    await get('carol', '/query/v1/group-chats', consistent(removed.body.token));
+    const listed = await get('carol', '/query/v1/group-chats', consistent(posted.body.token));
+    t.same(
+      (listed.body as unknown as { name: string }[]).map((c) => c.name),
+      ['Second', 'First'],
+    );
+    t.match(listed.body, [
+      { name: 'Second', memberCount: 1, lastMessageAt: String },
+      { name: 'First', memberCount: 2, lastMessageAt: null },
+    ]);
+    const dave = await get('dave', '/query/v1/group-chats');
+    t.match(dave.body, [{ name: 'First', role: 'member' }]);
+    t.same((await get('nobody', '/query/v1/group-chats')).body, []);
+  });
+
+  t.test('non-members, unknown and deleted chats are 404', async (t) => {
+    const { id } = await alice.createChat('Private');
+    const deleted = await alice.createChat('Deleted');
+    const gone = await alice.deleteChat(deleted.id);
+    await get('alice', '/query/v1/group-chats', consistent(gone.body.token));
+    for (const [user, url] of [
+      ['eve', `/query/v1/group-chats/${id}`],
+      ['eve', `/query/v1/group-chats/${id}/messages`],
+      ['alice', '/query/v1/group-chats/00000000-0000-7000-8000-000000000000'],
+      ['alice', `/query/v1/group-chats/${deleted.id}`],
+      ['alice', `/query/v1/group-chats/${deleted.id}/messages`],
+    ] as const) {
+      t.match(await get(user, url), { status: 404, body: { message: 'group chat not found' } }, `${user} ${url}`);
+    }
+    t.match(await get('alice', '/query/v1/group-chats/not-a-uuid'), { status: 400, body: { message: /"id"/ } });
+    t.equal((await api.send(undefined, 'GET', '/query/v1/group-chats')).status, 401);
+  });
+
+  t.test('messages: newest first, paged by cursor, deleted ones absent', async (t) => {
+    const { id } = await alice.createChat('Paging');
+    const posted: string[] = [];
+    let token: unknown;
+    for (let n = 0; n < 7; n++) {
+      const response = await alice.post(id, `message ${n}`);
+      posted.push(response.id);
+      token = response.body.token;
+    }
+    const removed = await alice.deleteMessage(id, posted[3]!);
+    const edited = await alice.edit(id, posted[6]!, 'message 6, edited');
+    await get('alice', '/query/v1/group-chats', consistent(removed.body.token));
+    await get('alice', '/query/v1/group-chats', consistent(edited.body.token));
+    await get('alice', '/query/v1/group-chats', consistent(token));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url = `/query/v1/group-chats/${id}/messages?limit=2${cursor ? `&before=${cursor}` : ''}`;
+      const page = await get('alice', url);
+      t.equal(page.status, 200);
+      const body = page.body as unknown as { items: { messageId: string; text: string; editedAt: string | null }[]; nextCursor: string | null };
+      t.ok(body.items.length <= 2);
+      if (pages === 0) t.match(body.items[0], { text: 'message 6, edited', editedAt: String });
+      seen.push(...body.items.map((i) => i.messageId));
+      cursor = body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    t.same(seen, [posted[6], posted[5], posted[4], posted[2], posted[1], posted[0]]);
+    t.equal(pages, 3);
+  });
+
+  t.test('bad limit or cursor is 400, never a 500', async (t) => {
+    const { id, body } = await alice.createChat('Validation');
+    for (const query of ['limit=0', 'limit=201', 'limit=abc', 'before=%27%3B--', 'before=bm90LWpzb24', 'before=WyJ4IiwieSJd', 'other=1']) {
+      const response = await get('alice', `/query/v1/group-chats/${id}/messages?${query}`);
+      t.equal(response.status, 400, query);
+    }
+    t.equal((await get('alice', `/query/v1/group-chats/${id}/messages?limit=200`, consistent(body.token))).status, 200);
+  });
+
+  t.test('health', async (t) => {
+    const shallow = await api.send(undefined, 'GET', '/query/healthcheck');
+    t.match(shallow, { status: 200, payload: 'Query Running' });
+    t.equal((await api.send(undefined, 'GET', '/query/healthcheck?deep=true')).status, 200);
+  });
+});
