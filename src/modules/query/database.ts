@@ -60,15 +60,22 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
       query_timeout: 10_000,
       ...(wantsTls ? { ssl: { rejectUnauthorized: url.searchParams.get('sslmode') !== 'require' } } : {}),
     });
-    // An idle client losing its server must not crash the process; the next query reconnects.
+    // A client losing its server must not crash the process: the query in flight (if any) fails
+    // on its own, and the next query connects afresh.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     kind = 'pglite';
     const pglite = await PGlite.create(settings.dataDir ? { dataDir: settings.dataDir } : {});
     base = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   }
-  await sql`create schema if not exists ${sql.id(schema)}`.execute(base);
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(base);
+  } catch (error) {
+    // Concurrent cold starts race on "if not exists"; the loser finds the schema made.
+    if (!['23505', '42P06'].includes((error as { code?: string }).code ?? '')) throw error;
+  }
   return {
     db: base.withSchema(schema),
     schema,

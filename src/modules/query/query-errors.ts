@@ -16,5 +16,6 @@ export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (networkCodes.has(code) || /^(08|53)/.test(code))) return true;
-  return /connect|terminated|timeout|closed|not initialized/i.test(error.message);
+  // pg and PGlite report lost or closed connections only in words.
+  return /connect|terminated|timeout|closed|destroyed|not initialized/i.test(error.message);
 }

@@ -1,0 +1,84 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { appServer } from '../../testing/app-server.ts';
+import { openTestDatabase } from '../../testing/databases.ts';
+import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
+import { startTcpProxy } from '../../testing/tcp-proxy.ts';
+import { migrate, openDatabase } from './index.ts';
+
+t.teardown(closeTestDynamoDb);
+
+t.test('Postgres down: queries 503, commands go on, the projection heals when it is back', { skip: process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set' }, async (t) => {
+  const real = new URL(process.env.DATABASE_URL!);
+  const proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
+  t.teardown(proxy.close);
+  const viaProxy = new URL(real);
+  viaProxy.port = String(proxy.port);
+  // the schema (dropped at the end) is made through a direct connection
+  const direct = await openTestDatabase(t);
+  const database = await openDatabase({ url: viaProxy.toString(), schema: direct.schema });
+  t.teardown(() => database.close());
+  await migrate(database.db, database.schema);
+
+  const { store } = await freshEventStore();
+  const api = await appServer(store, database, { retryMs: 50 });
+  t.teardown(() => api.feed.stop());
+  const alice = api.as('alice');
+  const created = await alice.createChat('Outage');
+  const before = await api.send('alice', 'GET', `/query/v1/group-chats/${created.id}`, undefined, { 'x-consistency-token': created.body.token as string });
+  t.equal(before.status, 200);
+
+  proxy.down();
+  const during = await api.send('alice', 'GET', '/query/v1/group-chats');
+  t.equal(during.status, 503);
+  t.equal(during.headers['retry-after'], '1');
+  t.match(during.body, { statusCode: 503, message: /projection database/ });
+  t.equal((await api.send(undefined, 'GET', '/query/healthcheck?deep=true')).status, 503);
+  t.equal((await api.send(undefined, 'GET', '/query/healthcheck')).status, 200, 'the shallow check stays up');
+  const posted = await alice.post(created.id, 'written during the outage');
+  t.equal(posted.status, 201, 'commands keep succeeding');
+  const renamed = await alice.rename(created.id, 'Outage over');
+  t.equal(renamed.status, 200);
+
+  proxy.up();
+  let messages: { status: number; body: Record<string, unknown> } | undefined;
+  for (let attempt = 0; attempt < 400; attempt++) {
+    messages = await api.send('alice', 'GET', `/query/v1/group-chats/${created.id}/messages`);
+    if (messages.status === 200 && (messages.body.items as unknown[]).length === 1) break;
+    await sleep(25);
+  }
+  t.match(messages?.body, { items: [{ messageId: posted.id, text: 'written during the outage' }] }, 'caught up by itself');
+  t.match((await api.send('alice', 'GET', `/query/v1/group-chats/${created.id}`)).body, { name: 'Outage over', version: 2 });
+  t.equal(api.feed.pending, 0);
+});
+
+t.test('embedded database closed: queries 503, commands still succeed', async (t) => {
+  const database = await openDatabase({ schema: 'projections' });
+  await migrate(database.db, database.schema);
+  const { store } = await freshEventStore();
+  const api = await appServer(store, database, { retryMs: 10_000 });
+  t.teardown(() => api.feed.stop());
+  await database.close();
+  t.match(await api.send('bob', 'GET', '/query/v1/group-chats'), { status: 503, headers: { 'retry-after': '1' } });
+  t.equal((await api.as('bob').createChat('Still works')).status, 201);
+});
+
+t.test('concurrent cold starts migrate once', { skip: process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set' }, async (t) => {
+  const first = await openTestDatabase(t);
+  const others = await Promise.all(
+    Array.from({ length: 5 }, () => openDatabase({ url: process.env.DATABASE_URL!, schema: `${first.schema}_cold` })),
+  );
+  t.teardown(async () => {
+    const { sql } = await import('kysely');
+    await sql`drop schema if exists ${sql.id(`${first.schema}_cold`)} cascade`.execute(first.db);
+    await Promise.all(others.map((o) => o.close()));
+  });
+  await Promise.all(others.map((o) => migrate(o.db, o.schema)));
+  const applied = await others[0]!.db
+    .withoutPlugins()
+    .selectFrom(`${first.schema}_cold.kysely_migration` as never)
+    .selectAll()
+    .execute();
+  t.equal(applied.length, 1, 'the migration ran once');
+  t.same(await others[0]!.db.selectFrom('group_chats').selectAll().execute(), []);
+});
