@@ -1,5 +1,5 @@
 // Tests that spawn a server process measure behaviour end to end; the child runs under another
 // TypeScript loader, and its coverage would garble the merged report. They cover nothing.
 export default function coverageMap(testFile) {
-  return /(^|\/)src\/entry\/[^/]+\.test\.ts$/.test(testFile) ? null : [];
+  return /(^|\/)(src\/entry|scripts)\/[^/]+\.test\.ts$/.test(testFile) ? null : [];
 }

@@ -193,6 +193,9 @@ export interface ClientSettings {
  * 503, not a request hanging until the Lambda times out.
  */
 export function createDynamoDbClient(settings: ClientSettings = {}): DynamoDBClient {
+  // Node 20 is a supported development runtime here (the images run Node 22); the SDK's notice
+  // about its own future Node support would otherwise open every local run and test.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config: DynamoDBClientConfig = {
     region: settings.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 3,

@@ -61,3 +61,5 @@ export { migrate } from './migrations.ts';
 export { Projector } from './projection/projector.ts';
 export type { CatchUpProgress, EventLog } from './projection/projector.ts';
 export { ProjectionFeed } from './projection/projection-feed.ts';
+export { rebuildProjections } from './projection/rebuild.ts';
+export type { RebuildResult } from './projection/rebuild.ts';

@@ -10,6 +10,10 @@ export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;
 export interface CatchUpProgress {
   /** Commits read from the log so far. */
   readonly scanned: number;
+  /** Streams with commits to apply, once the log is read (0 while reading). */
+  readonly streams: number;
+  /** Streams applied so far. */
+  readonly streamsDone: number;
   /** Events applied to the projection so far. */
   readonly applied: number;
 }
@@ -60,7 +64,7 @@ export class Projector {
         else pending.set(commit.streamId, [commit]);
       }
       scanned += page.length;
-      options.onProgress?.({ scanned, applied: 0 });
+      options.onProgress?.({ scanned, streams: 0, streamsDone: 0, applied: 0 });
     }
     let applied = 0;
     const streams = [...pending.entries()];
@@ -72,9 +76,9 @@ export class Projector {
         for (const [streamId, commits] of batch) events += await this.#applyStream(trx, streamId, commits);
         return events;
       });
-      options.onProgress?.({ scanned, applied });
+      options.onProgress?.({ scanned, streams: streams.length, streamsDone: start + batch.length, applied });
     }
-    return { scanned, applied };
+    return { scanned, streams: streams.length, streamsDone: streams.length, applied };
   }
 
   /** The last version of the stream applied to the projection (0 for none). */

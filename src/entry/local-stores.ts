@@ -1,0 +1,77 @@
+import { join, resolve } from 'node:path';
+import Joi from 'joi';
+import type { Logger } from 'pino';
+import { DynamoDbEventStore, createDynamoDbClient, ensureEventsTable } from '../eventstore/index.ts';
+import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
+import { migrate, openDatabase } from '../modules/query/index.ts';
+import type { ProjectionDatabase } from '../modules/query/index.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+
+/** Where local mode keeps its data: embedded stores under DATA_DIR unless real ones are named. */
+export interface LocalStoreConfig {
+  readonly DATA_DIR: string;
+  readonly DYNAMODB_ENDPOINT?: string;
+  readonly EVENTS_TABLE: string;
+  readonly DATABASE_URL?: string;
+  readonly DATABASE_SCHEMA: string;
+}
+
+export const localStoreSettings = {
+  DATA_DIR: Joi.string().default('.data'),
+  DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  EVENTS_TABLE: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/).default('events'),
+  DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
+  DATABASE_SCHEMA: Joi.string().pattern(/^[a-z_][a-z0-9_]{0,62}$/).default('projections'),
+} satisfies Record<keyof LocalStoreConfig, Joi.Schema>;
+
+export interface LocalStores {
+  readonly eventStore: DynamoDbEventStore;
+  readonly database: ProjectionDatabase;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the event log and the projection database for `npm start` and the command-line tools:
+ * dynalite and PGlite under DATA_DIR (locked against a second process), or the endpoints the
+ * environment names. The events table is created and the projections migrated when needed.
+ */
+export async function openLocalStores(config: LocalStoreConfig, logger: Logger): Promise<LocalStores> {
+  const dataDir = resolve(config.DATA_DIR);
+  const embedded = config.DYNAMODB_ENDPOINT === undefined || config.DATABASE_URL === undefined;
+  const unlock = embedded ? await lockDataDir(dataDir) : async () => undefined;
+  const closers: (() => Promise<void>)[] = [unlock];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+  try {
+    let endpoint = config.DYNAMODB_ENDPOINT;
+    if (endpoint === undefined) {
+      const path = join(dataDir, 'dynamodb');
+      const dynamo = await startLocalDynamoDb({ path });
+      closers.push(() => dynamo.close());
+      endpoint = dynamo.endpoint;
+      logger.info({ path }, 'embedded DynamoDB (dynalite) started');
+    }
+    const client = createDynamoDbClient({ endpoint });
+    closers.push(async () => client.destroy());
+    if (await ensureEventsTable(client, config.EVENTS_TABLE)) logger.info({ tableName: config.EVENTS_TABLE }, 'created the events table');
+    const eventStore = new DynamoDbEventStore({ client, tableName: config.EVENTS_TABLE });
+
+    const pglitePath = join(dataDir, 'pglite');
+    const database = await openDatabase(
+      config.DATABASE_URL
+        ? { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }
+        : { dataDir: pglitePath, schema: config.DATABASE_SCHEMA },
+    );
+    closers.push(() => database.close());
+    await migrate(database.db, database.schema);
+    logger.info(
+      config.DATABASE_URL ? { database: 'postgres', schema: database.schema } : { database: 'pglite', path: pglitePath },
+      'projection database ready',
+    );
+    return { eventStore, database, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
