@@ -1,5 +1,7 @@
-// Tests that spawn a server process measure behaviour end to end; the child runs under another
+// Tests that spawn a server or script measure behaviour end to end; the child runs under another
 // TypeScript loader, and its coverage would garble the merged report. They cover nothing.
+const spawning = [/(^|\/)src\/entry\/local\.test\.ts$/, /(^|\/)scripts\/[^/]+\.test\.ts$/];
+
 export default function coverageMap(testFile) {
-  return /(^|\/)(src\/entry|scripts)\/[^/]+\.test\.ts$/.test(testFile) ? null : [];
+  return spawning.some((pattern) => pattern.test(testFile)) ? null : [];
 }

@@ -78,6 +78,13 @@ t.test('local entry', async (t) => {
   const retried = await create(restarted.url);
   t.equal(retried.status, 201);
   t.equal(await retried.text(), body, 'the retry after a restart finds the chat created before it');
+  const { groupChatId, token } = JSON.parse(body) as { groupChatId: string; token: string };
+  const chat = await fetch(`${restarted.url}/query/v1/group-chats/${groupChatId}`, {
+    headers: { authorization, 'x-consistency-token': token },
+  });
+  t.equal(chat.status, 200, 'the projection kept across the restart answers');
+  t.match(await chat.json(), { groupChatId, name: 'End to end', members: [{ userId: 'alice', role: 'admin' }] });
+  t.equal((await fetch(`${restarted.url}/query/healthcheck?deep=true`)).status, 200);
   restarted.child.kill('SIGINT');
   t.equal(await restarted.exited, 0, 'SIGINT stops cleanly');
 });

@@ -4,7 +4,7 @@ import { appServer } from '../../testing/app-server.ts';
 import { openTestDatabase } from '../../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
 import { startTcpProxy } from '../../testing/tcp-proxy.ts';
-import { migrate, openDatabase } from './index.ts';
+import { ProjectionFeed, Projector, migrate, openDatabase } from './index.ts';
 
 t.teardown(closeTestDynamoDb);
 
@@ -50,6 +50,30 @@ t.test('Postgres down: queries 503, commands go on, the projection heals when it
   t.match(messages?.body, { items: [{ messageId: posted.id, text: 'written during the outage' }] }, 'caught up by itself');
   t.match((await api.send('alice', 'GET', `/query/v1/group-chats/${created.id}`)).body, { name: 'Outage over', version: 2 });
   t.equal(api.feed.pending, 0);
+});
+
+t.test('a projection that cannot start catches up once the database answers', { skip: process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set' }, async (t) => {
+  const real = new URL(process.env.DATABASE_URL!);
+  const proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
+  t.teardown(proxy.close);
+  const viaProxy = new URL(real);
+  viaProxy.port = String(proxy.port);
+  const direct = await openTestDatabase(t);
+  const { store } = await freshEventStore();
+  const writer = await appServer(store, direct, { deliver: false });
+  const { id } = await writer.as('gina').createChat('Written before start');
+
+  const database = await openDatabase({ url: viaProxy.toString(), schema: direct.schema });
+  t.teardown(() => database.close());
+  proxy.down();
+  const feed = new ProjectionFeed(new Projector(database.db, store), { retryMs: 50 });
+  t.teardown(() => feed.stop());
+  await feed.start();
+  t.equal(feed.pending, 1, 'the start-up catch-up is due again');
+  proxy.up();
+  for (let attempt = 0; attempt < 400 && feed.pending > 0; attempt++) await sleep(25);
+  t.equal(feed.pending, 0);
+  t.match(await direct.db.selectFrom('group_chats').selectAll().execute(), [{ group_chat_id: id, name: 'Written before start' }]);
 });
 
 t.test('embedded database closed: queries 503, commands still succeed', async (t) => {

@@ -1,7 +1,9 @@
 import t from 'tap';
-import { issueToken } from '../../shared/auth.ts';
-import { commandServer, testSecret } from '../../testing/command-server.ts';
-import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
+import { issueToken } from '../shared/auth.ts';
+import { appServer } from '../testing/app-server.ts';
+import { testSecret } from '../testing/command-server.ts';
+import { openTestDatabase } from '../testing/databases.ts';
+import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 t.teardown(closeTestDynamoDb);
 
@@ -19,9 +21,9 @@ function prng(seed: number) {
   return { next, pick };
 }
 
-t.test('hundreds of malformed requests never get a 5xx or a stack trace', async (t) => {
+t.test('hundreds of malformed requests to both modules never get a 5xx or a stack trace', async (t) => {
   const { store } = await freshEventStore();
-  const api = await commandServer(store);
+  const api = await appServer(store, await openTestDatabase(t, undefined));
   const { id: chatId } = await api.as('alice').createChat('Fuzz');
   const { id: messageId } = await api.as('alice').post(chatId, 'target');
   const seed = Number(process.env.FUZZ_SEED ?? 20261128);
@@ -38,6 +40,10 @@ t.test('hundreds of malformed requests never get a 5xx or a stack trace', async 
     () => `/command/v1/group-chats/${pick(ids)}/messages`,
     () => `/command/v1/group-chats/${pick(ids)}/messages/${pick(ids)}`,
     () => `/command/v1/healthcheck?deep=${pick(['true', 'no', '', '1', '%ff'])}`,
+    () => '/query/v1/group-chats',
+    () => `/query/v1/group-chats/${pick(ids)}`,
+    () => `/query/v1/group-chats/${pick(ids)}/messages?${pick(['', 'limit=1', 'limit=0', 'limit=-5', 'limit=999', 'limit=x', 'before=abc', 'before=', 'limit=2&before=WyIyMDI2LTAxLTAxVDAwOjAwOjAwLjAwMFoiLCJ4Il0'])}`,
+    () => `/query/healthcheck?deep=${pick(['true', 'false', 'x'])}`,
   ];
   const values: unknown[] = [
     null,
@@ -84,6 +90,7 @@ t.test('hundreds of malformed requests never get a 5xx or a stack trace', async 
     const headers: Record<string, string> = { authorization: pick(authorizations)() };
     if (next() < 0.3) headers['idempotency-key'] = pick(['k', '', ' ', 'x'.repeat(200), 'ünïcode', 'key-1']);
     if (next() < 0.3) headers['if-match'] = pick(['"1"', '1', '"-1"', '"abc"', '*', '"99999999999999999999"', 'W/"1"']);
+    if (next() < 0.2) headers['x-consistency-token'] = pick(['', 'abc', 'R3JvdXBDaGF0LXhAMQ', '!!', 'x'.repeat(500)]);
     let payload: string | undefined;
     if (method !== 'GET' && next() < 0.9) {
       if (next() < 0.3) {
