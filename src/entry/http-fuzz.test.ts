@@ -3,23 +3,10 @@ import { issueToken } from '../shared/auth.ts';
 import { appServer } from '../testing/app-server.ts';
 import { testSecret } from '../testing/command-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
+import { prng } from '../testing/prng.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 t.teardown(closeTestDynamoDb);
-
-/** A small deterministic PRNG (mulberry32) so a failing case can be replayed from its seed. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  return { next, pick };
-}
 
 t.test('hundreds of malformed requests to both modules never get a 5xx or a stack trace', async (t) => {
   const { store } = await freshEventStore();

@@ -5,7 +5,7 @@ import type { GroupChatEvent, MessageEvent } from '../../contracts/events.ts';
 import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
-import { unavailable } from '../../shared/http-errors.ts';
+import { healthRoute } from '../../shared/health.ts';
 import * as schema from './command.schemas.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
 import { decideGroupChat } from './group-chat/group-chat.decider.ts';
@@ -98,26 +98,13 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
   const tags = ['api', 'command'];
 
   return [
-    {
-      method: 'GET',
+    healthRoute({
       path: '/command/v1/healthcheck',
-      options: {
-        auth: false,
-        tags,
-        description: 'Liveness; with deep=true also reaches the event log',
-        validate: { query: Joi.object({ deep: Joi.boolean().default(false) }) },
-        handler: async (request, h) => {
-          if (request.query.deep) {
-            try {
-              await deps.store.ping();
-            } catch {
-              throw unavailable('event store unreachable', 5);
-            }
-          }
-          return h.response('Command Server Working!').type('text/plain');
-        },
-      },
-    },
+      text: 'Command Server Working!',
+      store: 'event store',
+      check: () => deps.store.ping(),
+      tags,
+    }),
     {
       method: 'POST',
       path: '/command/v1/group-chats',

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import type { Test } from 'tap';
 import { appServer } from '../../testing/app-server.ts';
 import { openTestDatabase } from '../../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
@@ -8,17 +9,22 @@ import { ProjectionFeed, Projector, migrate, openDatabase } from './index.ts';
 
 t.teardown(closeTestDynamoDb);
 
-t.test('Postgres down: queries 503, commands go on, the projection heals when it is back', { skip: process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set' }, async (t) => {
+/** The test's projection schema, reached once directly and once through a proxy that can fail. */
+async function behindProxy(t: Test) {
   const real = new URL(process.env.DATABASE_URL!);
   const proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
   t.teardown(proxy.close);
   const viaProxy = new URL(real);
   viaProxy.port = String(proxy.port);
-  // the schema (dropped at the end) is made through a direct connection
   const direct = await openTestDatabase(t);
   const database = await openDatabase({ url: viaProxy.toString(), schema: direct.schema });
   t.teardown(() => database.close());
   await migrate(database.db, database.schema);
+  return { proxy, database, direct };
+}
+
+t.test('Postgres down: queries 503, commands go on, the projection heals when it is back', { skip: process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set' }, async (t) => {
+  const { proxy, database } = await behindProxy(t);
 
   const { store } = await freshEventStore();
   const api = await appServer(store, database, { retryMs: 50 });
@@ -53,18 +59,11 @@ t.test('Postgres down: queries 503, commands go on, the projection heals when it
 });
 
 t.test('a projection that cannot start catches up once the database answers', { skip: process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set' }, async (t) => {
-  const real = new URL(process.env.DATABASE_URL!);
-  const proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
-  t.teardown(proxy.close);
-  const viaProxy = new URL(real);
-  viaProxy.port = String(proxy.port);
-  const direct = await openTestDatabase(t);
+  const { proxy, database, direct } = await behindProxy(t);
   const { store } = await freshEventStore();
   const writer = await appServer(store, direct, { deliver: false });
   const { id } = await writer.as('gina').createChat('Written before start');
 
-  const database = await openDatabase({ url: viaProxy.toString(), schema: direct.schema });
-  t.teardown(() => database.close());
   proxy.down();
   const feed = new ProjectionFeed(new Projector(database.db, store), { retryMs: 50 });
   t.teardown(() => feed.stop());

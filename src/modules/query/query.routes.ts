@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
-import { unavailable } from '../../shared/http-errors.ts';
+import { healthRoute } from '../../shared/health.ts';
 import type { Database } from './database.ts';
 import { findGroupChat, isMember, listGroupChats } from './group-chats/group-chats.queries.ts';
 import { decodeCursor } from './messages/message-cursor.ts';
@@ -82,26 +82,13 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
   const tags = ['api', 'query'];
 
   return [
-    {
-      method: 'GET',
+    healthRoute({
       path: '/query/healthcheck',
-      options: {
-        auth: false,
-        tags,
-        description: 'Liveness; with deep=true also reaches Postgres',
-        validate: { query: Joi.object({ deep: Joi.boolean().default(false) }) },
-        handler: async (request, h) => {
-          if (request.query.deep) {
-            try {
-              await sql`select 1`.execute(deps.db);
-            } catch {
-              throw unavailable('projection database unreachable', 5);
-            }
-          }
-          return h.response('Query Running').type('text/plain');
-        },
-      },
-    },
+      text: 'Query Running',
+      store: 'projection database',
+      check: () => sql`select 1`.execute(deps.db),
+      tags,
+    }),
     {
       method: 'GET',
       path: '/query/v1/group-chats',

@@ -4,6 +4,7 @@ import { groupChatStream, messageStream } from '../../../contracts/streams.ts';
 import type { Commit, EventStore } from '../../../eventstore/index.ts';
 import { commandServer } from '../../../testing/command-server.ts';
 import { eachDatabase } from '../../../testing/databases.ts';
+import { prng } from '../../../testing/prng.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../../testing/stores.ts';
 import type { Database } from '../database.ts';
 import { Projector } from './projector.ts';
@@ -53,17 +54,6 @@ async function snapshot(db: Kysely<Database>) {
   };
 }
 
-function prng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 eachDatabase(t, 'projector', async (t, open) => {
   const { store } = await freshEventStore();
   const ids = await writeHistory(store);
@@ -99,7 +89,7 @@ eachDatabase(t, 'projector', async (t, open) => {
 
   t.test('duplicated, reordered and gapped deliveries give the same rows', async (t) => {
     for (const seed of [1, 2, 3, 4]) {
-      const random = prng(seed);
+      const { next: random } = prng(seed);
       const deliveries = commits.flatMap((commit) => (random() < 0.4 ? [commit, commit] : [commit]));
       for (let i = deliveries.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
