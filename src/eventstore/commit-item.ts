@@ -25,7 +25,12 @@ export function toItem(commit: Commit): CommitItem {
 
 /** Decodes a stored item; throws `MalformedCommitError` for an item that is not a commit. */
 export function fromItem(item: CommitItem): Commit {
-  const raw = unmarshall(item) as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = unmarshall(item) as Record<string, unknown>;
+  } catch (error) {
+    throw new MalformedCommitError(`item is not DynamoDB JSON: ${(error as Error).message}`, { cause: error });
+  }
   const { streamId, version, commandId, commandHash, actorId, occurredAt, events } = raw;
   if (
     typeof streamId !== 'string' ||

@@ -5,11 +5,12 @@ import Joi from 'joi';
  * malformed variable stops the process with one line that names it.
  */
 export function readConfig<T>(
-  keys: Record<keyof T, Joi.Schema>,
+  keys: Record<keyof T, Joi.Schema> | Joi.ObjectSchema<T>,
   env: NodeJS.ProcessEnv,
   exit: (message: string) => never = fail,
 ): T {
-  const { error, value } = Joi.object(keys).unknown(true).validate(env, { abortEarly: true, convert: true });
+  const schema = Joi.isSchema(keys) ? (keys as Joi.ObjectSchema<T>) : Joi.object(keys as Record<string, Joi.Schema>);
+  const { error, value } = schema.unknown(true).validate(env, { abortEarly: true, convert: true });
   if (error) exit(`configuration error: ${error.message}`);
   return value as T;
 }

@@ -73,7 +73,11 @@ export const commandModule: Plugin<CommandModuleOptions> = {
         const { response } = request;
         if (!Boom.isBoom(response) || response.output.statusCode !== 500) return h.continue;
         const mapped = toBoom(response);
-        if (mapped) return mapped;
+        if (mapped) {
+          // A store failure is worth a line in the log; a refused command is not.
+          if (mapped.output.statusCode === 503) request.log(['warn', 'command'], response);
+          return mapped;
+        }
         request.log(['error', 'command'], response);
         return h.continue;
       },

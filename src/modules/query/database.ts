@@ -1,6 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { GroupChatsTable, MembersTable } from './group-chats/group-chats.table.ts';
 import type { MessagesTable } from './messages/messages.table.ts';
@@ -40,7 +38,8 @@ const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * Opens the projection database: `pg` when a URL is given, else embedded PGlite. Both speak the
- * same SQL through Kysely. The schema is created if missing; tables come from `migrate`.
+ * same SQL through Kysely. Opening a `pg` pool does not connect yet (a cold start must not wait
+ * on the database); the schema and its tables come from `migrate`.
  */
 export async function openDatabase(settings: DatabaseSettings = {}): Promise<ProjectionDatabase> {
   const schema = settings.schema ?? defaultSchema;
@@ -67,14 +66,10 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
     base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     kind = 'pglite';
+    // Loaded only when used: the Lambda bundle leaves PGlite out (it always has a DATABASE_URL).
+    const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
     const pglite = await PGlite.create(settings.dataDir ? { dataDir: settings.dataDir } : {});
     base = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  }
-  try {
-    await sql`create schema if not exists ${sql.id(schema)}`.execute(base);
-  } catch (error) {
-    // Concurrent cold starts race on "if not exists"; the loser finds the schema made.
-    if (!['23505', '42P06'].includes((error as { code?: string }).code ?? '')) throw error;
   }
   return {
     db: base.withSchema(schema),

@@ -46,7 +46,10 @@ export const queryModule: Plugin<QueryModuleOptions> = {
       (request, h) => {
         const { response } = request;
         if (!Boom.isBoom(response) || response.output.statusCode !== 500) return h.continue;
-        if (isUnavailable(response)) return unavailable('projection database unavailable');
+        if (isUnavailable(response)) {
+          request.log(['warn', 'query'], response);
+          return unavailable('projection database unavailable');
+        }
         request.log(['error', 'query'], response);
         return h.continue;
       },
@@ -62,4 +65,6 @@ export { Projector } from './projection/projector.ts';
 export type { CatchUpProgress, EventLog } from './projection/projector.ts';
 export { ProjectionFeed } from './projection/projection-feed.ts';
 export { rebuildProjections } from './projection/rebuild.ts';
+export { streamEventsEndpoint } from './projection/stream-events.ts';
+export type { StreamEventsOptions } from './projection/stream-events.ts';
 export type { RebuildResult } from './projection/rebuild.ts';

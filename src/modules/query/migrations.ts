@@ -59,10 +59,16 @@ const migrations: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**
- * Brings the schema up to date. Kysely's migrator holds a Postgres advisory lock while it runs,
+ * Creates the schema if needed and brings its tables up to date. Kysely's migrator holds a Postgres advisory lock while it runs,
  * so concurrent cold starts apply each migration once and the others wait, then find nothing to do.
  */
 export async function migrate(db: Kysely<any>, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (error) {
+    // Concurrent cold starts race on "if not exists"; the loser finds the schema made.
+    if (!['23505', '42P06'].includes((error as { code?: string }).code ?? '')) throw error;
+  }
   const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

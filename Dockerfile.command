@@ -1,0 +1,22 @@
+# The command service: the write side alone, on Lambda behind the Lambda Web Adapter.
+# Build (after `npm run build`):
+#   docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t cqrs-command .
+FROM --platform=linux/arm64 public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1 AS adapter
+
+# Not an AWS Lambda base image: their ENTRYPOINT would bypass the adapter.
+FROM --platform=linux/arm64 public.ecr.aws/docker/library/node:22.20.0-bookworm-slim
+COPY --from=adapter /lambda-adapter /opt/extensions/lambda-adapter
+
+ENV NODE_ENV=production \
+    PORT=8080 \
+    AWS_LWA_PORT=8080 \
+    AWS_LWA_READINESS_CHECK_PATH=/command/v1/healthcheck \
+    AWS_LWA_REMOVE_BASE_PATH=/Stage
+
+WORKDIR /app
+# The bundle is the whole application: no node_modules, no native addons, no toolchain.
+COPY dist/command/ /app/
+
+USER node
+ENTRYPOINT ["node", "--enable-source-maps", "/app/index.mjs"]
+CMD []

@@ -1,0 +1,93 @@
+/**
+ * `npm run build`: bundles each service's entry with esbuild into dist/<service>/ (ESM, Node 22,
+ * minified, source maps, metafile). The images copy only these folders.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import type { Metafile, Plugin } from 'esbuild';
+
+export const services = {
+  command: { entry: 'src/entry/command.ts' },
+  query: { entry: 'src/entry/query.ts' },
+} as const;
+export type Service = keyof typeof services;
+
+// Local-mode stores are imported lazily behind a DATABASE_URL check; the images never load them.
+const localOnly = ['@electric-sql/pglite', 'kysely-pglite-dialect', 'pg-native'];
+
+/**
+ * hapi resolves content types through mime-db: 147 KB for some 2,500 types, of which a JSON API
+ * answers and accepts a handful. The bundle gets those entries, copied from the real database.
+ */
+export const servedMimeTypes = [
+  'application/json',
+  'application/octet-stream',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'text/html',
+  'text/plain',
+];
+
+const trimMimeDb: Plugin = {
+  name: 'trim-mime-db',
+  setup(build) {
+    build.onResolve({ filter: /^mime-db(\/db\.json)?$/ }, () => ({ path: 'mime-db', namespace: 'trimmed-mime-db' }));
+    build.onLoad({ filter: /.*/, namespace: 'trimmed-mime-db' }, async () => {
+      const db = JSON.parse(await readFile('node_modules/mime-db/db.json', 'utf8')) as Record<string, unknown>;
+      const kept = Object.fromEntries(servedMimeTypes.map((type) => [type, db[type]]));
+      return { contents: JSON.stringify(kept), loader: 'json' };
+    });
+  },
+};
+
+export interface BuiltService {
+  readonly service: Service;
+  readonly bytes: number;
+  readonly metafile: Metafile;
+}
+
+export async function buildService(service: Service, outRoot = 'dist'): Promise<BuiltService> {
+  const outdir = resolve(outRoot, service);
+  await rm(outdir, { recursive: true, force: true });
+  await mkdir(outdir, { recursive: true });
+  const result = await build({
+    entryPoints: { index: services[service].entry },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    sourcemap: true,
+    metafile: true,
+    legalComments: 'none',
+    external: localOnly,
+    // Prefer packages' ES modules: they let esbuild drop what is never imported.
+    mainFields: ['module', 'main'],
+    plugins: [trimMimeDb],
+    // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((name) => name.endsWith('.mjs'))!]!;
+  return { service, bytes: output.bytes, metafile: result.metafile };
+}
+
+async function main() {
+  const which = (process.argv[2] as Service | undefined) ?? undefined;
+  const list = which ? [which] : (Object.keys(services) as Service[]);
+  const started = performance.now();
+  const built = await Promise.all(list.map((service) => buildService(service)));
+  for (const { service, bytes } of built) console.log(`dist/${service}/index.mjs  ${(bytes / 1024).toFixed(0)} KB`);
+  console.log(`built ${built.length} bundle(s) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

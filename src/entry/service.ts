@@ -1,0 +1,91 @@
+import type { Plugin, ServerRegisterPluginObject } from '@hapi/hapi';
+import HapiPino from 'hapi-pino';
+import Joi from 'joi';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { authPlugin } from '../shared/auth.ts';
+import type { AuthOptions } from '../shared/auth.ts';
+import { readConfig } from '../shared/config.ts';
+import { createHttpServer } from '../shared/http-server.ts';
+
+/** Settings every deployed service reads (the images set PORT; the stack sets the rest). */
+export interface ServiceConfig {
+  readonly PORT: number;
+  readonly HOST: string;
+  readonly LOG_LEVEL: string;
+  readonly EVENTS_TABLE: string;
+  readonly DYNAMODB_ENDPOINT?: string;
+  readonly JWT_SECRET?: string;
+  readonly JWT_JWKS_URL?: string;
+  readonly JWT_ISSUER?: string;
+  readonly JWT_AUDIENCE?: string;
+}
+
+export const serviceSettings = {
+  // 3000 and 9001 are taken inside Lambda (runtime API, adapter).
+  PORT: Joi.number().port().invalid(3000, 9001).default(8080),
+  HOST: Joi.string().default('0.0.0.0'),
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  EVENTS_TABLE: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/).required(),
+  DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  JWT_SECRET: Joi.string().min(16),
+  JWT_JWKS_URL: Joi.string().uri({ scheme: ['https', 'http'] }),
+  JWT_ISSUER: Joi.string(),
+  JWT_AUDIENCE: Joi.string(),
+};
+
+/** Reads the service's settings; exactly one of JWT_SECRET and JWT_JWKS_URL must be set. */
+export function readServiceConfig<T extends ServiceConfig>(extra: Record<string, Joi.Schema> = {}): T {
+  return readConfig<T>(
+    Joi.object({ ...serviceSettings, ...extra })
+      .xor('JWT_SECRET', 'JWT_JWKS_URL')
+      .messages({ 'object.missing': 'set JWT_JWKS_URL (or JWT_SECRET outside AWS)' }) as Joi.ObjectSchema<T>,
+    process.env,
+  );
+}
+
+export function authOptions(config: ServiceConfig): AuthOptions {
+  return config.JWT_JWKS_URL
+    ? {
+        jwksUrl: config.JWT_JWKS_URL,
+        ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+        ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+      }
+    : { secret: config.JWT_SECRET! };
+}
+
+/**
+ * Starts one deployed service: JSON logs, auth, its plugins, and a clean stop on SIGTERM (which
+ * Lambda sends before it ends an execution environment).
+ */
+export async function runService(
+  config: ServiceConfig,
+  logger: Logger,
+  plugins: ServerRegisterPluginObject<unknown>[],
+  onStop: () => Promise<void>,
+  healthPath: string,
+): Promise<void> {
+  const server = createHttpServer({ port: config.PORT, host: config.HOST });
+  await server.register([
+    { plugin: HapiPino as Plugin<unknown>, options: { instance: logger, ignorePaths: [healthPath] } },
+    { plugin: authPlugin as Plugin<unknown>, options: authOptions(config) },
+    ...plugins,
+  ]);
+  await server.start();
+  logger.info({ url: server.info.uri }, 'listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await server.stop({ timeout: 3_000 });
+    await onStop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+export function serviceLogger(config: ServiceConfig): Logger {
+  return pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization'] });
+}
