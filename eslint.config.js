@@ -16,25 +16,25 @@ export default tseslint.config(
     // A module is reached only through its index.ts (SPEC §1).
     files: ['src/modules/command/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/query/**'], message: 'The command module never imports the query module.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)query/', message: 'The command module never imports the query module.' }] }],
     },
   },
   {
     files: ['src/modules/query/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/command/**'], message: 'The query module never imports the command module.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)command/', message: 'The query module never imports the command module.' }] }],
     },
   },
   {
-    files: ['src/eventstore/**/*.ts', 'src/shared/**/*.ts'],
+    files: ['src/eventstore/**/*.ts', 'src/shared/**/*.ts', 'src/contracts/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/**'], message: 'Shared code never imports a module.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)modules/', message: 'Shared code never imports a module.' }] }],
     },
   },
   {
     files: ['src/entry/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/*/*', '!**/modules/*/index.ts'], message: "Entry points compose modules through their index.ts only." }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)modules/[^/]+/(?!index\\.ts$)', message: 'Entry points compose modules through their index.ts only.' }] }],
     },
   },
   {

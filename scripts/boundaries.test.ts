@@ -1,0 +1,36 @@
+import { ESLint } from 'eslint';
+import t from 'tap';
+
+/** The module boundaries of SPEC §1 are lint rules; these cases prove the rules bite. */
+const eslint = new ESLint();
+
+async function problems(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+t.test('the command module cannot import the query module', async (t) => {
+  const found = await problems('src/modules/command/x.ts', "import { listGroupChats } from '../query/group-chats/group-chats.queries.ts';\nvoid listGroupChats;\n");
+  t.match(found, [/never imports the query module/]);
+  t.match(await problems('src/modules/command/x.ts', "import { queryModule } from '../query/index.ts';\nvoid queryModule;\n"), [/never imports/]);
+});
+
+t.test('the query module cannot import the command module', async (t) => {
+  t.match(await problems('src/modules/query/x.ts', "import { decideGroupChat } from '../command/group-chat/group-chat.decider.ts';\nvoid decideGroupChat;\n"), [
+    /never imports the command module/,
+  ]);
+});
+
+t.test('shared code cannot import a module', async (t) => {
+  t.match(await problems('src/eventstore/x.ts', "import { commandModule } from '../modules/command/index.ts';\nvoid commandModule;\n"), [/never imports a module/]);
+  t.match(await problems('src/shared/x.ts', "import { queryModule } from '../modules/query/index.ts';\nvoid queryModule;\n"), [/never imports a module/]);
+});
+
+t.test("entries reach a module only through its index.ts", async (t) => {
+  t.match(await problems('src/entry/x.ts', "import { Projector } from '../modules/query/projection/projector.ts';\nvoid Projector;\n"), [/index\.ts only/]);
+  t.same(await problems('src/entry/x.ts', "import { Projector } from '../modules/query/index.ts';\nvoid Projector;\n"), []);
+});
+
+t.test('a module may use shared code', async (t) => {
+  t.same(await problems('src/modules/command/x.ts', "import { envelopes } from '../../eventstore/index.ts';\nvoid envelopes;\n"), []);
+});
