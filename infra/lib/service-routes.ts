@@ -1,0 +1,35 @@
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import { parameters } from './names.ts';
+
+export interface ServiceRoute {
+  readonly path: string;
+  readonly method: apigw.HttpMethod;
+  /** Guarded by the API's JWT authorizer when the app uses one (health checks are not). */
+  readonly authorize: boolean;
+}
+
+/**
+ * Adds a service's routes to the shared HTTP API, found through SSM at deploy time (no
+ * CloudFormation export ties the service to the API stack).
+ */
+export function addServiceRoutes(scope: Construct, fn: lambda.IFunction, routes: readonly ServiceRoute[], useJwtAuthorizer: boolean): void {
+  const httpApiId = ssm.StringParameter.valueForStringParameter(scope, parameters.httpApiId);
+  const httpApi = apigw.HttpApi.fromHttpApiAttributes(scope, 'HttpApi', { httpApiId });
+  const integration = new HttpLambdaIntegration('Integration', fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
+  const authorizerId = useJwtAuthorizer ? ssm.StringParameter.valueForStringParameter(scope, parameters.httpApiAuthorizerId) : undefined;
+  const jwt: apigw.IHttpRouteAuthorizer | undefined = authorizerId
+    ? { bind: () => ({ authorizerId, authorizationType: apigw.HttpAuthorizerType.JWT }) }
+    : undefined;
+  routes.forEach((route, index) => {
+    new apigw.HttpRoute(scope, `Route${index}`, {
+      httpApi,
+      routeKey: apigw.HttpRouteKey.with(route.path, route.method),
+      integration,
+      ...(jwt && route.authorize ? { authorizer: jwt } : {}),
+    });
+  });
+}
