@@ -5,7 +5,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import type { Metafile, Plugin } from 'esbuild';
+import type { BuildOptions, Metafile, Plugin } from 'esbuild';
 
 export const services = {
   command: { entry: 'src/entry/command.ts' },
@@ -34,7 +34,7 @@ const trimMimeDb: Plugin = {
   setup(build) {
     build.onResolve({ filter: /^mime-db(\/db\.json)?$/ }, () => ({ path: 'mime-db', namespace: 'trimmed-mime-db' }));
     build.onLoad({ filter: /.*/, namespace: 'trimmed-mime-db' }, async () => {
-      const db = JSON.parse(await readFile('node_modules/mime-db/db.json', 'utf8')) as Record<string, unknown>;
+      const db = JSON.parse(await readFile(join(build.initialOptions.absWorkingDir ?? '.', 'node_modules/mime-db/db.json'), 'utf8')) as Record<string, unknown>;
       const kept = Object.fromEntries(servedMimeTypes.map((type) => [type, db[type]]));
       return { contents: JSON.stringify(kept), loader: 'json' };
     });
@@ -47,11 +47,10 @@ export interface BuiltService {
   readonly metafile: Metafile;
 }
 
-export async function buildService(service: Service, outRoot = 'dist'): Promise<BuiltService> {
-  const outdir = resolve(outRoot, service);
-  await rm(outdir, { recursive: true, force: true });
-  await mkdir(outdir, { recursive: true });
-  const result = await build({
+/** The esbuild options of a service's bundle; `npm run affected` bundles with the same. */
+export function bundleOptions(service: Service, outdir: string, root = process.cwd()): BuildOptions {
+  return {
+    absWorkingDir: resolve(root),
     entryPoints: { index: services[service].entry },
     outdir,
     outExtension: { '.js': '.mjs' },
@@ -70,7 +69,14 @@ export async function buildService(service: Service, outRoot = 'dist'): Promise<
     // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
     banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     logLevel: 'warning',
-  });
+  };
+}
+
+export async function buildService(service: Service, outRoot = 'dist'): Promise<BuiltService> {
+  const outdir = resolve(outRoot, service);
+  await rm(outdir, { recursive: true, force: true });
+  await mkdir(outdir, { recursive: true });
+  const result = await build({ ...bundleOptions(service, outdir), metafile: true });
   await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
   const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((name) => name.endsWith('.mjs'))!]!;
   return { service, bytes: output.bytes, metafile: result.metafile };
