@@ -70,8 +70,16 @@ export async function migrate(db: Kysely<any>, schema: string): Promise<void> {
     if (!['23505', '42P06'].includes((error as { code?: string }).code ?? '')) throw error;
   }
   const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    // Kysely looks for its lock table by listing every schema's tables; a schema another
+    // session drops meanwhile (a finished rebuild's old schema) fails that listing. Try again.
+    const code = (error as { code?: string }).code;
+    if ((code === '3F000' || code === '42P01') && attempt < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      continue;
+    }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
   }
