@@ -21,10 +21,10 @@ async function copyOfRepo(): Promise<string> {
   return root;
 }
 
-const fingerprints = async (root: string) => ({
-  command: (await fingerprintService('command', root)).fingerprint,
-  query: (await fingerprintService('query', root)).fingerprint,
-});
+const fingerprints = async (root: string) => {
+  const [command, query] = await Promise.all([fingerprintService('command', root), fingerprintService('query', root)]);
+  return { command: command.fingerprint, query: query.fingerprint };
+};
 
 let root: string;
 let baseline: { command: string; query: string };

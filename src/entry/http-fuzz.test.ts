@@ -10,7 +10,7 @@ t.teardown(closeTestDynamoDb);
 
 t.test('hundreds of malformed requests to both modules never get a 5xx or a stack trace', async (t) => {
   const { store } = await freshEventStore();
-  const api = await appServer(store, await openTestDatabase(t, undefined));
+  const api = await appServer(store, await openTestDatabase(t, null));
   const { id: chatId } = await api.as('alice').createChat('Fuzz');
   const { id: messageId } = await api.as('alice').post(chatId, 'target');
   const seed = Number(process.env.FUZZ_SEED ?? 20261128);

@@ -1,35 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import t from 'tap';
 import type { Test } from 'tap';
 import { migrate, openDatabase } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
 
 /**
  * The projection databases a read-side test runs against: embedded PGlite always, and the real
- * Postgres of DATABASE_URL when it is set. Each gets its own schema, dropped afterwards, so test
- * files can run in parallel against one server.
+ * Postgres of DATABASE_URL when it is set. Every database a test opens is a schema of its own,
+ * dropped afterwards, so test files can run in parallel against one server.
  */
 export function eachDatabase(t: Test, name: string, body: (t: Test, open: () => Promise<ProjectionDatabase>) => Promise<void>): void {
   const kinds: { kind: string; url?: string }[] = [{ kind: 'pglite' }];
   if (process.env.DATABASE_URL) kinds.push({ kind: 'postgres', url: process.env.DATABASE_URL });
   for (const { kind, url } of kinds) {
-    t.test(`${name} [${kind}]`, async (t) => body(t, () => openTestDatabase(t, url)));
+    t.test(`${name} [${kind}]`, async (t) => body(t, () => openTestDatabase(t, url ?? null)));
   }
   if (!process.env.DATABASE_URL) {
     t.test(`${name} [postgres]`, { skip: 'real Postgres: DATABASE_URL is not set' }, async () => undefined);
   }
 }
 
-/** A fresh, migrated projection database closed (and its schema dropped) when the test ends. */
-export async function openTestDatabase(t: Test, url = process.env.DATABASE_URL): Promise<ProjectionDatabase> {
-  const schema = url ? `test_${randomUUID().replaceAll('-', '').slice(0, 16)}` : 'projections';
-  const database = await openDatabase(url ? { url, schema } : { schema });
+// Starting PGlite costs a second or more; one instance per test file serves every schema.
+let embedded: Promise<ProjectionDatabase> | undefined;
+function sharedEmbedded(): Promise<ProjectionDatabase> {
+  if (!embedded) {
+    embedded = openDatabase({});
+    t.teardown(async () => (await embedded!).close());
+  }
+  return embedded;
+}
+
+/**
+ * A fresh, migrated projection database, its schema dropped when the test ends: on the Postgres
+ * of `url` (DATABASE_URL by default), or on the file's shared PGlite when `url` is null.
+ */
+export async function openTestDatabase(t: Test, url: string | null = process.env.DATABASE_URL ?? null): Promise<ProjectionDatabase> {
+  const schema = `test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  let database: ProjectionDatabase;
+  if (url) {
+    database = await openDatabase({ url, schema });
+  } else {
+    const shared = await sharedEmbedded();
+    database = { ...shared, db: shared.inSchema(schema), schema, close: async () => undefined };
+  }
   await migrate(database.db, database.schema);
   t.teardown(async () => {
-    if (url) {
-      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db).catch(() => undefined);
-      await sql`drop schema if exists ${sql.id(`${schema}_old`)} cascade`.execute(database.db).catch(() => undefined);
-      await sql`drop schema if exists ${sql.id(`${schema}_rebuild`)} cascade`.execute(database.db).catch(() => undefined);
+    for (const name of [schema, `${schema}_old`, `${schema}_rebuild`]) {
+      await sql`drop schema if exists ${sql.id(name)} cascade`.execute(database.db).catch(() => undefined);
     }
     await database.close();
   });

@@ -55,7 +55,12 @@ eachDatabase(t, 'rebuild', async (t, open) => {
     let done = false;
     const seen: number[] = [];
     const reader = (async () => {
-      while (!done) seen.push((await listGroupChats(database.db, 'alice')).length);
+      while (!done) {
+        seen.push((await listGroupChats(database.db, 'alice')).length);
+        // Requests arrive through I/O; yield like one would (embedded PGlite answers without
+        // leaving the microtask queue, and a bare loop would starve the rebuild's own I/O).
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     })();
     await rebuildProjections(database, store);
     done = true;
