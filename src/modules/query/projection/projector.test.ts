@@ -7,6 +7,7 @@ import { eachDatabase } from '../../../testing/databases.ts';
 import { prng } from '../../../testing/prng.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../../testing/stores.ts';
 import type { Database } from '../database.ts';
+import { bulkLoad } from './bulk-load.ts';
 import { Projector } from './projector.ts';
 
 t.teardown(closeTestDynamoDb);
@@ -116,6 +117,13 @@ eachDatabase(t, 'projector', async (t, open) => {
     const again = await projector.catchUpAll();
     t.equal(again.applied, 0, 'a second pass applies nothing');
     for (const commit of commits) t.equal(await projector.apply(commit), 0, 'nothing is applied twice');
+    t.same(await snapshot(database.db), expected);
+  });
+
+  t.test('the bulk load of a rebuild writes the very same rows as the projector', async (t) => {
+    const database = await open();
+    const loaded = await bulkLoad(database.db, store);
+    t.equal(loaded.scanned, commits.length);
     t.same(await snapshot(database.db), expected);
   });
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { ProjectionDatabase } from '../database.ts';
 import { migrate } from '../migrations.ts';
+import { bulkLoad } from './bulk-load.ts';
 import { Projector } from './projector.ts';
 import type { CatchUpProgress, EventLog } from './projector.ts';
 
@@ -15,7 +16,7 @@ export interface RebuildResult {
 
 /**
  * Rebuilds every projection from the event log without any query seeing a half-built table:
- * builds into a side schema, swaps it in under the live name in one transaction, then applies
+ * bulk-loads a side schema, swaps it in under the live name in one transaction, then applies
  * what the running service wrote to the old tables meanwhile, and drops the old schema.
  */
 export async function rebuildProjections(
@@ -32,7 +33,7 @@ export async function rebuildProjections(
   await sql`create schema ${sql.id(building)}`.execute(db);
   const buildDb = database.inSchema(building);
   await migrate(buildDb, building);
-  const built = await new Projector(buildDb, log).catchUpAll(options);
+  const built = await bulkLoad(buildDb, log, options);
 
   await db.transaction().execute(async (trx) => {
     // Waits for projector transactions still writing the old tables, so none lands after the
