@@ -18,5 +18,5 @@ WORKDIR /app
 COPY dist/command/ /app/
 
 USER node
-ENTRYPOINT ["node", "--enable-source-maps", "/app/index.mjs"]
+ENTRYPOINT ["node", "/app/index.mjs"]
 CMD []

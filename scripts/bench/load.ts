@@ -10,6 +10,8 @@ export interface LoadResult {
 }
 
 export async function runLoad(call: (index: number) => Promise<unknown>, requests: number, concurrency: number): Promise<LoadResult> {
+  // Warm both sides alike (JIT, connection pools) before anything is timed.
+  for (let n = 0; n < Math.min(50, requests); n++) await call(-1 - n);
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
