@@ -138,12 +138,12 @@ async function waitFor200(url: string, deadlineMs = 20_000): Promise<void> {
   }
 }
 
-function serviceEnv(port: number, endpoint: string, tableName = 'events'): NodeJS.ProcessEnv {
+function serviceEnv(port: number, endpoint: string, tableName = 'events', logLevel = 'warn'): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     PORT: String(port),
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: logLevel,
     EVENTS_TABLE: tableName,
     DYNAMODB_ENDPOINT: endpoint,
     AWS_REGION: 'eu-west-1',
@@ -156,9 +156,22 @@ function serviceEnv(port: number, endpoint: string, tableName = 'events'): NodeJ
 async function startProcess(file: string, healthPath: string, endpoint: string, args: readonly string[], tableName?: string) {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...args, file], { env: serviceEnv(port, endpoint, tableName), stdio: 'ignore' });
+  const logLevel = tableName ? 'info' : 'warn';
+  const child = spawn(process.execPath, [...args, file], { env: serviceEnv(port, endpoint, tableName, logLevel), stdio: ['ignore', 'pipe', 'ignore'] });
+  // With info logs, hapi-pino reports each request's server-side time (responseTime).
+  const serverTimes: number[] = [];
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      const time = /"responseTime":([0-9.]+)/.exec(line)?.[1];
+      if (time && line.includes('"method":"post"')) serverTimes.push(Number(time));
+    }
+  });
   await waitFor200(`http://127.0.0.1:${port}${healthPath}`);
-  return { child, ms: performance.now() - t0, port };
+  return { child, ms: performance.now() - t0, port, serverTimes };
 }
 
 /** The node flags an image starts its bundle with (ENTRYPOINT minus the bundle path). */
@@ -354,11 +367,15 @@ export async function runBench(options: { smoke?: boolean; out?: string } = {}) 
       await response.arrayBuffer().catch(() => undefined);
     };
     await postViaBundle();
-    const commandResults: Record<string, { ours: LoadResult; raw: LoadResult }> = {};
+    const commandResults: Record<string, { ours: LoadResult; raw: LoadResult; server: ReturnType<typeof percentiles> }> = {};
     for (const concurrency of [1, 16]) {
+      const before = commandProcess.serverTimes.length;
       const ours = await runLoad(postViaBundle, sizes.requests, concurrency);
+      await sleep(100);
+      const server = percentiles(commandProcess.serverTimes.slice(before + Math.min(50, sizes.requests)));
       const rawResult = await runLoad(rawCommand, sizes.requests, concurrency);
-      commandResults[concurrency] = { ours, raw: rawResult };
+      commandResults[concurrency] = { ours, raw: rawResult, server };
+      rows.push(row(`command latency inside the server (hapi responseTime), concurrency ${concurrency} (median)`, server.p50, rawResult.p50, 'ms', '≤ 1.5× raw', server.p50 / rawResult.p50 <= 1.5, 'the same requests, without the client\'s HTTP round trip'));
       rows.push(row(`command latency, post message, command bundle, concurrency ${concurrency} (median)`, ours.p50, rawResult.p50, 'ms', '≤ 1.5× raw', ours.p50 / rawResult.p50 <= 1.5, `${round(ours.throughput)} vs ${round(rawResult.throughput)} per s; p99 ${round(ours.p99)} vs ${round(rawResult.p99)} ms`));
     }
     raw.command = commandResults;
@@ -445,7 +462,10 @@ export async function runBench(options: { smoke?: boolean; out?: string } = {}) 
 
   const report = { generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, stores, smoke: Boolean(options.smoke), rows, raw };
   await writeFile(join(out, 'bench-results.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(out, 'BENCHMARKS.md'), markdown(report));
+  // Hand-written analysis below the marker survives a new run.
+  const previous = await readFile(join(out, 'BENCHMARKS.md'), 'utf8').catch(() => '');
+  const marker = previous.indexOf(notesMarker);
+  await writeFile(join(out, 'BENCHMARKS.md'), markdown(report) + (marker >= 0 ? `\n${previous.slice(marker)}` : ''));
   return report;
 }
 
@@ -470,9 +490,13 @@ async function longHistory(client: DynamoDBClient, tableName: string, sizes: Siz
   return chatId;
 }
 
+const notesMarker = '<!-- analysis: kept across runs -->';
+
 function markdown(report: { generatedAt: string; machine: { cpus: number; node: string }; stores: Record<string, string>; smoke: boolean; rows: Row[] }): string {
   const lines = [
     '# Benchmarks',
+    '',
+    'Reproduce with one command: `npm run bench` (about 5 minutes; `DATABASE_URL` / `DYNAMODB_ENDPOINT` switch to real stores).',
     '',
     `Measured by \`npm run bench\` on ${report.generatedAt.slice(0, 10)}: ${report.machine.cpus} cores, Node ${report.machine.node}${report.smoke ? ' (smoke run: tiny sizes, not meaningful)' : ''}.`,
     `Event log: ${report.stores.dynamodb}. Projections: ${report.stores.postgres}.`,
