@@ -496,7 +496,7 @@ function markdown(report: { generatedAt: string; machine: { cpus: number; node: 
   const lines = [
     '# Benchmarks',
     '',
-    'Reproduce with one command: `npm run bench` (about 5 minutes; `DATABASE_URL` / `DYNAMODB_ENDPOINT` switch to real stores).',
+    'Reproduce with one command: `npm run bench` (about 2 minutes; `DATABASE_URL` / `DYNAMODB_ENDPOINT` switch to real stores).',
     '',
     `Measured by \`npm run bench\` on ${report.generatedAt.slice(0, 10)}: ${report.machine.cpus} cores, Node ${report.machine.node}${report.smoke ? ' (smoke run: tiny sizes, not meaningful)' : ''}.`,
     `Event log: ${report.stores.dynamodb}. Projections: ${report.stores.postgres}.`,
