@@ -3,19 +3,19 @@
  * dynalite inside this process with its data under .data/ (or DYNAMODB_ENDPOINT when set); the
  * projections live in embedded PGlite under .data/ (or the Postgres of DATABASE_URL).
  */
+import type { Plugin } from '@hapi/hapi';
 import Inert from '@hapi/inert';
 import Vision from '@hapi/vision';
-import HapiPino from 'hapi-pino';
 import HapiSwagger from 'hapi-swagger';
 import Joi from 'joi';
 import pino from 'pino';
 import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
-import { authPlugin, developmentSecret } from '../shared/auth.ts';
+import { developmentSecret } from '../shared/auth.ts';
 import { readConfig } from '../shared/config.ts';
-import { createHttpServer } from '../shared/http-server.ts';
 import { localStoreSettings, openLocalStores } from './local-stores.ts';
+import { serve } from './serve.ts';
 import type { LocalStoreConfig } from './local-stores.ts';
 
 interface LocalConfig extends LocalStoreConfig {
@@ -50,45 +50,39 @@ async function main() {
     logger.warn('JWT_SECRET is not set: using the public development secret (fine locally, never in production)');
   }
 
-  const server = createHttpServer({ port: config.PORT, host: config.HOST });
-  await server.register([
-    { plugin: HapiPino, options: { instance: logger, ignorePaths: ['/command/v1/healthcheck', '/query/healthcheck'] } },
-    { plugin: authPlugin, options: { secret } },
-    { plugin: commandModule, options: { eventStore, onAppended: (commit: Commit) => feed.deliver(commit) } },
-    { plugin: queryModule, options: { db: database.db, projector } },
-    Inert,
-    Vision,
-    {
-      plugin: HapiSwagger,
-      options: {
-        OAS: 'v3.0',
-        documentationPath: '/documentation',
-        info: { title: 'cqrs-es-example-ts', version: '1' },
-        securityDefinitions: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-        security: [{ bearer: [] }],
-        grouping: 'tags',
+  let caughtUp: Promise<void> = Promise.resolve();
+  const server = await serve({
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    auth: { secret },
+    healthPaths: ['/command/v1/healthcheck', '/query/healthcheck'],
+    plugins: [
+      { plugin: commandModule as Plugin<unknown>, options: { eventStore, onAppended: (commit: Commit) => feed.deliver(commit) } },
+      { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector } },
+      { plugin: Inert.plugin as Plugin<unknown> },
+      { plugin: Vision.plugin as Plugin<unknown> },
+      {
+        plugin: HapiSwagger as Plugin<unknown>,
+        options: {
+          OAS: 'v3.0',
+          documentationPath: '/documentation',
+          info: { title: 'cqrs-es-example-ts', version: '1' },
+          securityDefinitions: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+          security: [{ bearer: [] }],
+          grouping: 'tags',
+        },
       },
+    ],
+    onStop: async () => {
+      await caughtUp;
+      await feed.stop();
+      await stores.close();
     },
-  ]);
-  await server.start();
-  logger.info({ url: server.info.uri, documentation: `${server.info.uri}/documentation` }, 'listening');
+  });
+  logger.info({ documentation: `${server.info.uri}/documentation` }, 'OpenAPI description served');
   // Commits appended while the process was down (or before a crash) reach the projection now.
-  const caughtUp = feed.start();
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await server.stop({ timeout: 5_000 });
-    await caughtUp;
-    await feed.stop();
-    await stores.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  caughtUp = feed.start();
 }
 
 main().catch((error: unknown) => {

@@ -1,12 +1,10 @@
-import type { Plugin, ServerRegisterPluginObject } from '@hapi/hapi';
-import HapiPino from 'hapi-pino';
+import type { ServerRegisterPluginObject } from '@hapi/hapi';
 import Joi from 'joi';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { authPlugin } from '../shared/auth.ts';
 import type { AuthOptions } from '../shared/auth.ts';
 import { readConfig } from '../shared/config.ts';
-import { createHttpServer } from '../shared/http-server.ts';
+import { serve } from './serve.ts';
 
 /** Settings every deployed service reads (the images set PORT; the stack sets the rest). */
 export interface ServiceConfig {
@@ -54,10 +52,7 @@ export function authOptions(config: ServiceConfig): AuthOptions {
     : { secret: config.JWT_SECRET! };
 }
 
-/**
- * Starts one deployed service: JSON logs, auth, its plugins, and a clean stop on SIGTERM (which
- * Lambda sends before it ends an execution environment).
- */
+/** Starts one deployed service (see `serve`), with auth configured from its settings. */
 export async function runService(
   config: ServiceConfig,
   logger: Logger,
@@ -65,25 +60,7 @@ export async function runService(
   onStop: () => Promise<void>,
   healthPath: string,
 ): Promise<void> {
-  const server = createHttpServer({ port: config.PORT, host: config.HOST });
-  await server.register([
-    { plugin: HapiPino as Plugin<unknown>, options: { instance: logger, ignorePaths: [healthPath] } },
-    { plugin: authPlugin as Plugin<unknown>, options: authOptions(config) },
-    ...plugins,
-  ]);
-  await server.start();
-  logger.info({ url: server.info.uri }, 'listening');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await server.stop({ timeout: 3_000 });
-    await onStop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  await serve({ port: config.PORT, host: config.HOST, logger, auth: authOptions(config), plugins, healthPaths: [healthPath], onStop });
 }
 
 export function serviceLogger(config: ServiceConfig): Logger {

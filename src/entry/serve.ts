@@ -1,0 +1,48 @@
+import type { Plugin, Server, ServerRegisterPluginObject } from '@hapi/hapi';
+import HapiPino from 'hapi-pino';
+import type { Logger } from 'pino';
+import { authPlugin } from '../shared/auth.ts';
+import type { AuthOptions } from '../shared/auth.ts';
+import { createHttpServer } from '../shared/http-server.ts';
+
+export interface ServeOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly logger: Logger;
+  readonly auth: AuthOptions;
+  readonly plugins: readonly ServerRegisterPluginObject<unknown>[];
+  /** Left out of the request log: the adapter's readiness checks would drown it. */
+  readonly healthPaths: readonly string[];
+  /** Closes what the plugins use, after the server stopped taking requests. */
+  readonly onStop: () => Promise<void>;
+}
+
+/**
+ * Starts a server the way every entry point does: JSON request logs with request ids, bearer
+ * auth, the entry's plugins, and a clean stop on SIGTERM (which Lambda sends before it ends an
+ * execution environment) or SIGINT.
+ */
+export async function serve(options: ServeOptions): Promise<Server> {
+  const { logger } = options;
+  const server = createHttpServer({ port: options.port, host: options.host });
+  await server.register([
+    { plugin: HapiPino as Plugin<unknown>, options: { instance: logger, ignorePaths: [...options.healthPaths] } },
+    { plugin: authPlugin as Plugin<unknown>, options: options.auth },
+    ...options.plugins,
+  ]);
+  await server.start();
+  logger.info({ url: server.info.uri }, 'listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await server.stop({ timeout: 5_000 });
+    await options.onStop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return server;
+}
