@@ -24,7 +24,6 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
         },
         options: { abortEarly: true, errors: { wrap: { label: '"' } } },
       },
-      response: { emptyStatusCode: 204 },
     },
   });
   server.ext('onPreResponse', (request, h) => {
