@@ -86,4 +86,3 @@ export const commandModule: Plugin<CommandModuleOptions> = {
   },
 };
 
-export { CommandHandler } from './handle-command.ts';
