@@ -1,7 +1,7 @@
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
-import type { GroupChatEvent, MessageEvent } from '../../contracts/events.ts';
+import type { GroupChatEvent, MessageEvent, Role } from '../../contracts/events.ts';
 import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
@@ -97,6 +97,27 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
   const auth = { strategy: userAuth };
   const tags = ['api', 'command'];
 
+  /** A command on an existing chat or message: 200 `{version, token}`, If-Match honoured. */
+  const update = (
+    method: 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    description: string,
+    validate: { params: Joi.ObjectSchema; payload: Joi.Schema },
+    run: (started: Started, params: Params, body: Body) => Promise<Handled>,
+  ): ServerRoute => ({
+    method,
+    path,
+    options: {
+      auth,
+      tags,
+      description,
+      validate: { params: validate.params, headers: schema.updateHeaders, payload: validate.payload },
+      response: { status: { 200: schema.accepted } },
+      handler: async (request, h) =>
+        reply(h, await run(start(request), request.params as Params, (request.payload ?? {}) as Body)),
+    },
+  });
+
   return [
     healthRoute({
       path: '/command/v1/healthcheck',
@@ -125,96 +146,6 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
     },
     {
       method: 'POST',
-      path: '/command/v1/group-chats/{id}/rename',
-      options: {
-        auth,
-        tags,
-        description: 'Rename a group chat (admins)',
-        validate: { params: chatParams, headers: schema.updateHeaders, payload: Joi.object({ name: schema.name }) },
-        response: { status: { 200: schema.accepted } },
-        handler: async (request, h) => {
-          const { id } = request.params as Params;
-          const { name } = request.payload as Body;
-          const started = start(request);
-          return reply(h, await onGroupChat(started, id!, { type: 'RenameGroupChat', actorId: started.actorId, name: name! }));
-        },
-      },
-    },
-    {
-      method: 'POST',
-      path: '/command/v1/group-chats/{id}/members',
-      options: {
-        auth,
-        tags,
-        description: 'Add a member (admins)',
-        validate: {
-          params: chatParams,
-          headers: schema.updateHeaders,
-          payload: Joi.object({ userId: schema.userId, role: schema.role }),
-        },
-        response: { status: { 200: schema.accepted } },
-        handler: async (request, h) => {
-          const { id } = request.params as Params;
-          const { userId, role } = request.payload as { userId: string; role: 'admin' | 'member' };
-          const started = start(request);
-          return reply(h, await onGroupChat(started, id!, { type: 'AddMember', actorId: started.actorId, userId, role }));
-        },
-      },
-    },
-    {
-      method: 'PUT',
-      path: '/command/v1/group-chats/{id}/members/{userId}',
-      options: {
-        auth,
-        tags,
-        description: "Change a member's role (admins)",
-        validate: { params: memberParams, headers: schema.updateHeaders, payload: Joi.object({ role: schema.role }) },
-        response: { status: { 200: schema.accepted } },
-        handler: async (request, h) => {
-          const { id, userId } = request.params as Params;
-          const { role } = request.payload as { role: 'admin' | 'member' };
-          const started = start(request);
-          return reply(
-            h,
-            await onGroupChat(started, id!, { type: 'ChangeMemberRole', actorId: started.actorId, userId: userId!, role }),
-          );
-        },
-      },
-    },
-    {
-      method: 'DELETE',
-      path: '/command/v1/group-chats/{id}/members/{userId}',
-      options: {
-        auth,
-        tags,
-        description: 'Remove a member (admins, or a member leaving)',
-        validate: { params: memberParams, headers: schema.updateHeaders, payload: schema.noBody },
-        response: { status: { 200: schema.accepted } },
-        handler: async (request, h) => {
-          const { id, userId } = request.params as Params;
-          const started = start(request);
-          return reply(h, await onGroupChat(started, id!, { type: 'RemoveMember', actorId: started.actorId, userId: userId! }));
-        },
-      },
-    },
-    {
-      method: 'DELETE',
-      path: '/command/v1/group-chats/{id}',
-      options: {
-        auth,
-        tags,
-        description: 'Delete a group chat (admins); every later command on it answers 410',
-        validate: { params: chatParams, headers: schema.updateHeaders, payload: schema.noBody },
-        response: { status: { 200: schema.accepted } },
-        handler: async (request, h) => {
-          const { id } = request.params as Params;
-          const started = start(request);
-          return reply(h, await onGroupChat(started, id!, { type: 'DeleteGroupChat', actorId: started.actorId }));
-        },
-      },
-    },
-    {
-      method: 'POST',
       path: '/command/v1/group-chats/{id}/messages',
       options: {
         auth,
@@ -227,55 +158,62 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
           const { text } = request.payload as Body;
           const started = start(request);
           const messageId = started.ids.newId('message');
-          const handled = await onMessage(started, messageId, {
-            type: 'PostMessage',
-            actorId: started.actorId,
-            groupChatId: id!,
-            text: text!,
-          });
+          const handled = await onMessage(started, messageId, { type: 'PostMessage', actorId: started.actorId, groupChatId: id!, text: text! });
           return reply(h, handled, { messageId }, 201);
         },
       },
     },
-    {
-      method: 'PUT',
-      path: '/command/v1/group-chats/{id}/messages/{messageId}',
-      options: {
-        auth,
-        tags,
-        description: 'Edit a message (its author)',
-        validate: { params: messageParams, headers: schema.updateHeaders, payload: Joi.object({ text: schema.text }) },
-        response: { status: { 200: schema.accepted } },
-        handler: async (request, h) => {
-          const { id, messageId } = request.params as Params;
-          const { text } = request.payload as Body;
-          const started = start(request);
-          return reply(
-            h,
-            await onMessage(started, messageId!, { type: 'EditMessage', actorId: started.actorId, groupChatId: id!, text: text! }),
-          );
-        },
-      },
-    },
-    {
-      method: 'DELETE',
-      path: '/command/v1/group-chats/{id}/messages/{messageId}',
-      options: {
-        auth,
-        tags,
-        description: 'Delete a message (its author or an admin)',
-        validate: { params: messageParams, headers: schema.updateHeaders, payload: schema.noBody },
-        response: { status: { 200: schema.accepted } },
-        handler: async (request, h) => {
-          const { id, messageId } = request.params as Params;
-          const started = start(request);
-          return reply(
-            h,
-            await onMessage(started, messageId!, { type: 'DeleteMessage', actorId: started.actorId, groupChatId: id! }),
-          );
-        },
-      },
-    },
+    update(
+      'POST',
+      '/command/v1/group-chats/{id}/rename',
+      'Rename a group chat (admins)',
+      { params: chatParams, payload: Joi.object({ name: schema.name }) },
+      (started, { id }, { name }) => onGroupChat(started, id!, { type: 'RenameGroupChat', actorId: started.actorId, name: name! }),
+    ),
+    update(
+      'POST',
+      '/command/v1/group-chats/{id}/members',
+      'Add a member (admins)',
+      { params: chatParams, payload: Joi.object({ userId: schema.userId, role: schema.role }) },
+      (started, { id }, { userId, role }) =>
+        onGroupChat(started, id!, { type: 'AddMember', actorId: started.actorId, userId: userId!, role: role as Role }),
+    ),
+    update(
+      'PUT',
+      '/command/v1/group-chats/{id}/members/{userId}',
+      "Change a member's role (admins)",
+      { params: memberParams, payload: Joi.object({ role: schema.role }) },
+      (started, { id, userId }, { role }) =>
+        onGroupChat(started, id!, { type: 'ChangeMemberRole', actorId: started.actorId, userId: userId!, role: role as Role }),
+    ),
+    update(
+      'DELETE',
+      '/command/v1/group-chats/{id}/members/{userId}',
+      'Remove a member (admins, or a member leaving)',
+      { params: memberParams, payload: schema.noBody },
+      (started, { id, userId }) => onGroupChat(started, id!, { type: 'RemoveMember', actorId: started.actorId, userId: userId! }),
+    ),
+    update(
+      'DELETE',
+      '/command/v1/group-chats/{id}',
+      'Delete a group chat (admins); every later command on it answers 410',
+      { params: chatParams, payload: schema.noBody },
+      (started, { id }) => onGroupChat(started, id!, { type: 'DeleteGroupChat', actorId: started.actorId }),
+    ),
+    update(
+      'PUT',
+      '/command/v1/group-chats/{id}/messages/{messageId}',
+      'Edit a message (its author)',
+      { params: messageParams, payload: Joi.object({ text: schema.text }) },
+      (started, { id, messageId }, { text }) =>
+        onMessage(started, messageId!, { type: 'EditMessage', actorId: started.actorId, groupChatId: id!, text: text! }),
+    ),
+    update(
+      'DELETE',
+      '/command/v1/group-chats/{id}/messages/{messageId}',
+      'Delete a message (its author or an admin)',
+      { params: messageParams, payload: schema.noBody },
+      (started, { id, messageId }) => onMessage(started, messageId!, { type: 'DeleteMessage', actorId: started.actorId, groupChatId: id! }),
+    ),
   ];
 }
-
