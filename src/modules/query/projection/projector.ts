@@ -38,12 +38,13 @@ export class Projector {
     return this.#db.transaction().execute((trx) => this.#applyStream(trx, commit.streamId, [commit]));
   }
 
-  /** Brings one stream up to what the log holds now. Returns the events applied. */
+  /** Brings one stream up to what the log holds now. Returns the stream's position afterwards. */
   async catchUp(streamId: string): Promise<number> {
-    const from = (await this.position(streamId)) + 1;
-    const commits = await this.#log.readStream(streamId, { fromVersion: from });
-    if (commits.length === 0) return 0;
-    return this.#db.transaction().execute((trx) => this.#applyStream(trx, streamId, commits));
+    const position = await this.position(streamId);
+    const commits = await this.#log.readStream(streamId, { fromVersion: position + 1 });
+    if (commits.length === 0) return position;
+    await this.#db.transaction().execute((trx) => this.#applyStream(trx, streamId, commits));
+    return Math.max(position, commits[commits.length - 1]!.version);
   }
 
   /**
