@@ -150,6 +150,7 @@ t.test('least privilege on the event log', async (t) => {
 
 t.test('service images: an asset from a small context, or the pipeline tag', async (t) => {
   const assets = (await readdir(outdir)).filter((entry) => entry.startsWith('asset.'));
+  t.equal(assets.length, 2, 'one image asset per service');
   const contexts = await Promise.all(assets.map(async (asset) => (await readdir(join(outdir, asset), { recursive: true })).sort()));
   for (const files of contexts) {
     const service = files.includes('Dockerfile.command') ? 'command' : 'query';
