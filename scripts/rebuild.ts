@@ -10,12 +10,13 @@ import { localStoreSettings, openLocalStores } from '../src/entry/local-stores.t
 import type { LocalStoreConfig } from '../src/entry/local-stores.ts';
 import { rebuildProjections } from '../src/modules/query/index.ts';
 import { readConfig } from '../src/shared/config.ts';
+import { createLogger } from '../src/shared/logging.ts';
 
 const config = readConfig<LocalStoreConfig & { SCAN_SEGMENTS: number }>(
   { ...localStoreSettings, SCAN_SEGMENTS: Joi.number().integer().min(1).max(64).default(4) },
   process.env,
 );
-const logger = pino({ level: 'warn' }, pino.destination(2));
+const logger = createLogger({ level: 'warn', destination: pino.destination(2) });
 
 async function main() {
   const stores = await openLocalStores(config, logger);

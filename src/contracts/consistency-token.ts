@@ -8,7 +8,7 @@ export interface StreamPosition {
   readonly version: number;
 }
 
-const streamIdPattern = /^(GroupChat|Message)-[0-9a-f-]{36}$/;
+const streamIdPattern = /^(GroupChat|Message)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeConsistencyToken(position: StreamPosition): string {
   return Buffer.from(`${position.streamId}@${position.version}`, 'utf8').toString('base64url');

@@ -8,12 +8,12 @@ import Inert from '@hapi/inert';
 import Vision from '@hapi/vision';
 import HapiSwagger from 'hapi-swagger';
 import Joi from 'joi';
-import pino from 'pino';
 import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
 import { developmentSecret } from '../shared/auth.ts';
 import { readConfig } from '../shared/config.ts';
+import { createLogger } from '../shared/logging.ts';
 import { localStoreSettings, openLocalStores } from './local-stores.ts';
 import { serve } from './serve.ts';
 import type { LocalStoreConfig } from './local-stores.ts';
@@ -36,7 +36,7 @@ const config = readConfig<LocalConfig>(
   process.env,
 );
 
-const logger = pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization'] });
+const logger = createLogger({ level: config.LOG_LEVEL });
 
 async function main() {
   const stores = await openLocalStores(config, logger);

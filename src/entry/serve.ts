@@ -1,9 +1,9 @@
 import type { Plugin, Server, ServerRegisterPluginObject } from '@hapi/hapi';
-import HapiPino from 'hapi-pino';
 import type { Logger } from 'pino';
 import { authPlugin } from '../shared/auth.ts';
 import type { AuthOptions } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
+import { logUncaughtErrors, requestLogging } from '../shared/logging.ts';
 
 export interface ServeOptions {
   readonly port: number;
@@ -24,9 +24,10 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions): Promise<Server> {
   const { logger } = options;
+  logUncaughtErrors(logger);
   const server = createHttpServer({ port: options.port, host: options.host });
   await server.register([
-    { plugin: HapiPino as Plugin<unknown>, options: { instance: logger, ignorePaths: [...options.healthPaths] } },
+    requestLogging(logger, { ignorePaths: options.healthPaths }),
     { plugin: authPlugin as Plugin<unknown>, options: options.auth },
     ...options.plugins,
   ]);

@@ -1,9 +1,9 @@
 import type { ServerRegisterPluginObject } from '@hapi/hapi';
 import Joi from 'joi';
-import pino from 'pino';
 import type { Logger } from 'pino';
 import type { AuthOptions } from '../shared/auth.ts';
 import { readConfig } from '../shared/config.ts';
+import { createLogger } from '../shared/logging.ts';
 import { serve } from './serve.ts';
 
 /** Settings every deployed service reads (the images set PORT; the stack sets the rest). */
@@ -64,5 +64,5 @@ export async function runService(
 }
 
 export function serviceLogger(config: ServiceConfig): Logger {
-  return pino({ level: config.LOG_LEVEL, redact: ['req.headers.authorization'] });
+  return createLogger({ level: config.LOG_LEVEL });
 }

@@ -8,12 +8,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { fromItem, toItem } from './commit-item.ts';
+import { isKeyRecord, keyRecordStreamId, keyRecordVersion } from './idempotency-keys.ts';
 import {
   EventStoreUnavailableError,
   VersionConflictError,
   validateAppend,
 } from './event-store.ts';
-import type { AppendRequest, Commit, EventStore, NewEvent, ReadOptions, ScanOptions } from './event-store.ts';
+import type { AppendRequest, Commit, EventStore, KeyClaim, NewEvent, ReadOptions, ScanOptions } from './event-store.ts';
 
 export interface DynamoDbEventStoreOptions {
   readonly client: DynamoDBClient;
@@ -95,6 +96,48 @@ export class DynamoDbEventStore implements EventStore {
     yield* mergePages(Array.from({ length: segments }, (_, segment) => this.#scanSegment(segment, segments)));
   }
 
+  /**
+   * A conditional put of the key record; when it exists already, one strongly consistent Query
+   * of its partition says which request it names. PutItem and Query only: the command function
+   * is granted nothing else on the table.
+   */
+  async claimKey(claim: KeyClaim): Promise<boolean> {
+    const streamId = keyRecordStreamId(claim.key);
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#tableName,
+          Item: {
+            streamId: { S: streamId },
+            version: { N: String(keyRecordVersion) },
+            fingerprint: { S: claim.fingerprint },
+            occurredAt: { S: claim.occurredAt },
+          },
+          ConditionExpression: 'attribute_not_exists(#streamId)',
+          ExpressionAttributeNames: { '#streamId': 'streamId' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw translate(error, 'claim key');
+    }
+    let page;
+    try {
+      page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: '#streamId = :streamId AND #version = :version',
+          ExpressionAttributeNames: { '#streamId': 'streamId', '#version': 'version' },
+          ExpressionAttributeValues: { ':streamId': { S: streamId }, ':version': { N: String(keyRecordVersion) } },
+          ConsistentRead: true,
+        }),
+      );
+    } catch (error) {
+      throw translate(error, 'read key');
+    }
+    return page.Items?.[0]?.fingerprint?.S === claim.fingerprint;
+  }
+
   async ping(): Promise<void> {
     try {
       await this.#client.send(new DescribeTableCommand({ TableName: this.#tableName }));
@@ -120,7 +163,8 @@ export class DynamoDbEventStore implements EventStore {
       } catch (error) {
         throw translate(error, 'scan');
       }
-      yield (page.Items ?? []).map(fromItem);
+      // Idempotency-Key records share the table; they are not commits.
+      yield (page.Items ?? []).filter((item) => !isKeyRecord(item)).map(fromItem);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }

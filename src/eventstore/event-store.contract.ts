@@ -133,6 +133,38 @@ export function eventStoreContract(t: Test, makeStore: () => Promise<EventStore>
     t.same(await store.readStream(streamId), []);
   });
 
+  t.test('Idempotency-Key claims', async (t) => {
+    const claim = (key: string, fingerprint: string) => store.claimKey({ key, fingerprint, occurredAt: new Date().toISOString() });
+
+    t.test('the first claim of a key wins; the same request may claim it again, no other may', async (t) => {
+      const key = randomUUID();
+      t.equal(await claim(key, 'request-A'), true);
+      t.equal(await claim(key, 'request-A'), true, 'a retry of the same request');
+      t.equal(await claim(key, 'request-B'), false, 'another request');
+      t.equal(await claim(randomUUID(), 'request-B'), true, 'keys are independent');
+    });
+
+    t.test('of concurrent claims with different requests exactly one request owns the key', async (t) => {
+      const key = randomUUID();
+      const outcomes = await Promise.all(Array.from({ length: 12 }, (_, n) => claim(key, `request-${n % 3}`)));
+      const winners = new Set(outcomes.flatMap((won, n) => (won ? [`request-${n % 3}`] : [])));
+      t.equal(winners.size, 1, 'every successful claim names the same request');
+      t.equal(outcomes.filter(Boolean).length, 4, 'and every attempt of that request succeeds');
+    });
+
+    t.test('claims are not commits: scans and stream reads never see them', async (t) => {
+      const fresh = await makeStore();
+      const streamId = `S-${randomUUID()}`;
+      await fresh.append(request(streamId, 0));
+      const key = randomUUID();
+      await fresh.claimKey({ key, fingerprint: 'f', occurredAt: new Date().toISOString() });
+      const seen: string[] = [];
+      for await (const page of fresh.scan({ segments: 2 })) for (const commit of page) seen.push(commit.streamId);
+      t.same(seen, [streamId]);
+      t.same(await fresh.readStream(`Idempotency-${key}`), []);
+    });
+  });
+
   t.test('ping answers when the log is reachable', async (t) => {
     await t.resolves(store.ping());
   });

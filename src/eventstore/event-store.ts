@@ -44,6 +44,15 @@ export interface AppendRequest<E extends NewEvent = NewEvent> {
   readonly events: readonly E[];
 }
 
+/** A claim on an Idempotency-Key: the key names this request from now on (SPEC §2). */
+export interface KeyClaim {
+  /** Derived from the caller and the key the caller sent, so two callers' keys never meet. */
+  readonly key: string;
+  /** Fingerprint of the request (route, path parameters, body). */
+  readonly fingerprint: string;
+  readonly occurredAt: string;
+}
+
 export interface ReadOptions {
   /** First version to return (inclusive); 1 by default. */
   readonly fromVersion?: number;
@@ -71,6 +80,12 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadOptions): Promise<readonly Commit[]>;
   /** Every commit of every stream, in pages, in no particular order (for rebuilds). */
   scan(options?: ScanOptions): AsyncIterable<readonly Commit[]>;
+  /**
+   * Records that `claim.key` names the request with `claim.fingerprint`, unless it already
+   * names one. True when the key names this request (just now, or since an earlier attempt of
+   * the same request); false when it names another request. Durable: it holds across restarts.
+   */
+  claimKey(claim: KeyClaim): Promise<boolean>;
   /** A cheap round trip that fails when the log cannot be reached. */
   ping(): Promise<void>;
 }

@@ -1,12 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { MalformedCommitError, fromItem } from './commit-item.ts';
+import { isKeyRecord } from './idempotency-keys.ts';
 import type { Commit } from './event-store.ts';
 
 /** What one DynamoDB Streams record of the events table means to a consumer. */
 export type StreamRecordMeaning =
   | { readonly kind: 'commit'; readonly commit: Commit; readonly sequenceNumber: string }
-  /** Not a new commit (MODIFY/REMOVE, or a record of another table): nothing to do. */
+  /** Not a new commit (MODIFY/REMOVE, an Idempotency-Key record): nothing to do. */
   | { readonly kind: 'ignored'; readonly reason: string; readonly sequenceNumber: string | undefined };
 
 /**
@@ -17,6 +18,9 @@ export type StreamRecordMeaning =
 export function decodeStreamRecord(record: DynamoDBRecord): StreamRecordMeaning {
   const sequenceNumber = record.dynamodb?.SequenceNumber;
   if (record.eventName !== 'INSERT') return { kind: 'ignored', reason: `${record.eventName ?? 'unknown'} record`, sequenceNumber };
+  if (isKeyRecord(record.dynamodb?.Keys as Record<string, AttributeValue> | undefined)) {
+    return { kind: 'ignored', reason: 'Idempotency-Key record', sequenceNumber };
+  }
   const image = record.dynamodb?.NewImage;
   if (!image) throw new MalformedCommitError(`INSERT record ${sequenceNumber ?? '?'} has no NewImage`);
   if (!sequenceNumber) throw new MalformedCommitError('INSERT record without a SequenceNumber');

@@ -1,13 +1,17 @@
+import type { IncomingMessage, Server as NodeServer, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Hapi from '@hapi/hapi';
-import type { Request, ResponseToolkit, ServerOptions } from '@hapi/hapi';
-import Boom from '@hapi/boom';
+import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
+import { requestIdOf } from './request-id.ts';
 
 /** Largest accepted request body (SPEC §2): anything bigger is 413. */
 export const maxBodyBytes = 16 * 1024;
 
 /**
  * A hapi server with the project's defaults: validation failures name the field (400, never a
- * generic message), bodies are capped, and unexpected errors never leak a stack trace.
+ * generic message), bodies are capped, unexpected errors never leak a stack trace, every
+ * response carries `x-request-id` and `x-content-type-options: nosniff`, and no malformed
+ * connection can stop the process.
  */
 export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> = {}) {
   const server = Hapi.server({
@@ -26,14 +30,65 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
       },
     },
   });
-  server.ext('onPreResponse', (request, h) => {
-    const { response } = request;
-    if (Boom.isBoom(response)) {
-      response.output.headers['x-request-id'] = request.info.id;
-    } else {
-      response.header('x-request-id', request.info.id);
-    }
+  server.ext('onRequest', (request, h) => {
+    const id = requestIdOf(request.raw.req.headers);
+    // hapi's own id names the host and the process; ours is what logs and clients see.
+    (request.info as { id: string }).id = id;
+    // Set on the outgoing message itself, so no later step that replaces the response (a
+    // plugin's error mapping, a validation failure, an unknown route) can drop them.
+    request.raw.res.setHeader('x-request-id', id);
+    request.raw.res.setHeader('x-content-type-options', 'nosniff');
     return h.continue;
   });
+  answerMalformedConnections(server);
   return server;
+}
+
+const statusLines: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/**
+ * What happens when Node's HTTP parser rejects bytes on a connection ('clientError').
+ *
+ * hapi's own handler answers through the request that is still in flight on that connection
+ * (`request._reply`) while that request's lifecycle keeps running. When the lifecycle then sets
+ * its own response (a payload that failed to parse, a handler's result), hapi closes the error
+ * response it is writing, its marshalling asserts, and the assertion escapes as an unhandled
+ * rejection: the process exits (hapijs/hapi#4363, unfixed in hapi 21). One request with a body
+ * that does not parse, `Connection: close` and a few bytes past its Content-Length is enough.
+ *
+ * This handler never touches a request: a request whose body arrived whole gets its own answer,
+ * after which the connection is closed; anything else gets the status Node itself would send
+ * (400, 431, 408) and the connection is closed at once.
+ */
+function answerMalformedConnections(server: Server): void {
+  const listener = server.listener as NodeServer;
+  const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
+  const track = (req: IncomingMessage, res: ServerResponse) => {
+    const exchange = { req, res };
+    inFlight.set(req.socket, exchange);
+    res.once('close', () => {
+      if (inFlight.get(req.socket) === exchange) inFlight.delete(req.socket);
+    });
+  };
+  listener.on('request', track);
+  listener.on('checkContinue', track);
+  listener.removeAllListeners('clientError');
+  listener.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    // The code only: the error also carries the raw bytes (rawPacket), credentials included.
+    server.log(['connection', 'client', error.code === 'ECONNRESET' ? 'debug' : 'warn'], { code: error.code ?? error.name });
+    const close = () => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status = statusLines[error.code ?? ''] ?? '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const exchange = inFlight.get(socket);
+    if (exchange && exchange.req.complete && !exchange.res.writableFinished) exchange.res.once('close', close);
+    else close();
+  });
 }

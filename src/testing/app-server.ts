@@ -10,7 +10,7 @@ import { client, testSecret } from './command-server.ts';
 export async function appServer(
   store: EventStore,
   database: ProjectionDatabase,
-  options: { deliver?: boolean; consistencyTimeoutMs?: number; retryMs?: number } = {},
+  options: { deliver?: boolean; consistencyTimeoutMs?: number; maxConsistencyWaiters?: number; retryMs?: number } = {},
 ) {
   const projector = new Projector(database.db, store);
   const feed = new ProjectionFeed(projector, { retryMs: options.retryMs ?? 50 });
@@ -27,6 +27,7 @@ export async function appServer(
         db: database.db,
         projector,
         ...(options.consistencyTimeoutMs === undefined ? {} : { consistencyTimeoutMs: options.consistencyTimeoutMs }),
+        ...(options.maxConsistencyWaiters === undefined ? {} : { maxConsistencyWaiters: options.maxConsistencyWaiters }),
       },
     },
   ]);

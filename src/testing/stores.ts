@@ -36,6 +36,7 @@ export function wrapStore(inner: EventStore, overrides: Partial<EventStore>): Ev
     append: (request) => inner.append(request),
     readStream: (streamId, options) => inner.readStream(streamId, options),
     scan: (options) => inner.scan(options),
+    claimKey: (claim) => inner.claimKey(claim),
     ping: () => inner.ping(),
     ...overrides,
   };

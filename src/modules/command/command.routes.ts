@@ -1,4 +1,4 @@
-import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import type { Request, ResponseObject, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import type { GroupChatEvent, MessageEvent, Role } from '../../contracts/events.ts';
@@ -6,6 +6,7 @@ import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
+import { toBoom } from './command-errors.ts';
 import * as schema from './command.schemas.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
 import { decideGroupChat } from './group-chat/group-chat.decider.ts';
@@ -53,6 +54,7 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       metadata: {
         commandId: ids.commandId,
         commandHash: requestHash(`${request.route.method} ${request.route.path}`, request.params, request.payload),
+        ...(ids.idempotencyKey === undefined ? {} : { idempotencyKey: ids.idempotencyKey }),
         actorId,
         now: deps.clock(),
       },
@@ -85,6 +87,22 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
     return handled;
   };
 
+  /**
+   * Runs a command; a refusal or a store failure becomes its HTTP answer right here
+   * (command-errors.ts), so nothing travels through a 500 and back. Anything else is a defect.
+   */
+  const answer = async (request: Request, work: () => Promise<ResponseObject>): Promise<ResponseObject> => {
+    try {
+      return await work();
+    } catch (error) {
+      const boom = toBoom(error);
+      if (!boom) throw error;
+      // A store failure is worth a line in the log; a refused command is not.
+      if (boom.output.statusCode === 503) request.log(['warn', 'command'], error as Error);
+      throw boom;
+    }
+  };
+
   const reply = (h: ResponseToolkit, handled: Handled, extra: Record<string, string> = {}, status = 200) =>
     h
       .response({ ...extra, version: handled.version, token: encodeConsistencyToken(handled) })
@@ -113,8 +131,8 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       description,
       validate: { params: validate.params, headers: schema.updateHeaders, payload: validate.payload },
       response: { status: { 200: schema.accepted } },
-      handler: async (request, h) =>
-        reply(h, await run(start(request), request.params as Params, (request.payload ?? {}) as Body)),
+      handler: (request, h) =>
+        answer(request, async () => reply(h, await run(start(request), request.params as Params, (request.payload ?? {}) as Body))),
     },
   });
 
@@ -135,13 +153,14 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
         description: 'Create a group chat; the caller becomes its owner and an admin',
         validate: { headers: schema.createHeaders, payload: Joi.object({ name: schema.name }) },
         response: { status: { 201: schema.groupChatCreated } },
-        handler: async (request, h) => {
-          const started = start(request);
-          const groupChatId = started.ids.newId('group-chat');
-          const { name } = request.payload as Body;
-          const handled = await onGroupChat(started, groupChatId, { type: 'CreateGroupChat', actorId: started.actorId, name: name! });
-          return reply(h, handled, { groupChatId }, 201);
-        },
+        handler: (request, h) =>
+          answer(request, async () => {
+            const started = start(request);
+            const groupChatId = started.ids.newId('group-chat');
+            const { name } = request.payload as Body;
+            const handled = await onGroupChat(started, groupChatId, { type: 'CreateGroupChat', actorId: started.actorId, name: name! });
+            return reply(h, handled, { groupChatId }, 201);
+          }),
       },
     },
     {
@@ -153,14 +172,15 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
         description: 'Post a message (members)',
         validate: { params: chatParams, headers: schema.createHeaders, payload: Joi.object({ text: schema.text }) },
         response: { status: { 201: schema.messagePosted } },
-        handler: async (request, h) => {
-          const { id } = request.params as Params;
-          const { text } = request.payload as Body;
-          const started = start(request);
-          const messageId = started.ids.newId('message');
-          const handled = await onMessage(started, messageId, { type: 'PostMessage', actorId: started.actorId, groupChatId: id!, text: text! });
-          return reply(h, handled, { messageId }, 201);
-        },
+        handler: (request, h) =>
+          answer(request, async () => {
+            const { id } = request.params as Params;
+            const { text } = request.payload as Body;
+            const started = start(request);
+            const messageId = started.ids.newId('message');
+            const handled = await onMessage(started, messageId, { type: 'PostMessage', actorId: started.actorId, groupChatId: id!, text: text! });
+            return reply(h, handled, { messageId }, 201);
+          }),
       },
     },
     update(

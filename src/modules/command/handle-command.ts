@@ -3,7 +3,10 @@ import { LRUCache } from 'lru-cache';
 import { VersionConflictError } from '../../eventstore/index.ts';
 import type { Commit, EventStore, NewEvent } from '../../eventstore/index.ts';
 import { DomainError } from './domain-error.ts';
-import type { Decision } from './domain-error.ts';
+import type { Decision, DomainErrorKind } from './domain-error.ts';
+
+/** Refusals that say the caller may not see the stream at all (or sent a command that makes no sense). */
+const precedesIfMatch: ReadonlySet<DomainErrorKind> = new Set(['invalid', 'not-found', 'gone']);
 
 /** How a stream's events fold into the state its decisions need. */
 export interface Aggregate<S, E extends NewEvent> {
@@ -17,6 +20,12 @@ export interface CommandMetadata {
   readonly commandId: string;
   /** Fingerprint of the request, so reusing an Idempotency-Key for other content is noticed. */
   readonly commandHash: string;
+  /**
+   * Present when the caller sent an Idempotency-Key: the key's record name (derived from caller
+   * and key). The key is claimed for this request before its first append, so reusing it for
+   * any other request, on any stream, is refused.
+   */
+  readonly idempotencyKey?: string;
   readonly actorId: string;
   readonly now: Date;
 }
@@ -102,6 +111,7 @@ export class CommandHandler {
 
   async handle<S, E extends NewEvent, C = undefined>(command: Handle<S, E, C>): Promise<Handled> {
     const { streamId, metadata } = command;
+    let claimed = metadata.idempotencyKey === undefined;
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.load(streamId, command.aggregate);
       const earlier = loaded.commands.get(metadata.commandId);
@@ -109,12 +119,26 @@ export class CommandHandler {
         if (earlier.commandHash !== metadata.commandHash) throw new IdempotencyKeyReusedError();
         return { streamId, version: earlier.version };
       }
+      const context = command.context ? await command.context() : (undefined as C);
+      const decision = command.decide(loaded.state, context);
+      // SPEC §2 order of checks: whether the caller may see the chat (404, 410) comes before
+      // If-Match (412), which comes before rights and rules (403, 409). A non-member never
+      // learns a version.
+      if (decision instanceof DomainError && precedesIfMatch.has(decision.kind)) throw decision;
       if (command.expectedVersion !== undefined && command.expectedVersion !== loaded.version) {
         throw new StaleVersionError(command.expectedVersion, loaded.version);
       }
-      const context = command.context ? await command.context() : (undefined as C);
-      const decision = command.decide(loaded.state, context);
       if (decision instanceof DomainError) throw decision;
+      if (!claimed) {
+        // Before the append: a crash in between leaves a claim that a retry of the same request
+        // honours (and completes), while any other request with the key is refused.
+        const fingerprint = metadata.commandHash;
+        const key = metadata.idempotencyKey!;
+        if (!(await this.#store.claimKey({ key, fingerprint, occurredAt: metadata.now.toISOString() }))) {
+          throw new IdempotencyKeyReusedError();
+        }
+        claimed = true;
+      }
       try {
         const commit = await this.#store.append({
           streamId,

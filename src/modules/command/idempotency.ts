@@ -12,14 +12,19 @@ const entityNamespace = 'b3d6a1c2-8e4f-4f0a-b5c7-1d2e3f4a5b6c';
  */
 export interface RequestIds {
   readonly commandId: string;
+  /** With an Idempotency-Key: the name of its key record (SPEC §2: one request per key and caller). */
+  readonly idempotencyKey?: string;
   newId(kind: 'group-chat' | 'message'): string;
 }
 
 export function requestIds(actorId: string, idempotencyKey: string | undefined): RequestIds {
   if (idempotencyKey === undefined) return { commandId: uuidv7(), newId: () => uuidv7() };
   const name = `${actorId}\n${idempotencyKey}`;
+  const commandId = uuidv5(name, commandNamespace);
   return {
-    commandId: uuidv5(name, commandNamespace),
+    commandId,
+    // The command id already names exactly (caller, key); the raw key never reaches the table.
+    idempotencyKey: commandId,
     newId: (kind) => uuidv5(`${kind}\n${name}`, entityNamespace),
   };
 }

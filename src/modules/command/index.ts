@@ -3,7 +3,6 @@ import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Commit, EventStore } from '../../eventstore/index.ts';
 import { commandRoutes } from './command.routes.ts';
-import { toBoom } from './command-errors.ts';
 import { CommandHandler } from './handle-command.ts';
 
 export interface CommandModuleOptions {
@@ -21,7 +20,12 @@ export interface CommandModuleOptions {
 }
 
 const optionsSchema = Joi.object({
-  eventStore: Joi.object({ append: Joi.func().required(), readStream: Joi.func().required(), ping: Joi.func().required() })
+  eventStore: Joi.object({
+    append: Joi.func().required(),
+    readStream: Joi.func().required(),
+    claimKey: Joi.func().required(),
+    ping: Joi.func().required(),
+  })
     .unknown(true)
     .required(),
   onAppended: Joi.func(),
@@ -66,19 +70,13 @@ export const commandModule: Plugin<CommandModuleOptions> = {
         },
       }),
     );
-    // Domain and store failures become their HTTP status here, for this module's routes only.
+    // Refusals become their status where they happen (command.routes.ts); what still arrives
+    // here as a 500 is a defect, logged with its cause. Logging only: the response stays.
     server.ext(
       'onPreResponse',
       (request, h) => {
         const { response } = request;
-        if (!Boom.isBoom(response) || response.output.statusCode !== 500) return h.continue;
-        const mapped = toBoom(response);
-        if (mapped) {
-          // A store failure is worth a line in the log; a refused command is not.
-          if (mapped.output.statusCode === 503) request.log(['warn', 'command'], response);
-          return mapped;
-        }
-        request.log(['error', 'command'], response);
+        if (Boom.isBoom(response) && response.output.statusCode === 500) request.log(['error', 'command'], response);
         return h.continue;
       },
       { sandbox: 'plugin' },

@@ -2,10 +2,9 @@ import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Kysely } from 'kysely';
-import { unavailable } from '../../shared/http-errors.ts';
 import type { Database } from './database.ts';
+import { ReadYourWrites } from './projection/consistency.ts';
 import { Projector } from './projection/projector.ts';
-import { isUnavailable } from './query-errors.ts';
 import { queryRoutes } from './query.routes.ts';
 
 export interface QueryModuleOptions {
@@ -15,12 +14,15 @@ export interface QueryModuleOptions {
   readonly projector: Projector;
   /** How long a query waits for a consistency token before 504 (SPEC §5: 2 s). */
   readonly consistencyTimeoutMs?: number;
+  /** Queries that may wait for a consistency token at once; one more answers 503 (default 100). */
+  readonly maxConsistencyWaiters?: number;
 }
 
 const optionsSchema = Joi.object({
   db: Joi.object().required(),
   projector: Joi.object().instance(Projector).required(),
   consistencyTimeoutMs: Joi.number().integer().min(0).max(30_000),
+  maxConsistencyWaiters: Joi.number().integer().min(0).max(100_000),
 });
 
 /**
@@ -38,19 +40,18 @@ export const queryModule: Plugin<QueryModuleOptions> = {
   dependencies: ['auth'],
   register(server, options) {
     Joi.assert(options, optionsSchema, 'query module options:');
-    server.route(
-      queryRoutes({ db: options.db, projector: options.projector, consistencyTimeoutMs: options.consistencyTimeoutMs ?? 2_000 }),
-    );
+    const readYourWrites = new ReadYourWrites(options.projector, options.db, {
+      timeoutMs: options.consistencyTimeoutMs ?? 2_000,
+      maxWaiters: options.maxConsistencyWaiters ?? 100,
+    });
+    server.route(queryRoutes({ db: options.db, readYourWrites }));
+    // Failures become their status where they happen (query.routes.ts); what still arrives here
+    // as a 500 is a defect, logged with its cause. Logging only: the response stays.
     server.ext(
       'onPreResponse',
       (request, h) => {
         const { response } = request;
-        if (!Boom.isBoom(response) || response.output.statusCode !== 500) return h.continue;
-        if (isUnavailable(response)) {
-          request.log(['warn', 'query'], response);
-          return unavailable('projection database unavailable');
-        }
-        request.log(['error', 'query'], response);
+        if (Boom.isBoom(response) && response.output.statusCode === 500) request.log(['error', 'query'], response);
         return h.continue;
       },
       { sandbox: 'plugin' },

@@ -31,7 +31,10 @@ eachDatabase(t, 'query API', async (t, open) => {
     const created = await alice.createChat('Read your writes');
     const listed = await get('alice', '/query/v1/group-chats', consistent(created.body.token));
     t.equal(listed.status, 200);
-    t.match(listed.body, [{ groupChatId: created.id, name: 'Read your writes', role: 'admin', memberCount: 1, lastMessageAt: null, version: 1 }]);
+    t.match(listed.body, {
+      items: [{ groupChatId: created.id, name: 'Read your writes', role: 'admin', memberCount: 1, lastMessageAt: null, version: 1 }],
+      nextCursor: null,
+    });
     const added = await alice.addMember(created.id, 'bob');
     const chat = await get('bob', `/query/v1/group-chats/${created.id}`, consistent(added.body.token));
     t.match(chat, {
@@ -95,16 +98,16 @@ eachDatabase(t, 'query API', async (t, open) => {
     await get('carol', '/query/v1/group-chats', consistent(removed.body.token));
     const listed = await get('carol', '/query/v1/group-chats', consistent(posted.body.token));
     t.same(
-      (listed.body as unknown as { name: string }[]).map((c) => c.name),
+      (listed.body.items as { name: string }[]).map((c) => c.name),
       ['Second', 'First'],
     );
-    t.match(listed.body, [
+    t.match(listed.body.items, [
       { name: 'Second', memberCount: 1, lastMessageAt: String },
       { name: 'First', memberCount: 2, lastMessageAt: null },
     ]);
     const dave = await get('dave', '/query/v1/group-chats');
-    t.match(dave.body, [{ name: 'First', role: 'member' }]);
-    t.same((await get('nobody', '/query/v1/group-chats')).body, []);
+    t.match(dave.body.items, [{ name: 'First', role: 'member' }]);
+    t.same((await get('nobody', '/query/v1/group-chats')).body, { items: [], nextCursor: null });
   });
 
   t.test('non-members, unknown and deleted chats are 404', async (t) => {

@@ -6,17 +6,18 @@ import type { Kysely } from 'kysely';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
+import { unavailable } from '../../shared/http-errors.ts';
 import type { Database } from './database.ts';
 import { findGroupChat, isMember, listGroupChats } from './group-chats/group-chats.queries.ts';
-import { decodeCursor } from './messages/message-cursor.ts';
 import { listMessages } from './messages/messages.queries.ts';
-import { reachPosition } from './projection/consistency.ts';
-import type { Projector } from './projection/projector.ts';
+import { decodePageCursor } from './page-cursor.ts';
+import type { PageCursor } from './page-cursor.ts';
+import type { ReadYourWrites } from './projection/consistency.ts';
+import { isUnavailable } from './query-errors.ts';
 
 export interface QueryRouteDependencies {
   readonly db: Kysely<Database>;
-  readonly projector: Projector;
-  readonly consistencyTimeoutMs: number;
+  readonly readYourWrites: ReadYourWrites;
 }
 
 const uuid = Joi.string().guid().lowercase();
@@ -39,6 +40,20 @@ const groupChatSummary = Joi.object({
   lastMessageAt: timestamp.allow(null).required(),
   version: Joi.number().integer().required(),
 }).label('GroupChatSummary');
+
+const groupChatPage = Joi.object({
+  items: Joi.array().items(groupChatSummary).required(),
+  nextCursor: Joi.string().allow(null).required(),
+}).label('GroupChatPage');
+
+/** `?limit=&before=` of the paged lists: 1–200 items, a cursor this service issued. */
+const pageQuery = Joi.object({
+  limit: Joi.number().integer().min(1).max(200).default(50),
+  before: Joi.string()
+    .custom((value: string, helpers) => decodePageCursor(value) ?? helpers.error('cursor.invalid'))
+    .messages({ 'cursor.invalid': '{{#label}} is not a cursor this service issued' })
+    .description('nextCursor of the previous page'),
+});
 
 const groupChatDetails = Joi.object({
   groupChatId: uuid.required(),
@@ -68,13 +83,28 @@ const messagePage = Joi.object({
 }).label('MessagePage');
 
 export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
-  /** Honours X-Consistency-Token before the query reads (SPEC §5). */
+  /**
+   * Honours X-Consistency-Token before the query reads (SPEC §5), for a stream the caller may
+   * see; any other token changes nothing, exactly as for a stream that does not exist.
+   */
   const consistent = async (request: Request) => {
     const token = request.headers['x-consistency-token'];
     if (typeof token !== 'string') return;
     const target = decodeConsistencyToken(token)!;
-    if (!(await reachPosition(deps.projector, target, deps.consistencyTimeoutMs))) {
+    if (!(await deps.readYourWrites.follows(callerOf(request), target))) return;
+    if (!(await deps.readYourWrites.reach(target))) {
       throw Boom.gatewayTimeout('the write named by X-Consistency-Token is not visible yet; retry');
+    }
+  };
+
+  /** Runs a query; a store that cannot be reached becomes 503 right here, not a 500 first. */
+  const answer = async <T>(request: Request, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (Boom.isBoom(error) || !isUnavailable(error)) throw error;
+      request.log(['warn', 'query'], error as Error);
+      throw unavailable('projection database unavailable');
     }
   };
   const notFound = () => Boom.notFound('group chat not found');
@@ -95,13 +125,15 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
       options: {
         auth,
         tags,
-        description: 'The chats the caller belongs to, newest activity first',
-        validate: { headers },
-        response: { status: { 200: Joi.array().items(groupChatSummary).label('GroupChatList') } },
-        handler: async (request) => {
-          await consistent(request);
-          return listGroupChats(deps.db, callerOf(request));
-        },
+        description: 'The chats the caller belongs to, newest activity first, a page at a time',
+        validate: { headers, query: pageQuery },
+        response: { status: { 200: groupChatPage } },
+        handler: (request) =>
+          answer(request, async () => {
+            await consistent(request);
+            const { limit, before } = request.query as { limit: number; before?: PageCursor };
+            return listGroupChats(deps.db, callerOf(request), { limit, ...(before ? { before } : {}) });
+          }),
       },
     },
     {
@@ -113,10 +145,11 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         description: 'One chat with its members (members only)',
         validate: { headers, params: Joi.object({ id: uuid.required() }) },
         response: { status: { 200: groupChatDetails } },
-        handler: async (request) => {
-          await consistent(request);
-          return (await findGroupChat(deps.db, request.params.id as string, callerOf(request))) ?? notFound();
-        },
+        handler: (request) =>
+          answer(request, async () => {
+            await consistent(request);
+            return (await findGroupChat(deps.db, request.params.id as string, callerOf(request))) ?? notFound();
+          }),
       },
     },
     {
@@ -129,22 +162,17 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         validate: {
           headers,
           params: Joi.object({ id: uuid.required() }),
-          query: Joi.object({
-            limit: Joi.number().integer().min(1).max(200).default(50),
-            before: Joi.string()
-              .custom((value: string, helpers) => decodeCursor(value) ?? helpers.error('cursor.invalid'))
-              .messages({ 'cursor.invalid': '{{#label}} is not a cursor this service issued' })
-              .description('nextCursor of the previous page'),
-          }),
+          query: pageQuery,
         },
         response: { status: { 200: messagePage } },
-        handler: async (request) => {
-          await consistent(request);
-          const groupChatId = request.params.id as string;
-          if (!(await isMember(deps.db, groupChatId, callerOf(request)))) return notFound();
-          const { limit, before } = request.query as { limit: number; before?: ReturnType<typeof decodeCursor> };
-          return listMessages(deps.db, groupChatId, { limit, ...(before ? { before } : {}) });
-        },
+        handler: (request) =>
+          answer(request, async () => {
+            await consistent(request);
+            const groupChatId = request.params.id as string;
+            if (!(await isMember(deps.db, groupChatId, callerOf(request)))) return notFound();
+            const { limit, before } = request.query as { limit: number; before?: PageCursor };
+            return listMessages(deps.db, groupChatId, { limit, ...(before ? { before: { postedAt: before.at, messageId: before.id } } : {}) });
+          }),
       },
     },
   ];

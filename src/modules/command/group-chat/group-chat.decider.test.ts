@@ -2,7 +2,7 @@ import t from 'tap';
 import type { GroupChatEvent } from '../../../contracts/events.ts';
 import { deciderSpec } from '../../../testing/decider-spec.ts';
 import { decideGroupChat } from './group-chat.decider.ts';
-import { evolveGroupChat, initialGroupChatState } from './group-chat.state.ts';
+import { adminCount, evolveGroupChat, initialGroupChatState } from './group-chat.state.ts';
 
 const spec = deciderSpec({ initialState: initialGroupChatState, evolve: evolveGroupChat, decide: decideGroupChat });
 
@@ -200,4 +200,38 @@ t.test('a deleted chat', async (t) => {
 t.test('an event this version does not know leaves the state as it was', async (t) => {
   const state = created.reduce(evolveGroupChat, initialGroupChatState);
   t.equal(evolveGroupChat(state, { type: 'SomethingNew', data: {} } as never), state);
+});
+
+t.test('user ids named after built-in object properties are ordinary users', async (t) => {
+  const hostile = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
+  for (const userId of hostile) {
+    t.test(`${userId} is not a member of a chat it was not added to`, async (t) => {
+      spec(t).given(withBob).when({ type: 'RenameGroupChat', actorId: userId, name: 'mine now' }).thenError('not-found');
+      spec(t).given(withBob).when({ type: 'RemoveMember', actorId: userId, userId: 'bob' }).thenError('not-found');
+      spec(t).given(withBob).when({ type: 'ChangeMemberRole', actorId: 'alice', userId, role: 'admin' }).thenError('not-found', /is not a member/);
+      spec(t).given(withBob).when({ type: 'RemoveMember', actorId: 'alice', userId }).thenError('not-found', /is not a member/);
+    });
+    t.test(`${userId} can be added, promoted, act as admin and be removed`, async (t) => {
+      const added: GroupChatEvent = { type: 'MemberAdded', data: { userId, role: 'member' } };
+      spec(t).given(withBob).when({ type: 'AddMember', actorId: 'alice', userId, role: 'member' }).then([added]);
+      spec(t).given([...withBob, added]).when({ type: 'AddMember', actorId: 'alice', userId, role: 'member' }).thenError('conflict', /already a member/);
+      spec(t).given([...withBob, added]).when({ type: 'RenameGroupChat', actorId: userId, name: 'x' }).thenError('forbidden');
+      const promoted: GroupChatEvent = { type: 'MemberRoleChanged', data: { userId, role: 'admin' } };
+      spec(t).given([...withBob, added, promoted]).when({ type: 'DeleteGroupChat', actorId: userId }).then([{ type: 'GroupChatDeleted', data: {} }]);
+      const removed: GroupChatEvent = { type: 'MemberRemoved', data: { userId } };
+      spec(t).given([...withBob, added, promoted, removed]).when({ type: 'DeleteGroupChat', actorId: userId }).thenError('not-found');
+    });
+  }
+  t.test('a changed role on a non-member never makes a hidden admin', async (t) => {
+    // What an admin's PUT .../members/valueOf used to do: no member, so nothing may change.
+    spec(t).given(withBob).when({ type: 'ChangeMemberRole', actorId: 'alice', userId: 'valueOf', role: 'admin' }).thenError('not-found');
+    spec(t).given(withBob).when({ type: 'DeleteGroupChat', actorId: 'valueOf' }).thenError('not-found');
+  });
+  t.test('counting admins ignores inherited properties', async (t) => {
+    const state = [...created, { type: 'MemberAdded', data: { userId: 'constructor', role: 'admin' } } as GroupChatEvent].reduce(
+      evolveGroupChat,
+      initialGroupChatState,
+    );
+    t.equal(state.status === 'absent' ? 0 : adminCount(state.members), 2);
+  });
 });

@@ -72,8 +72,8 @@ function addMember(command: AddMember, state: GroupChatState): Result {
   if (access instanceof DomainError) return access;
   const invalid = checkUserId(command.userId) ?? checkRole(command.role);
   if (invalid) return invalid;
-  if (access.members[command.userId] !== undefined) return conflict(`${command.userId} is already a member`);
-  if (Object.keys(access.members).length >= limits.maxMembers) {
+  if (access.members.has(command.userId)) return conflict(`${command.userId} is already a member`);
+  if (access.members.size >= limits.maxMembers) {
     return conflict(`a group chat has at most ${limits.maxMembers} members`);
   }
   return [{ type: 'MemberAdded', data: { userId: command.userId, role: command.role } }];
@@ -84,7 +84,7 @@ function changeRole(command: ChangeMemberRole, state: GroupChatState): Result {
   if (access instanceof DomainError) return access;
   const invalid = checkRole(command.role);
   if (invalid) return invalid;
-  const current = access.members[command.userId];
+  const current = access.members.get(command.userId);
   if (current === undefined) return notFound(`${command.userId} is not a member`);
   if (current === command.role) return conflict(`${command.userId} already has role ${command.role}`);
   if (current === 'admin' && adminCount(access.members) === 1) return conflict('cannot demote the last admin');
@@ -96,7 +96,7 @@ function removeMember(command: RemoveMember, state: GroupChatState): Result {
   if (access instanceof DomainError) return access;
   const { chat, role } = access;
   if (role !== 'admin' && command.userId !== command.actorId) return forbidden('only an admin may remove other members');
-  const target = chat.members[command.userId];
+  const target = chat.members.get(command.userId);
   if (target === undefined) return notFound(`${command.userId} is not a member`);
   if (target === 'admin' && adminCount(chat.members) === 1) return conflict('cannot remove the last admin');
   return [{ type: 'MemberRemoved', data: { userId: command.userId } }];

@@ -9,7 +9,8 @@ export type GroupChatState =
       readonly status: 'active' | 'deleted';
       readonly name: string;
       readonly ownerId: string;
-      readonly members: Readonly<Record<string, Role>>;
+      /** user id → role. A Map: a user id is data, never an object key (`constructor` is a user). */
+      readonly members: ReadonlyMap<string, Role>;
     };
 
 export const initialGroupChatState: GroupChatState = { status: 'absent' };
@@ -17,17 +18,18 @@ export const initialGroupChatState: GroupChatState = { status: 'absent' };
 export function evolveGroupChat(state: GroupChatState, event: GroupChatEvent): GroupChatState {
   switch (event.type) {
     case 'GroupChatCreated':
-      return { status: 'active', name: event.data.name, ownerId: event.data.ownerId, members: {} };
+      return { status: 'active', name: event.data.name, ownerId: event.data.ownerId, members: new Map() };
     case 'GroupChatRenamed':
       return state.status === 'absent' ? state : { ...state, name: event.data.name };
     case 'MemberAdded':
     case 'MemberRoleChanged':
       return state.status === 'absent'
         ? state
-        : { ...state, members: { ...state.members, [event.data.userId]: event.data.role } };
+        : { ...state, members: new Map(state.members).set(event.data.userId, event.data.role) };
     case 'MemberRemoved': {
       if (state.status === 'absent') return state;
-      const { [event.data.userId]: _removed, ...members } = state.members;
+      const members = new Map(state.members);
+      members.delete(event.data.userId);
       return { ...state, members };
     }
     case 'GroupChatDeleted':
@@ -48,11 +50,11 @@ export type ExistingGroupChat = Exclude<GroupChatState, { status: 'absent' }>;
  * gets 410.
  */
 export function memberAccess(state: GroupChatState, actorId: string): { chat: ExistingGroupChat; role: Role } | DomainError {
-  const role = state.status === 'absent' ? undefined : state.members[actorId];
+  const role = state.status === 'absent' ? undefined : state.members.get(actorId);
   if (state.status === 'absent' || role === undefined) return notFound('group chat not found');
   if (state.status === 'deleted') return gone('group chat was deleted');
   return { chat: state, role };
 }
 
-export const adminCount = (members: Readonly<Record<string, Role>>): number =>
-  Object.values(members).filter((role) => role === 'admin').length;
+export const adminCount = (members: ReadonlyMap<string, Role>): number =>
+  [...members.values()].filter((role) => role === 'admin').length;

@@ -1,5 +1,8 @@
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
+import { encodePageCursor } from '../page-cursor.ts';
+import type { PageCursor } from '../page-cursor.ts';
 
 export interface GroupChatSummary {
   readonly groupChatId: string;
@@ -22,44 +25,69 @@ export interface GroupChatDetails {
 
 const iso = (value: Date | string): string => new Date(value).toISOString();
 
-/** The chats the user belongs to, newest activity (a change or a message) first. */
-export async function listGroupChats(db: Kysely<Database>, userId: string): Promise<GroupChatSummary[]> {
-  const rows = await db
-    .selectFrom('members as me')
-    .innerJoin('group_chats as g', 'g.group_chat_id', 'me.group_chat_id')
-    .where('me.user_id', '=', userId)
-    .where('g.deleted', '=', false)
-    .select((eb) => [
-      'g.group_chat_id',
-      'g.name',
-      'me.role',
-      'g.version',
-      'g.updated_at',
+export interface GroupChatPage {
+  readonly items: readonly GroupChatSummary[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * A page of the chats the user belongs to, newest activity (a change of the chat or a message)
+ * first, strictly after `before` when given. The activity is computed here rather than
+ * projected, so no projection depends on another stream having been applied first.
+ */
+export async function listGroupChats(
+  db: Kysely<Database>,
+  userId: string,
+  page: { readonly limit: number; readonly before?: PageCursor },
+): Promise<GroupChatPage> {
+  const activity = sql<Date>`greatest(c.updated_at, coalesce(c.last_message_at, c.updated_at))`;
+  let query = db
+    .selectFrom((eb) =>
       eb
-        .selectFrom('members as m')
-        .whereRef('m.group_chat_id', '=', 'g.group_chat_id')
-        .select((inner) => inner.fn.countAll<string>().as('count'))
-        .as('member_count'),
-      eb
-        .selectFrom('messages as msg')
-        .whereRef('msg.group_chat_id', '=', 'g.group_chat_id')
-        .select((inner) => inner.fn.max('msg.posted_at').as('latest'))
-        .as('last_message_at'),
-    ])
-    .execute();
-  // A user is in a bounded number of chats; ordering by activity here keeps the SQL plain.
-  const activity = (row: (typeof rows)[number]) =>
-    Math.max(new Date(row.updated_at).getTime(), row.last_message_at ? new Date(row.last_message_at).getTime() : 0);
-  return rows
-    .sort((a, b) => activity(b) - activity(a) || (a.group_chat_id < b.group_chat_id ? -1 : 1))
-    .map((row) => ({
+        .selectFrom('members as me')
+        .innerJoin('group_chats as g', 'g.group_chat_id', 'me.group_chat_id')
+        .where('me.user_id', '=', userId)
+        .where('g.deleted', '=', false)
+        .select((eb) => [
+          'g.group_chat_id',
+          'g.name',
+          'me.role',
+          'g.version',
+          'g.updated_at',
+          eb
+            .selectFrom('members as m')
+            .whereRef('m.group_chat_id', '=', 'g.group_chat_id')
+            .select((inner) => inner.fn.countAll<string>().as('count'))
+            .as('member_count'),
+          eb
+            .selectFrom('messages as msg')
+            .whereRef('msg.group_chat_id', '=', 'g.group_chat_id')
+            .select((inner) => inner.fn.max('msg.posted_at').as('latest'))
+            .as('last_message_at'),
+        ])
+        .as('c'),
+    )
+    .selectAll('c')
+    .select(activity.as('activity'))
+    .orderBy(activity, 'desc')
+    .orderBy('c.group_chat_id', 'desc')
+    .limit(page.limit + 1);
+  const { before } = page;
+  if (before) query = query.where((eb) => eb(eb.tuple(activity, eb.ref('c.group_chat_id')), '<', eb.tuple(before.at, before.id)));
+  const rows = await query.execute();
+  const items = rows.slice(0, page.limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map((row) => ({
       groupChatId: row.group_chat_id,
       name: row.name,
       role: row.role,
       memberCount: Number(row.member_count ?? 0),
       lastMessageAt: row.last_message_at ? iso(row.last_message_at) : null,
       version: row.version,
-    }));
+    })),
+    nextCursor: rows.length > page.limit && last ? encodePageCursor({ at: new Date(last.activity), id: last.group_chat_id }) : null,
+  };
 }
 
 /** One chat with its members, or undefined when it is unknown, deleted, or the user is not in it. */

@@ -50,3 +50,9 @@ export async function listMessages(
     nextCursor: rows.length > page.limit && last ? encodeCursor({ postedAt: new Date(last.posted_at), messageId: last.message_id }) : null,
   };
 }
+
+/** The chat a live message belongs to, or undefined for an unknown or deleted message. */
+export async function chatOfMessage(db: Kysely<Database>, messageId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('messages').select('group_chat_id').where('message_id', '=', messageId).executeTakeFirst();
+  return row?.group_chat_id;
+}

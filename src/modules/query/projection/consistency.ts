@@ -1,20 +1,172 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
 import type { StreamPosition } from '../../../contracts/consistency-token.ts';
+import { parseStreamId } from '../../../contracts/streams.ts';
+import { unavailable } from '../../../shared/http-errors.ts';
+import type { Database } from '../database.ts';
+import { isMember } from '../group-chats/group-chats.queries.ts';
+import { chatOfMessage } from '../messages/messages.queries.ts';
 import type { Projector } from './projector.ts';
 
+export interface ReadYourWritesOptions {
+  /** How long a query waits for a token's version before giving up (SPEC §5: 2 s → 504). */
+  readonly timeoutMs: number;
+  /** Queries that may wait at once in this process; one more answers 503 with Retry-After. */
+  readonly maxWaiters: number;
+}
+
+interface Waiter {
+  readonly version: number;
+  readonly settle: (reached: boolean | Error) => void;
+}
+
+/** A catch-up of one stream that runs once for everyone who asked before it started. */
+interface SharedRun {
+  readonly promise: Promise<number>;
+  start(): void;
+}
+
+interface StreamState {
+  readonly waiters: Set<Waiter>;
+  /** The catch-up reading the log now. */
+  running?: Promise<number>;
+  /** The one that starts when it ends, shared by everyone who asked meanwhile. */
+  queued?: SharedRun;
+}
+
 /**
- * Read-your-writes (SPEC §5): resolves once the stream's projection reached the token's version.
- * When the projector is behind, this request catches the stream up from the log itself; it only
- * waits (polling) when the log does not hold that version yet. False after the deadline.
+ * Read-your-writes (SPEC §5). A query given `X-Consistency-Token` first asks whether the token is
+ * the caller's to follow: its stream must be a chat the caller is a member of, or a message in
+ * one. A token for a stream that does not exist and one for a stream the caller may not see
+ * are treated alike (the query answers as if no token had been given), after the same steps.
+ *
+ * Waiting is cheap. Waiters on one stream share one catch-up from the log (a caller arriving
+ * while it runs shares the next one, which is sure to see the caller's write); they are woken
+ * when the projector reports the position, whoever reached it (the local feed, a catch-up);
+ * nobody polls. At most `maxWaiters` wait at once: one more is told 503 with Retry-After.
  */
-export async function reachPosition(projector: Projector, target: StreamPosition, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let round = 0; ; round++) {
-    // The common case first: the projector already applied it (one indexed read).
-    if ((await projector.position(target.streamId)) >= target.version) return true;
-    if ((await projector.catchUp(target.streamId)) >= target.version) return true;
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    await sleep(Math.min(left, 25 * 2 ** Math.min(round, 3)));
+export class ReadYourWrites {
+  readonly #projector: Projector;
+  readonly #db: Kysely<Database>;
+  readonly #options: ReadYourWritesOptions;
+  readonly #streams = new Map<string, StreamState>();
+  #waiting = 0;
+
+  constructor(projector: Projector, db: Kysely<Database>, options: ReadYourWritesOptions) {
+    this.#projector = projector;
+    this.#db = db;
+    this.#options = options;
+    projector.onPosition((streamId, version) => this.#reached(streamId, version));
+  }
+
+  /** Queries waiting now. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /**
+   * Whether `callerId` may follow a token naming `target`: it is a member of the chat the
+   * stream belongs to (the chat itself, or the chat of the message), after catching the stream
+   * up from the log in case the projection lags behind the caller's own write.
+   */
+  async follows(callerId: string, target: StreamPosition): Promise<boolean> {
+    if (await this.#visible(callerId, target.streamId)) return true;
+    // Exactly the same work whether the stream does not exist or is someone else's: one
+    // catch-up of the named stream from the log, then the same question again.
+    await this.catchUp(target.streamId);
+    return this.#visible(callerId, target.streamId);
+  }
+
+  /**
+   * Resolves true once the stream's projection reached the target version (catching it up from
+   * the log when the projector is behind), false after the deadline.
+   */
+  async reach(target: StreamPosition): Promise<boolean> {
+    if ((await this.#projector.position(target.streamId)) >= target.version) return true;
+    if (this.#waiting >= this.#options.maxWaiters) {
+      throw unavailable('too many queries are waiting for their X-Consistency-Token; retry shortly');
+    }
+    const state = this.#state(target.streamId);
+    const reached = new Promise<boolean | Error>((resolve) => {
+      const timer = setTimeout(() => settle(false), this.#options.timeoutMs);
+      const waiter: Waiter = { version: target.version, settle: (outcome) => settle(outcome) };
+      const settle = (outcome: boolean | Error) => {
+        if (!state.waiters.delete(waiter)) return;
+        clearTimeout(timer);
+        this.#waiting--;
+        this.#forget(target.streamId);
+        resolve(outcome);
+      };
+      state.waiters.add(waiter);
+      this.#waiting++;
+    });
+    this.catchUp(target.streamId).catch((error: unknown) => this.#failed(target.streamId, error));
+    const outcome = await reached;
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  }
+
+  /**
+   * Catches one stream up from the log. Concurrent callers share: one run at a time per stream,
+   * and everyone who asks while it runs shares the single run after it (which reads the log
+   * after their call, so it sees what they wrote before asking).
+   */
+  catchUp(streamId: string): Promise<number> {
+    const state = this.#state(streamId);
+    if (!state.running) return this.#run(streamId, state);
+    if (!state.queued) {
+      let start!: () => void;
+      const promise = new Promise<number>((resolve, reject) => {
+        start = () => this.#run(streamId, state).then(resolve, reject);
+      });
+      state.queued = { promise, start };
+    }
+    return state.queued.promise;
+  }
+
+  #run(streamId: string, state: StreamState): Promise<number> {
+    const running = this.#projector.catchUp(streamId);
+    state.running = running;
+    const next = () => {
+      state.running = undefined;
+      const queued = state.queued;
+      state.queued = undefined;
+      if (queued) queued.start();
+      else this.#forget(streamId);
+    };
+    running.then(next, next);
+    return running;
+  }
+
+  #reached(streamId: string, version: number): void {
+    const state = this.#streams.get(streamId);
+    if (!state) return;
+    for (const waiter of [...state.waiters]) if (waiter.version <= version) waiter.settle(true);
+  }
+
+  #failed(streamId: string, error: unknown): void {
+    const state = this.#streams.get(streamId);
+    if (!state) return;
+    for (const waiter of [...state.waiters]) waiter.settle(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  async #visible(callerId: string, streamId: string): Promise<boolean> {
+    const stream = parseStreamId(streamId);
+    if (!stream) return false;
+    const chat = stream.kind === 'GroupChat' ? stream.id : await chatOfMessage(this.#db, stream.id);
+    return chat !== undefined && isMember(this.#db, chat, callerId);
+  }
+
+  #state(streamId: string): StreamState {
+    let state = this.#streams.get(streamId);
+    if (!state) {
+      state = { waiters: new Set() };
+      this.#streams.set(streamId, state);
+    }
+    return state;
+  }
+
+  #forget(streamId: string): void {
+    const state = this.#streams.get(streamId);
+    if (state && state.waiters.size === 0 && !state.running && !state.queued) this.#streams.delete(streamId);
   }
 }

@@ -7,6 +7,9 @@ import { projectMessageCommit } from '../messages/messages.projection.ts';
 
 export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;
 
+/** Told a stream's projected position (last applied version) after the projector reached it. */
+export type PositionListener = (streamId: string, version: number) => void;
+
 export interface CatchUpProgress {
   /** Commits read from the log so far. */
   readonly scanned: number;
@@ -27,24 +30,38 @@ export interface CatchUpProgress {
 export class Projector {
   readonly #db: Kysely<Database>;
   readonly #log: EventLog;
+  readonly #listeners = new Set<PositionListener>();
 
   constructor(db: Kysely<Database>, log: EventLog) {
     this.#db = db;
     this.#log = log;
   }
 
+  /**
+   * Tells `listener` every stream position this projector reaches, once the transaction that
+   * reached it committed (read-your-writes waiters wake on it). Returns an unsubscribe function.
+   */
+  onPosition(listener: PositionListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Applies one delivered commit (and any gap before it). Returns the events applied. */
   async apply(commit: Commit): Promise<number> {
-    return this.#db.transaction().execute((trx) => this.#applyStream(trx, commit.streamId, [commit]));
+    const reached = new Map<string, number>();
+    const events = await this.#db.transaction().execute((trx) => this.#applyStream(trx, commit.streamId, [commit], reached));
+    this.#announce(reached);
+    return events;
   }
 
   /** Brings one stream up to what the log holds now. Returns the stream's position afterwards. */
   async catchUp(streamId: string): Promise<number> {
     const position = await this.position(streamId);
     const commits = await this.#log.readStream(streamId, { fromVersion: position + 1 });
-    if (commits.length === 0) return position;
-    await this.#db.transaction().execute((trx) => this.#applyStream(trx, streamId, commits));
-    return Math.max(position, commits[commits.length - 1]!.version);
+    const reached = new Map([[streamId, position]]);
+    if (commits.length > 0) await this.#db.transaction().execute((trx) => this.#applyStream(trx, streamId, commits, reached));
+    this.#announce(reached);
+    return reached.get(streamId)!;
   }
 
   /**
@@ -72,11 +89,13 @@ export class Projector {
     const perTransaction = 100;
     for (let start = 0; start < streams.length; start += perTransaction) {
       const batch = streams.slice(start, start + perTransaction);
+      const reached = new Map<string, number>();
       applied += await this.#db.transaction().execute(async (trx) => {
         let events = 0;
-        for (const [streamId, commits] of batch) events += await this.#applyStream(trx, streamId, commits);
+        for (const [streamId, commits] of batch) events += await this.#applyStream(trx, streamId, commits, reached);
         return events;
       });
+      this.#announce(reached);
       options.onProgress?.({ scanned, streams: streams.length, streamsDone: start + batch.length, applied });
     }
     return { scanned, streams: streams.length, streamsDone: streams.length, applied };
@@ -88,7 +107,12 @@ export class Projector {
     return row?.version ?? 0;
   }
 
-  async #applyStream(trx: Transaction<Database>, streamId: string, delivered: readonly Commit[]): Promise<number> {
+  #announce(reached: ReadonlyMap<string, number>): void {
+    for (const [streamId, version] of reached) for (const listener of this.#listeners) listener(streamId, version);
+  }
+
+  /** Applies the commits past the stream's position; `reached` learns the position it ends at. */
+  async #applyStream(trx: Transaction<Database>, streamId: string, delivered: readonly Commit[], reached: Map<string, number>): Promise<number> {
     const stream = parseStreamId(streamId);
     if (!stream) return 0; // not a stream this read model knows
     await trx.insertInto('stream_positions').values({ stream_id: streamId, version: 0 }).onConflict((c) => c.column('stream_id').doNothing()).execute();
@@ -98,6 +122,7 @@ export class Projector {
       .where('stream_id', '=', streamId)
       .forUpdate()
       .executeTakeFirstOrThrow();
+    reached.set(streamId, position);
     let commits = [...delivered].filter((c) => c.version > position).sort((a, b) => a.version - b.version);
     if (commits.length === 0) return 0;
     if (!isContiguous(position, commits)) {
@@ -113,11 +138,9 @@ export class Projector {
       else await projectMessageCommit(trx, stream.id, commit);
       events += commit.events.length;
     }
-    await trx
-      .updateTable('stream_positions')
-      .set({ version: commits[commits.length - 1]!.version })
-      .where('stream_id', '=', streamId)
-      .execute();
+    const last = commits[commits.length - 1]!.version;
+    await trx.updateTable('stream_positions').set({ version: last }).where('stream_id', '=', streamId).execute();
+    reached.set(streamId, last);
     return events;
   }
 }

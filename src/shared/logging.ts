@@ -1,0 +1,183 @@
+import type { Plugin, Request, ServerRegisterPluginObject } from '@hapi/hapi';
+import HapiPino from 'hapi-pino';
+import pino from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+
+/**
+ * The one logging configuration of every process (SPEC §9, §10): JSON lines that never carry a
+ * credential or a raw request, and never grow past a bound whatever a client sends.
+ *
+ * - Headers that carry credentials are replaced by "[redacted]" wherever they appear in a logged
+ *   object, in any casing (a header map, an SDK error's request, a Boom's data).
+ * - `rawPacket` (what Node attaches to an HTTP parse error: the client's bytes, bearer token
+ *   included) is never written.
+ * - Strings, arrays, objects and nesting are cut to fixed sizes, and a line that still exceeds
+ *   `maxLineBytes` is written again with tighter cuts, so one line stays bounded.
+ */
+
+/** Header (and property) names whose values are credentials; compared case-insensitively. */
+export const secretHeaders: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-amz-security-token',
+];
+const secretKeys = new Set(secretHeaders);
+/** Properties that are never written: raw protocol bytes a client sent. */
+const droppedKeys = new Set(['rawpacket']);
+
+export const defaultMaxLineBytes = 16 * 1024;
+
+interface Limits {
+  readonly string: number;
+  readonly items: number;
+  readonly depth: number;
+}
+const normal: Limits = { string: 2_048, items: 50, depth: 6 };
+const tight: Limits = { string: 256, items: 10, depth: 4 };
+
+/** A copy of `value` safe to log: secrets redacted, raw packets dropped, everything bounded. */
+export function scrub(value: unknown, limits: Limits = normal): unknown {
+  return scrubValue(value, limits, 0, new WeakSet());
+}
+
+function scrubValue(value: unknown, limits: Limits, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return cut(value, limits.string);
+  if (typeof value !== 'object' || value === null) return typeof value === 'bigint' ? value.toString() : value;
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (seen.has(value)) return '[circular]';
+  if (depth >= limits.depth) return Array.isArray(value) ? `[array of ${value.length}]` : '[object]';
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      const items = value.slice(0, limits.items).map((item) => scrubValue(item, limits, depth + 1, seen));
+      if (value.length > limits.items) items.push(`[${value.length - limits.items} more]`);
+      return items;
+    }
+    const source = value instanceof Error ? errorFields(value) : (value as Record<string, unknown>);
+    const result: Record<string, unknown> = {};
+    let count = 0;
+    for (const key of Object.keys(source)) {
+      const lower = key.toLowerCase();
+      if (droppedKeys.has(lower)) continue;
+      if (count++ >= limits.items) {
+        result['[more keys]'] = Object.keys(source).length - limits.items;
+        break;
+      }
+      result[cut(key, 128)] = secretKeys.has(lower) ? '[redacted]' : scrubValue(source[key], limits, depth + 1, seen);
+    }
+    return result;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more chars]`;
+}
+
+function errorFields(error: Error): Record<string, unknown> {
+  // pino's error serializer: type, message, stack, cause and the error's own enumerable fields.
+  return pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+}
+
+/** What a request line says about the request: never the body, never a credential. */
+export function serializeRequest(request: unknown): unknown {
+  const hapi = request as Partial<Request> & { raw?: { req?: { url?: string } } };
+  if (hapi?.info && hapi.raw?.req) {
+    return scrub({
+      id: hapi.info.id,
+      method: hapi.method,
+      url: hapi.raw.req.url,
+      headers: hapi.headers,
+      remoteAddress: hapi.info.remoteAddress,
+    });
+  }
+  return scrub(request);
+}
+
+export function serializeResponse(response: unknown): unknown {
+  const raw = response as { statusCode?: number; getHeaders?: () => Record<string, unknown> };
+  if (typeof raw?.getHeaders === 'function') return scrub({ statusCode: raw.statusCode, headers: raw.getHeaders() });
+  return scrub(response);
+}
+
+export function serializeError(error: unknown): unknown {
+  return scrub(error);
+}
+
+/** A log line longer than the bound is rewritten with tighter cuts (rare: costs a parse). */
+export function boundLine(line: string, maxLineBytes: number): string {
+  if (line.length * 3 <= maxLineBytes || Buffer.byteLength(line) <= maxLineBytes) return line;
+  try {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    const shortened = `${JSON.stringify({ ...(scrub(entry, tight) as object), truncated: true })}\n`;
+    if (Buffer.byteLength(shortened) <= maxLineBytes) return shortened;
+    return `${JSON.stringify({ level: entry.level, time: entry.time, msg: 'log entry too large; left out', bytes: Buffer.byteLength(line) })}\n`;
+  } catch {
+    return `${JSON.stringify({ time: Date.now(), msg: 'log entry too large; left out', bytes: Buffer.byteLength(line) })}\n`;
+  }
+}
+
+export interface LoggerOptions {
+  readonly level: string;
+  /** Where lines go: standard output by default; tests pass a stream and read it. */
+  readonly destination?: DestinationStream;
+  readonly maxLineBytes?: number;
+}
+
+/**
+ * Creates the process's logger. Every entry point and script logs through this.
+ *
+ * @example
+ * const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
+ * logger.info({ headers: request.headers }, 'seen'); // authorization → "[redacted]"
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
+  const settings: pino.LoggerOptions = {
+    level: options.level,
+    serializers: { req: serializeRequest, res: serializeResponse, err: serializeError },
+    formatters: {
+      // Runs before the serializers: `req`, `res` and `err` are theirs, the rest is scrubbed here.
+      log: (object) => {
+        const result: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(object)) {
+          if (droppedKeys.has(key.toLowerCase())) continue;
+          result[key] = key === 'req' || key === 'res' || key === 'err' ? value : secretKeys.has(key.toLowerCase()) ? '[redacted]' : scrub(value);
+        }
+        return result;
+      },
+    },
+    hooks: { streamWrite: (line) => boundLine(line, maxLineBytes) },
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+/**
+ * hapi-pino on the shared logger: one line per request with its id, method, path, status and
+ * time (serialized as above); health checks, which the Lambda adapter sends often, left out.
+ */
+export function requestLogging(logger: Logger, options: { readonly ignorePaths?: readonly string[] } = {}): ServerRegisterPluginObject<unknown> {
+  return {
+    plugin: HapiPino as Plugin<unknown>,
+    options: { instance: logger, ignorePaths: [...(options.ignorePaths ?? [])] },
+  };
+}
+
+/**
+ * The last line of defence (SPEC §9): an error that escapes every handler is logged and the
+ * process keeps serving. Nothing a request does may stop it; the fault is still in the log
+ * for someone to fix.
+ */
+export function logUncaughtErrors(logger: Logger, target: NodeJS.EventEmitter = process): void {
+  target.on('uncaughtException', (error: unknown, origin: unknown) => {
+    logger.error({ err: error, origin }, 'uncaught exception; the process keeps serving');
+  });
+  target.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'unhandled promise rejection; the process keeps serving');
+  });
+}
