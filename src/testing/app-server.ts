@@ -1,20 +1,31 @@
+import type { Logger } from 'pino';
 import type { Commit, EventStore } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
 import { authPlugin } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
+import { requestLogging } from '../shared/logging.ts';
 import { client, testSecret } from './command-server.ts';
 
+export interface AppServerOptions {
+  /** false: commits are not handed to the projector (queries catch up only through tokens). */
+  readonly deliver?: boolean;
+  readonly consistencyTimeoutMs?: number;
+  readonly maxConsistencyWaiters?: number;
+  readonly retryMs?: number;
+  /** Listen on a free loopback port (for raw-socket tests) instead of answering `inject` only. */
+  readonly listen?: boolean;
+  /** Log requests through this logger, as the entry points do. */
+  readonly logger?: Logger;
+}
+
 /** Both modules in one server, as `npm start` composes them, over the given stores. */
-export async function appServer(
-  store: EventStore,
-  database: ProjectionDatabase,
-  options: { deliver?: boolean; consistencyTimeoutMs?: number; maxConsistencyWaiters?: number; retryMs?: number } = {},
-) {
+export async function appServer(store: EventStore, database: ProjectionDatabase, options: AppServerOptions = {}) {
   const projector = new Projector(database.db, store);
   const feed = new ProjectionFeed(projector, { retryMs: options.retryMs ?? 50 });
-  const server = createHttpServer();
+  const server = createHttpServer(options.listen ? { port: 0, host: '127.0.0.1' } : {});
+  if (options.logger) await server.register(requestLogging(options.logger));
   await server.register([
     { plugin: authPlugin, options: { secret: testSecret } },
     {
@@ -31,6 +42,7 @@ export async function appServer(
       },
     },
   ]);
-  await server.initialize();
+  if (options.listen) await server.start();
+  else await server.initialize();
   return { ...client(server), projector, feed };
 }

@@ -1,0 +1,122 @@
+import type { AddressInfo } from 'node:net';
+import Hapi from '@hapi/hapi';
+import t from 'tap';
+import type { Test } from 'tap';
+import { issueToken } from '../shared/auth.ts';
+import { createHttpServer } from '../shared/http-server.ts';
+import { appServer } from '../testing/app-server.ts';
+import { testSecret } from '../testing/command-server.ts';
+import { openTestDatabase } from '../testing/databases.ts';
+import { sendRaw, statusOf } from '../testing/raw-http.ts';
+import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
+
+/**
+ * SPEC §9: no request can stop or wedge the process. Each case sends raw bytes over a real
+ * socket, then proves the server still answers a health check and a real command.
+ */
+
+t.teardown(closeTestDynamoDb);
+
+// An error escaping every handler would end a production process; here it fails the test.
+const escaped: unknown[] = [];
+const onEscape = (error: unknown) => escaped.push(error);
+process.on('unhandledRejection', onEscape);
+process.on('uncaughtException', onEscape);
+t.teardown(() => {
+  process.off('unhandledRejection', onEscape);
+  process.off('uncaughtException', onEscape);
+});
+
+const token = issueToken('alice', testSecret);
+const crlf = (lines: readonly string[]) => lines.join('\r\n');
+const post = (path: string, body: string, extra: readonly string[] = [], length = Buffer.byteLength(body)) =>
+  crlf([
+    `POST ${path} HTTP/1.1`,
+    'Host: x',
+    `Authorization: Bearer ${token}`,
+    'Content-Type: application/json',
+    `Content-Length: ${length}`,
+    ...extra,
+    '',
+    body,
+  ]);
+
+/** The issue's reproduction: a body that does not parse, Connection: close, bytes past Content-Length. */
+const killer = post('/command/v1/group-chats', '{"name":XY', ['Connection: close'], 8);
+
+t.test('a bare hapi server with an onPreResponse hook has the flaw our server factory closes', async (t) => {
+  // Documents the cause (hapijs/hapi#4363): hapi's clientError handler replies through the
+  // request in flight while its lifecycle still runs. Our factory must not inherit it.
+  const bare = Hapi.server({ port: 0, host: '127.0.0.1', debug: false });
+  bare.route({ method: 'POST', path: '/command/v1/group-chats', handler: () => 'ok' });
+  bare.ext('onPreResponse', (_request, h) => h.continue);
+  const ours = createHttpServer({ port: 0, host: '127.0.0.1' });
+  ours.route({ method: 'POST', path: '/command/v1/group-chats', options: { auth: false }, handler: () => 'ok' });
+  ours.ext('onPreResponse', (_request, h) => h.continue);
+  await Promise.all([bare.start(), ours.start()]);
+  t.teardown(() => Promise.all([bare.stop({ timeout: 1 }), ours.stop({ timeout: 1 })]).then(() => undefined));
+  await sendRaw((bare.listener.address() as AddressInfo).port, killer);
+  await new Promise((resolve) => setImmediate(resolve));
+  // If this ever fails, hapi fixed it: the bytes below then prove nothing, and the clientError
+  // handler of shared/http-server.ts may go.
+  t.ok(escaped.splice(0).some((error) => (error as Error).name === 'AssertError'), 'hapi alone lets an AssertError escape');
+  const before = escaped.length;
+  const oursAnswer = await sendRaw((ours.listener.address() as AddressInfo).port, killer);
+  t.equal(statusOf(oursAnswer), 400);
+  t.match(oursAnswer, /Invalid request payload JSON format/);
+  t.equal(escaped.length, before, 'nothing escapes our server');
+});
+
+t.test('raw bytes never stop the server', async (t) => {
+  const { store } = await freshEventStore();
+  const api = await appServer(store, await openTestDatabase(t, null), { listen: true });
+  t.teardown(() => api.server.stop({ timeout: 1 }));
+  const port = api.server.info.port as number;
+
+  const stillServing = async (t: Test, label: string) => {
+    const health = await sendRaw(port, crlf(['GET /command/v1/healthcheck HTTP/1.1', 'Host: x', 'Connection: close', '', '']));
+    t.equal(statusOf(health), 200, `${label}: health still answers`);
+    const created = await sendRaw(port, post('/command/v1/group-chats', '{"name":"still here"}', ['Connection: close']));
+    t.equal(statusOf(created), 201, `${label}: commands still work`);
+    t.same(escaped, [], `${label}: no error escaped`);
+  };
+
+  const cases: { name: string; bytes: string | Buffer | (string | Buffer)[]; close?: 'end' | 'destroy'; expect?: RegExp }[] = [
+    { name: 'the reproduction: unparsable body, Connection: close, bytes past Content-Length', bytes: killer, expect: /^HTTP\/1\.1 400[\s\S]*Invalid request payload JSON format/ },
+    { name: 'the same without Connection: close', bytes: post('/command/v1/group-chats', '{"name":XY', [], 8), expect: /^HTTP\/1\.1 400/ },
+    { name: 'a valid body followed by junk', bytes: post('/command/v1/group-chats', '{"name":"ok"}GARBAGE', ['Connection: close'], 13), expect: /^HTTP\/1\.1 201/ },
+    { name: 'junk pipelined after a valid request', bytes: `${crlf(['GET /command/v1/healthcheck HTTP/1.1', 'Host: x', '', ''])}\u0001\u0002 NOT HTTP\r\n\r\n`, expect: /^HTTP\/1\.1 200[\s\S]*HTTP\/1\.1 400/ },
+    { name: 'a request and the end of the stream right behind it', bytes: post('/command/v1/group-chats', '{"name":"half closed"}'), close: 'end' },
+    { name: 'a request line that is not HTTP', bytes: 'GARBAGE\r\n\r\n', expect: /^HTTP\/1\.1 400/ },
+    { name: 'an HTTP/2 preface on an HTTP/1.1 port', bytes: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', expect: /^HTTP\/1\.1 (400|505)/ },
+    { name: 'a header without a colon', bytes: crlf(['GET /query/healthcheck HTTP/1.1', 'Host: x', 'NoColonHere', '', '']), expect: /^HTTP\/1\.1 400/ },
+    { name: 'a NUL in a header value', bytes: crlf(['GET /query/healthcheck HTTP/1.1', 'Host: x', 'X-Evil: a\u0000b', '', '']), expect: /^HTTP\/1\.1 400/ },
+    { name: 'a 64 KB header', bytes: crlf(['GET /query/v1/group-chats HTTP/1.1', 'Host: x', `X-Big: ${'A'.repeat(64 * 1024)}`, '', '']), expect: /^HTTP\/1\.1 431/ },
+    { name: 'Content-Length and Transfer-Encoding together (smuggling)', bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: application/json', 'Content-Length: 4', 'Transfer-Encoding: chunked', '', '0', '', '']), expect: /^HTTP\/1\.1 400/ },
+    { name: 'two different Content-Lengths', bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', 'Content-Length: 3', 'Content-Length: 30', '', 'abc']), expect: /^HTTP\/1\.1 400/ },
+    { name: 'a chunk size that is not hex', bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', 'zz', '{}', '0', '', '']), expect: /^HTTP\/1\.1 400/ },
+    { name: 'a body past 16 KB', bytes: post('/command/v1/group-chats', `{"name":"${'x'.repeat(20_000)}"}`, ['Connection: close']), expect: /^HTTP\/1\.1 413/ },
+    { name: 'a body that is not JSON', bytes: post('/command/v1/group-chats', '\u0000\u00ff\u0001', ['Connection: close']), expect: /^HTTP\/1\.1 400/ },
+    { name: 'a body with __proto__', bytes: post('/command/v1/group-chats', '{"name":"x","__proto__":{"isAdmin":true}}', ['Connection: close']), expect: /^HTTP\/1\.1 400/ },
+    { name: 'gzip that is not gzip', bytes: post('/command/v1/group-chats', 'not gzip at all', ['Content-Encoding: gzip', 'Connection: close']), expect: /^HTTP\/1\.1 4\d\d/ },
+    { name: 'a charset nobody speaks', bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: application/json; charset=klingon', 'Content-Length: 13', 'Connection: close', '', '{"name":"ok"}']), expect: /^HTTP\/1\.1 (201|4\d\d)/ },
+    { name: 'Expect: 100-continue with its body', bytes: post('/command/v1/group-chats', '{"name":"continued"}', ['Expect: 100-continue', 'Connection: close']), expect: /HTTP\/1\.1 201/ },
+    { name: 'a path with encoded NUL and dot segments', bytes: crlf(['GET /query/v1/group-chats/%00/../..%2F..%2Fetc HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Connection: close', '', '']), expect: /^HTTP\/1\.1 4\d\d/ },
+    { name: 'a malformed percent-encoding', bytes: crlf(['GET /query/v1/group-chats/%E0%A4%A HTTP/1.1', 'Host: x', 'Connection: close', '', '']), expect: /^HTTP\/1\.1 4\d\d/ },
+    { name: 'an absolute-form target with a hostile host', bytes: crlf(['GET http://evil.example:99999/command/v1/healthcheck HTTP/1.1', 'Host: ', 'Connection: close', '', '']), expect: /^HTTP\/1\.1 (200|400)/ },
+    { name: 'a method hapi does not know', bytes: crlf(['BREW /command/v1/healthcheck HTTP/1.1', 'Host: x', 'Connection: close', '', '']), expect: /^HTTP\/1\.1 (400|404|405)/ },
+    { name: 'an odd Authorization header', bytes: crlf(['GET /query/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${'a.'.repeat(2000)}`, 'Connection: close', '', '']), expect: /^HTTP\/1\.1 401/ },
+    { name: 'a header split into chunks over time', bytes: ['GET /command/v1/heal', 'thcheck HTTP/1.1\r\nHo', 'st: x\r\nConnection: close\r\n\r\n'], expect: /^HTTP\/1\.1 200/ },
+    { name: 'an early close half-way through the headers', bytes: 'POST /command/v1/group-chats HTTP/1.1\r\nHost: x\r\nAuthor', close: 'destroy' },
+    { name: 'an early close half-way through the body', bytes: post('/command/v1/group-chats', '{"name":"hal', [], 40), close: 'destroy' },
+    { name: 'an early close right after a whole request', bytes: post('/command/v1/group-chats', '{"name":"gone before the answer"}'), close: 'destroy' },
+    { name: 'a body shorter than its Content-Length, then the end of the stream', bytes: post('/command/v1/group-chats', '{"name":"sh', [], 40), close: 'end' },
+  ];
+  for (const { name, bytes, close, expect } of cases) {
+    t.test(name, async (t) => {
+      const answer = await sendRaw(port, bytes, close ? { close } : {});
+      if (expect) t.match(answer, expect, 'answered as HTTP says');
+      await stillServing(t, name);
+    });
+  }
+});
