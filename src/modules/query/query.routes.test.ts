@@ -160,13 +160,67 @@ eachDatabase(t, 'query API', async (t, open) => {
     t.equal(pages, 3);
   });
 
+  t.test('list: paged by cursor like messages, newest activity first', async (t) => {
+    const frank = api.as('frank');
+    const names = ['one', 'two', 'three', 'four', 'five'];
+    const ids: string[] = [];
+    let token: unknown;
+    for (const name of names) {
+      const created = await frank.createChat(name);
+      ids.push(created.id);
+      token = created.body.token;
+    }
+    const bumped = await frank.post(ids[1]!, 'two is the most recent now');
+    await get('frank', '/query/v1/group-chats', consistent(token));
+    await get('frank', '/query/v1/group-chats', consistent(bumped.body.token));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await get('frank', `/query/v1/group-chats?limit=2${cursor ? `&before=${cursor}` : ''}`);
+      t.equal(page.status, 200);
+      const body = page.body as { items: { name: string }[]; nextCursor: string | null };
+      t.ok(body.items.length <= 2);
+      seen.push(...body.items.map((item) => item.name));
+      cursor = body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    t.same(seen, ['two', 'five', 'four', 'three', 'one']);
+    t.equal(pages, 3);
+    t.equal(((await get('frank', '/query/v1/group-chats')).body.items as unknown[]).length, 5, '50 per page by default');
+  });
+
   t.test('bad limit or cursor is 400, never a 500', async (t) => {
     const { id, body } = await alice.createChat('Validation');
-    for (const query of ['limit=0', 'limit=201', 'limit=abc', 'before=%27%3B--', 'before=bm90LWpzb24', 'before=WyJ4IiwieSJd', 'other=1']) {
-      const response = await get('alice', `/query/v1/group-chats/${id}/messages?${query}`);
-      t.equal(response.status, 400, query);
+    const cursorOf = (at: string, messageId = '0192f0a0-0000-7000-8000-000000000000') =>
+      Buffer.from(JSON.stringify([at, messageId])).toString('base64url');
+    const queries = [
+      'limit=0',
+      'limit=201',
+      'limit=1000000000',
+      'limit=-1',
+      'limit=1.5',
+      'limit=abc',
+      'before=%27%3B--',
+      'before=bm90LWpzb24',
+      'before=WyJ4IiwieSJd',
+      `before=${cursorOf('0000-01-01T00:00:00.000Z')}`,
+      `before=${cursorOf('-000001-01-01T00:00:00.000Z')}`,
+      `before=${cursorOf('+275760-09-13T00:00:00.000Z')}`,
+      `before=${cursorOf('1969-12-31T23:59:59.999Z')}`,
+      `before=${cursorOf('2026-02-30T00:00:00.000Z')}`,
+      `before=${cursorOf('2026-01-01T00:00:00Z')}`,
+      `before=${cursorOf('2026-01-01T00:00:00.000Z', 'not-a-uuid')}`,
+      'other=1',
+    ];
+    for (const url of [`/query/v1/group-chats/${id}/messages`, '/query/v1/group-chats']) {
+      for (const query of queries) {
+        const response = await get('alice', `${url}?${query}`);
+        t.equal(response.status, 400, `${url}?${query}`);
+      }
     }
     t.equal((await get('alice', `/query/v1/group-chats/${id}/messages?limit=200`, consistent(body.token))).status, 200);
+    t.equal((await get('alice', `/query/v1/group-chats?limit=200&before=${cursorOf('9999-12-31T23:59:59.999Z')}`)).status, 200);
   });
 
   t.test('health', async (t) => {

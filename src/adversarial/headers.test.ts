@@ -1,0 +1,95 @@
+import { hostname } from 'node:os';
+import t from 'tap';
+import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
+import { groupChatStream } from '../contracts/streams.ts';
+import { EventStoreUnavailableError } from '../eventstore/index.ts';
+import { appServer } from '../testing/app-server.ts';
+import { commandServer } from '../testing/command-server.ts';
+import { openTestDatabase } from '../testing/databases.ts';
+import { closeTestDynamoDb, freshEventStore, wrapStore } from '../testing/stores.ts';
+
+/**
+ * SPEC §9: every response, errors included, carries `x-request-id` and
+ * `x-content-type-options: nosniff`; the id reveals no host or process, and an incoming id (the
+ * caller's, API Gateway's, Lambda's) is honoured so one id follows a request end to end.
+ */
+
+t.teardown(closeTestDynamoDb);
+
+t.test('every status carries a request id and nosniff', async (t) => {
+  const { store } = await freshEventStore();
+  const database = await openTestDatabase(t, null);
+  const api = await appServer(store, database);
+  const alice = api.as('alice');
+  const bob = api.as('bob');
+  const chat = await alice.createChat('Headers');
+  await alice.addMember(chat.id, 'bob');
+  const deleted = await alice.createChat('Deleted');
+  await alice.deleteChat(deleted.id);
+  const future = { 'x-consistency-token': encodeConsistencyToken({ streamId: groupChatStream(chat.id), version: 99 }) };
+  const impatient = await appServer(store, database, { consistencyTimeoutMs: 1 });
+  const crowded = await appServer(store, database, { maxConsistencyWaiters: 0 });
+  const down = await commandServer(
+    wrapStore(store, {
+      readStream: async () => {
+        throw new EventStoreUnavailableError('event log unavailable (read): test');
+      },
+    }),
+  );
+
+  const responses: [number, Promise<{ status: number; headers: Record<string, unknown> }>][] = [
+    [200, api.send(undefined, 'GET', '/command/v1/healthcheck')],
+    [200, api.send('alice', 'GET', '/query/v1/group-chats')],
+    [201, alice.createChat('Another')],
+    [400, alice.createChat('')],
+    [401, api.send(undefined, 'GET', '/query/v1/group-chats')],
+    [403, bob.rename(chat.id, 'not allowed')],
+    [404, api.as('eve').rename(chat.id, 'unknown to eve')],
+    [404, api.send('alice', 'GET', '/no/such/route')],
+    [404, api.send('eve', 'GET', `/query/v1/group-chats/${chat.id}`)],
+    [409, alice.addMember(chat.id, 'bob')],
+    [410, alice.rename(deleted.id, 'gone')],
+    [412, alice.rename(chat.id, 'stale', { 'if-match': '"1"' })],
+    [413, api.send('alice', 'POST', '/command/v1/group-chats', { name: 'x', pad: 'y'.repeat(20_000) })],
+    [422, (async () => {
+      await alice.createChat('Keyed', { 'idempotency-key': 'k' });
+      return alice.createChat('Other', { 'idempotency-key': 'k' });
+    })()],
+    [503, down.as('alice').rename(chat.id, 'store down')],
+    [503, crowded.send('alice', 'GET', '/query/v1/group-chats', undefined, future)],
+    [504, impatient.send('alice', 'GET', '/query/v1/group-chats', undefined, future)],
+  ];
+  for (const [status, pending] of responses) {
+    const response = await pending;
+    t.equal(response.status, status);
+    t.match(response.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${status}: x-request-id`);
+    t.equal(response.headers['x-content-type-options'], 'nosniff', `${status}: nosniff`);
+  }
+});
+
+t.test('request ids', async (t) => {
+  const { store } = await freshEventStore();
+  const api = await commandServer(store);
+  const idOf = async (headers: Record<string, string>) =>
+    (await api.send(undefined, 'GET', '/command/v1/healthcheck', undefined, headers)).headers['x-request-id'] as string;
+
+  const generated = await idOf({});
+  t.match(generated, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a random UUID');
+  t.notOk(generated.includes(hostname()), 'no host name');
+  t.notOk(generated.split(/[^0-9]/).includes(String(process.pid)), 'no process id');
+  t.not(await idOf({}), generated, 'a new one per request');
+
+  t.equal(await idOf({ 'x-request-id': 'client-chosen_id.42:7=' }), 'client-chosen_id.42:7=', "the caller's own id");
+  for (const bad of ['', 'has space', 'x'.repeat(129), 'quote"d', 'semi;colon', 'ünï', '<script>']) {
+    t.match(await idOf({ 'x-request-id': bad }), /^[0-9a-f-]{36}$/, `not ${JSON.stringify(bad).slice(0, 20)}`);
+  }
+
+  const apiGateway = JSON.stringify({ requestId: 'JbZLmiH1IAMEPvw=', stage: '$default', http: { method: 'GET' } });
+  const lambda = JSON.stringify({ request_id: '3f2a7a1c-52d5-4b0e-9d6f-0c1e2f3a4b5c', deadline: 1795860000000 });
+  t.equal(await idOf({ 'x-amzn-request-context': apiGateway, 'x-amzn-lambda-context': lambda }), 'JbZLmiH1IAMEPvw=', 'the API Gateway request id');
+  t.equal(await idOf({ 'x-amzn-lambda-context': lambda }), '3f2a7a1c-52d5-4b0e-9d6f-0c1e2f3a4b5c', 'else the Lambda request id');
+  t.equal(await idOf({ 'x-request-id': 'mine', 'x-amzn-request-context': apiGateway }), 'mine', "the caller's first");
+  for (const context of ['not json', '[]', 'null', '{"requestId":42}', '{"requestId":"has space"}', JSON.stringify({ requestId: 'x'.repeat(200) })]) {
+    t.match(await idOf({ 'x-amzn-request-context': context }), /^[0-9a-f-]{36}$/, `a context of ${context.slice(0, 20)} is ignored`);
+  }
+});

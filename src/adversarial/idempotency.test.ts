@@ -1,0 +1,119 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import t from 'tap';
+import { groupChatStream } from '../contracts/streams.ts';
+import { createDynamoDbClient, isKeyRecord } from '../eventstore/index.ts';
+import type { Commit, EventStore } from '../eventstore/index.ts';
+import { Projector } from '../modules/query/index.ts';
+import { commandServer } from '../testing/command-server.ts';
+import { openTestDatabase } from '../testing/databases.ts';
+import { closeTestDynamoDb, freshEventStore, wrapStore } from '../testing/stores.ts';
+
+/**
+ * SPEC §2: an Idempotency-Key names one request of one caller across the whole API. Reusing it
+ * for any other request (another chat, another route, another body) answers 422, also after a
+ * restart; a retry of the same request answers as the first time and appends nothing; two
+ * callers' keys never meet.
+ */
+
+t.teardown(closeTestDynamoDb);
+
+async function commits(store: EventStore): Promise<Commit[]> {
+  const all: Commit[] = [];
+  for await (const page of store.scan()) all.push(...page);
+  return all;
+}
+
+t.test('one key, one request', async (t) => {
+  const { store } = await freshEventStore();
+  const api = await commandServer(store);
+  const alice = api.as('alice');
+  const d = await alice.createChat('D');
+  const e = await alice.createChat('E');
+  const key = { 'idempotency-key': 'rename-once' };
+
+  const renamed = await alice.rename(d.id, 'D renamed', key);
+  t.equal(renamed.status, 200);
+  t.match(await alice.rename(e.id, 'D renamed', key), { status: 422, body: { message: /Idempotency-Key/ } }, 'another chat');
+  t.match(await alice.rename(d.id, 'Something else', key), { status: 422 }, 'another body');
+  t.match(await alice.addMember(d.id, 'bob', 'member', key), { status: 422 }, 'another route');
+  t.match(await alice.createChat('D renamed', key), { status: 422 }, 'a create');
+  t.match(await alice.post(d.id, 'D renamed', key), { status: 422 }, 'a post');
+  t.match(await alice.deleteChat(e.id, key), { status: 422 }, 'a delete');
+  const again = await alice.rename(d.id, 'D renamed', key);
+  t.equal(again.status, 200, 'the request itself, retried');
+  t.equal(again.payload, renamed.payload, 'answers as the first time');
+
+  const restarted = (await commandServer(store)).as('alice');
+  t.match(await restarted.rename(e.id, 'D renamed', key), { status: 422 }, 'after a restart, another chat still');
+  t.equal((await restarted.rename(d.id, 'D renamed', key)).payload, renamed.payload, 'after a restart, the retry still answers');
+
+  const bob = api.as('bob');
+  const bobs = await bob.createChat('Bob', key);
+  t.equal(bobs.status, 201, "another caller's key of the same text is another key");
+  t.equal((await bob.createChat('Bob', key)).payload, bobs.payload);
+
+  const names = (await store.readStream(groupChatStream(d.id))).flatMap((c) => c.events.map((event) => event.type));
+  t.same(names, ['GroupChatCreated', 'MemberAdded', 'GroupChatRenamed'], 'one rename, whatever came after');
+  t.equal((await store.readStream(groupChatStream(e.id))).length, 1, 'nothing reached chat E');
+});
+
+t.test('a crash between the key record and the append', async (t) => {
+  const { store } = await freshEventStore();
+  let crash = true;
+  // The process dies after the key record is written and before its append.
+  const crashing = wrapStore(store, {
+    append: async (request) => {
+      if (crash) {
+        crash = false;
+        throw new Error('process killed');
+      }
+      return store.append(request);
+    },
+  });
+  const key = { 'idempotency-key': 'interrupted' };
+  const first = await (await commandServer(crashing)).as('alice').createChat('Interrupted', key);
+  t.equal(first.status, 500, 'the first attempt never completed');
+  const alice = (await commandServer(store)).as('alice');
+  t.match(await alice.createChat('Something else', key), { status: 422 }, 'the key still names the first request');
+  const retried = await alice.createChat('Interrupted', key);
+  t.equal(retried.status, 201, 'a retry completes the original request');
+  t.equal((await alice.createChat('Interrupted', key)).payload, retried.payload, 'and is idempotent from then on');
+  t.equal((await store.readStream(groupChatStream(retried.id))).length, 1, 'one commit');
+});
+
+t.test('concurrent requests with one key', async (t) => {
+  const { store } = await freshEventStore();
+  const api = await commandServer(store);
+  const alice = api.as('alice');
+  const { id } = await alice.createChat('Busy');
+  const same = await Promise.all(Array.from({ length: 8 }, () => alice.rename(id, 'Once', { 'idempotency-key': 'same' })));
+  t.same(new Set(same.map((r) => r.status)), new Set([200]));
+  t.equal(new Set(same.map((r) => r.payload)).size, 1, 'one answer');
+  const different = await Promise.all(Array.from({ length: 8 }, (_, n) => alice.rename(id, `Name ${n}`, { 'idempotency-key': 'different' })));
+  t.equal(different.filter((r) => r.status === 200).length, 1, 'exactly one request owns the key');
+  t.equal(different.filter((r) => r.status === 422).length, 7, 'the others are refused');
+  t.equal((await store.readStream(groupChatStream(id))).length, 3, 'create, one rename per key');
+});
+
+t.test('key records live in the events table without being mistaken for streams', async (t) => {
+  const { store, tableName, endpoint } = await freshEventStore();
+  const alice = (await commandServer(store)).as('alice');
+  const { id } = await alice.createChat('Keyed', { 'idempotency-key': 'k1' });
+  await alice.rename(id, 'Keyed again', { 'idempotency-key': 'k2' });
+  const raw = await createDynamoDbClient({ endpoint }).send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  const keyRecords = (raw.Items ?? []).filter((item) => isKeyRecord(item));
+  t.equal(keyRecords.length, 2, 'one record per key');
+  t.notOk(JSON.stringify(keyRecords).includes('k1'), 'the raw key is never stored');
+  t.same(
+    (await commits(store)).map((c) => c.streamId),
+    [groupChatStream(id), groupChatStream(id)],
+    'scans yield commits only',
+  );
+  const database = await openTestDatabase(t, null);
+  const caughtUp = await new Projector(database.db, store).catchUpAll();
+  t.match(caughtUp, { streams: 1 }, "the projector's catch-up sees one stream");
+  t.same(
+    (await database.db.selectFrom('stream_positions').select('stream_id').execute()).map((row) => row.stream_id),
+    [groupChatStream(id)],
+  );
+});
