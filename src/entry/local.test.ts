@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import t from 'tap';
 import { issueToken } from '../shared/auth.ts';
 import { childEnv } from '../testing/child-env.ts';
+import { sendRaw, statusOf } from '../testing/raw-http.ts';
 
 /** `npm start`'s entry over a real socket: start, serve, stop cleanly, restart with the data kept. */
 
@@ -65,6 +66,19 @@ t.test('local entry', async (t) => {
     first.lines.some((line) => line.includes('"req"') && line.includes('"id"')),
     'requests are logged as JSON with a request id',
   );
+
+  // SPEC §9 against the real entry: bytes that once ended the process, and a header flood.
+  const port = Number(new URL(first.url).port);
+  const killer = await sendRaw(
+    port,
+    `POST /command/v1/group-chats HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\n` +
+      'Content-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{"name":XY',
+  );
+  t.equal(statusOf(killer), 400, 'a body that does not parse, bytes past its length: 400');
+  t.equal(statusOf(await sendRaw(port, `GET /query/v1/group-chats HTTP/1.1\r\nHost: x\r\nX-Flood: ${'F'.repeat(64 * 1024)}\r\n\r\n`)), 431);
+  t.equal((await fetch(`${first.url}/command/v1/healthcheck?deep=true`)).status, 200, 'the process still serves');
+  t.notOk(first.lines.join('\n').includes(authorization.slice('Bearer '.length)), 'no bearer token in the log');
+  t.ok(first.lines.every((line) => Buffer.byteLength(line) <= 16 * 1024), 'every log line bounded');
 
   const second = await startLocal(dataDir).catch((error: Error) => error);
   t.type(second, Error, 'a second server on the same data folder refuses to start');
