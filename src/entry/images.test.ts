@@ -167,7 +167,7 @@ t.test('Dockerfile.query', async (t) => {
     headers: { ...headers, 'x-consistency-token': encodeConsistencyToken({ streamId: groupChatStream(created.id), version: 1 }) },
   });
   t.equal(listed.status, 200, image.output());
-  t.match(await listed.json(), [{ groupChatId: created.id, name: 'Read by the image' }]);
+  t.match(await listed.json(), { items: [{ groupChatId: created.id, name: 'Read by the image' }] });
 
   const posted = await writer.as('alice').post(created.id, 'delivered by the stream');
   const [commit] = await store.readStream(`Message-${posted.id}`);

@@ -7,7 +7,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * take one for a stream: `readStream` starts at version 1, `scan` and the stream-record decoder
  * skip them by this test.
  */
-export const keyRecordPrefix = 'Idempotency-';
+const keyRecordPrefix = 'Idempotency-';
 export const keyRecordVersion = 0;
 
 export const keyRecordStreamId = (key: string): string => `${keyRecordPrefix}${key}`;

@@ -6,4 +6,4 @@ export { fromItem, toItem, MalformedCommitError } from './commit-item.ts';
 export type { CommitItem } from './commit-item.ts';
 export { decodeStreamRecord } from './stream-records.ts';
 export type { StreamRecordMeaning } from './stream-records.ts';
-export { isKeyRecord, keyRecordPrefix } from './idempotency-keys.ts';
+export { isKeyRecord } from './idempotency-keys.ts';

@@ -85,7 +85,7 @@ function errorFields(error: Error): Record<string, unknown> {
 }
 
 /** What a request line says about the request: never the body, never a credential. */
-export function serializeRequest(request: unknown): unknown {
+function serializeRequest(request: unknown): unknown {
   const hapi = request as Partial<Request> & { raw?: { req?: { url?: string } } };
   if (hapi?.info && hapi.raw?.req) {
     return scrub({
@@ -99,13 +99,13 @@ export function serializeRequest(request: unknown): unknown {
   return scrub(request);
 }
 
-export function serializeResponse(response: unknown): unknown {
+function serializeResponse(response: unknown): unknown {
   const raw = response as { statusCode?: number; getHeaders?: () => Record<string, unknown> };
   if (typeof raw?.getHeaders === 'function') return scrub({ statusCode: raw.statusCode, headers: raw.getHeaders() });
   return scrub(response);
 }
 
-export function serializeError(error: unknown): unknown {
+function serializeError(error: unknown): unknown {
   return scrub(error);
 }
 

@@ -1,8 +1,8 @@
-import { decodePageCursor, encodePageCursor } from '../page-cursor.ts';
+import { encodePageCursor } from '../page-cursor.ts';
 
 /**
  * The `nextCursor` of the message list: the position (postedAt, messageId) of the last message
- * returned, in the shared page-cursor encoding.
+ * returned, in the page-cursor encoding both lists share (decoded and checked by the routes).
  */
 export interface MessageCursor {
   readonly postedAt: Date;
@@ -10,8 +10,3 @@ export interface MessageCursor {
 }
 
 export const encodeCursor = (cursor: MessageCursor): string => encodePageCursor({ at: cursor.postedAt, id: cursor.messageId });
-
-export function decodeCursor(text: string): MessageCursor | undefined {
-  const cursor = decodePageCursor(text);
-  return cursor && { postedAt: cursor.at, messageId: cursor.id };
-}
