@@ -56,7 +56,8 @@ const statusLines: Record<string, string> = {
  * (`request._reply`) while that request's lifecycle keeps running. When the lifecycle then sets
  * its own response (a payload that failed to parse, a handler's result), hapi closes the error
  * response it is writing, its marshalling asserts, and the assertion escapes as an unhandled
- * rejection: the process exits (hapijs/hapi#4363, unfixed in hapi 21). One request with a body
+ * rejection: the process exits. (The same family as hapijs/hapi#4363; hapi 21.3.5 fixed only the
+ * pipelined HPE_INVALID_METHOD case, which is why 21.4 still has it.) One request with a body
  * that does not parse, `Connection: close` and a few bytes past its Content-Length is enough.
  *
  * This handler never touches a request: a request whose body arrived whole gets its own answer,
