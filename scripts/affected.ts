@@ -24,7 +24,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App } from 'aws-cdk-lib';
+import type { App } from 'aws-cdk-lib';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { build } from 'esbuild';
 import type { buildApp } from '../infra/lib/build-app.ts';
@@ -93,7 +93,7 @@ export function deployContext(options: FingerprintOptions): Record<string, strin
 export async function deployedTemplate(root: string, service: Service, context: Record<string, string>) {
   const outdir = await mkdtemp(join(tmpdir(), 'cqrs-affected-'));
   try {
-    const buildApp = await loadBuildApp(root, outdir);
+    const { App, buildApp } = await loadApp(root, outdir);
     const app = new App({
       outdir,
       analyticsReporting: false,
@@ -122,11 +122,12 @@ export async function deployedTemplate(root: string, service: Service, context: 
  * The stack code of the tree at `root` (not of this script's own tree): bundled fresh, packages
  * left to `root`'s node_modules, so a change to it is seen within one process too.
  */
-async function loadBuildApp(root: string, outdir: string): Promise<typeof buildApp> {
+async function loadApp(root: string, outdir: string): Promise<{ App: typeof App; buildApp: typeof buildApp }> {
   const file = join(outdir, 'build-app.mjs');
   await build({
     absWorkingDir: root,
-    entryPoints: ['infra/lib/build-app.ts'],
+    // App from the same aws-cdk-lib the stack code uses, wherever that is installed
+    stdin: { contents: "export { buildApp } from './infra/lib/build-app.ts'; export { App } from 'aws-cdk-lib';", resolveDir: root, loader: 'ts' },
     outfile: file,
     bundle: true,
     platform: 'node',
@@ -138,7 +139,7 @@ async function loadBuildApp(root: string, outdir: string): Promise<typeof buildA
   });
   // packages resolve from root, as they would for the stack code in place
   await symlink(join(root, 'node_modules'), join(outdir, 'node_modules'));
-  return ((await import(pathToFileURL(file).href)) as { buildApp: typeof buildApp }).buildApp;
+  return (await import(pathToFileURL(file).href)) as { App: typeof App; buildApp: typeof buildApp };
 }
 
 export async function fingerprintService(service: Service, rootDir = process.cwd(), options: FingerprintOptions = {}): Promise<Fingerprint> {

@@ -60,11 +60,12 @@ echo "$SERVICE changed: deployed ${deployed}, now ${fingerprint}."
 
 registry=${REPOSITORY_URI%%/*}
 repository=${REPOSITORY_URI#*/}
-aws ecr get-login-password | docker login --username AWS --password-stdin "$registry"
 if aws ecr describe-images --repository-name "$repository" --image-ids "imageTag=$fingerprint" >/dev/null 2>&1; then
-  # Tags are immutable and name content: an image with this fingerprint is this image.
+  # Tags are immutable and name content: an image with this fingerprint is this image (so a
+  # rollback to a tree deployed before needs no Docker).
   echo "image $fingerprint is already in $repository"
 else
+  aws ecr get-login-password | docker login --username AWS --password-stdin "$registry"
   # One architecture, no attestation manifests: Lambda rejects image indexes.
   docker build --platform linux/arm64 --provenance=false -f "Dockerfile.$SERVICE" -t "$REPOSITORY_URI:$fingerprint" .
   docker push "$REPOSITORY_URI:$fingerprint"
@@ -73,5 +74,7 @@ fi
 # The stack alone, with this build's own credentials; CloudFormation acts as the service's
 # deploy role (ServiceDeploySynthesizer in infra/lib).
 npx cdk deploy "$STACK" --exclusively --require-approval never "${settings[@]}" -c "${SERVICE}ImageTag=$fingerprint"
-aws ssm put-parameter --name "$FINGERPRINT_PARAMETER" --value "$fingerprint" --type String --overwrite >/dev/null
+# The commit goes with the fingerprint, so the parameter's history tells what to roll back to.
+aws ssm put-parameter --name "$FINGERPRINT_PARAMETER" --value "$fingerprint" --type String --overwrite \
+  --description "source ${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}" >/dev/null
 echo "$SERVICE deployed: $fingerprint"

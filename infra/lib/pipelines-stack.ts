@@ -70,9 +70,10 @@ export class PipelinesStack extends Stack {
       allow('AppendToLog', ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DescribeTable'], [this.#tableArn]);
     } else {
       allow('ReadLog', ['dynamodb:Query', 'dynamodb:DescribeTable'], [this.#tableArn]);
+      allow('ListStreams', ['dynamodb:ListStreams'], ['*'], 'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing');
       allow(
         'ReadStream',
-        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
         [`${this.#tableArn}/stream/*`],
         'The stream label changes whenever the stream is recreated; this is the events table\'s stream, whatever its label',
       );

@@ -9,7 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { names, parameters } from './names.ts';
-import { acknowledge } from './nag.ts';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import { applyServiceBoundary } from './service-boundary.ts';
 import { serviceDashboard, serviceFunction } from './service-function.ts';
 import { serviceImage } from './service-image.ts';
@@ -85,11 +85,12 @@ export class QueryStack extends Stack {
     projector.role.addToPolicy(readLog);
     projector.role.addToPolicy(readSecret);
     projector.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
-        resources: [streamArn],
-      }),
+      new iam.PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
     );
+    // Lambda's stream poller lists streams as the function; ListStreams names no resource.
+    const listStreams = new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] });
+    projector.role.addToPolicy(listStreams);
+    acknowledgeWildcards(projector.role, listStreams, 'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing');
 
     const failures = new sqs.Queue(this, 'ProjectorFailures', {
       queueName: names.projectorFailures,
