@@ -1,22 +1,43 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { join, resolve } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { CURRENTLY_RECOMMENDED_FLAGS, FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import t from 'tap';
+import { accessLogFormat } from './lib/api-stack.ts';
 import { buildApp } from './lib/build-app.ts';
 import { names, parameters } from './lib/names.ts';
+import { projectContext } from './lib/project-context.ts';
 
 /** SPEC §7, on the synthesized templates (offline: no account, no Docker). */
-let outdir: string;
-let stacks: ReturnType<typeof buildApp>;
+const root = resolve(import.meta.dirname, '..');
+const identity = { jwksUrl: 'https://idp.example/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' };
+const source = { connectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d', sourceRepository: 'owner/repo' };
+const outdirs: string[] = [];
+
+/** Synthesizes the app as the CLI would (cdk.json's context) plus `context`, into a fresh folder. */
+async function synth(context: Record<string, string>, options: { nag?: boolean; expectErrors?: boolean } = {}) {
+  const outdir = await mkdtemp(join(tmpdir(), 'cqrs-cdk-'));
+  outdirs.push(outdir);
+  // A stack missing its settings carries an error, which fails an in-process synth unless told
+  // otherwise (the CLI fails only the stacks it was asked for).
+  const reporting = options.expectErrors ? { [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false } : {};
+  const app = new App({ outdir, context: { ...projectContext(root, context), ...reporting } });
+  const stacks = buildApp(app);
+  if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth();
+  return { app, stacks, outdir };
+}
+
+let synthesized: Awaited<ReturnType<typeof synth>>;
 let templates: Record<'data' | 'api' | 'command' | 'query' | 'pipelines', Template>;
 
 t.before(async () => {
-  outdir = await mkdtemp(join(tmpdir(), 'cqrs-cdk-'));
-  const app = new App({ outdir, context: { useJwtAuthorizer: 'true', jwksUrl: 'https://idp.example/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' } });
-  stacks = buildApp(app);
-  app.synth();
+  synthesized = await synth({ ...identity, ...source, useJwtAuthorizer: 'true' }, { nag: true });
+  const { stacks } = synthesized;
   templates = {
     data: Template.fromStack(stacks.data),
     api: Template.fromStack(stacks.api),
@@ -25,11 +46,46 @@ t.before(async () => {
     pipelines: Template.fromStack(stacks.pipelines),
   };
 });
-t.teardown(() => rm(outdir, { recursive: true, force: true }));
+t.teardown(() => Promise.all(outdirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Resource = { Type: string; Properties?: Record<string, unknown>; Metadata?: unknown };
+type Statement = { Action: string[]; Resource: unknown; Effect: string; Condition?: Record<string, Record<string, unknown>>; Sid?: string };
 const resources = (template: Template, type: string) => Object.values(template.findResources(type)) as Resource[];
 const all = () => Object.values(templates);
+const functionNamed = (template: Template, name: string) => resources(template, 'AWS::Lambda::Function').find((fn) => fn.Properties?.FunctionName === name)!;
+/** The service functions (container images); the data stack also holds CDK's own custom-resource function. */
+const serviceFunctions = () => all().flatMap((template) => resources(template, 'AWS::Lambda::Function')).filter((fn) => fn.Properties?.PackageType === 'Image');
+const variables = (fn: Resource) => (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+
+/** The statements of a template's inline and managed policies, or of one construct's policies. */
+function statements(template: Template, pathPart?: string): Statement[] {
+  const documents = [
+    ...Object.entries(template.findResources('AWS::IAM::Policy')).map(([id, policy]) => [id, policy.Properties.PolicyDocument] as const),
+    ...Object.entries(template.findResources('AWS::IAM::ManagedPolicy')).map(([id, policy]) => [id, policy.Properties.PolicyDocument] as const),
+  ];
+  return documents
+    .filter(([id]) => !pathPart || id.startsWith(pathPart))
+    .flatMap(([, document]) => (document as { Statement: (Omit<Statement, 'Action'> & { Action: string | string[] })[] }).Statement)
+    .map((s) => ({ ...s, Action: ([] as string[]).concat(s.Action) }));
+}
+
+t.test('cdk-nag AwsSolutions: no finding on any stack that is not acknowledged with a reason in code', async (t) => {
+  const report = JSON.parse(await readFile(join(synthesized.outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: { pluginName: string; violations?: { ruleName: string; severity: string; violatingResources: { constructPath?: string }[] }[] }[];
+  };
+  const open = report.pluginReports.flatMap((plugin) =>
+    (plugin.violations ?? []).map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+  );
+  t.same(open, [], 'errors and warnings alike');
+  const acknowledged = JSON.stringify(synthesized.app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)));
+  t.match(acknowledged, /AwsSolutions-IAM5/, 'acknowledgements are recorded on the constructs');
+  for (const [, reason] of acknowledged.matchAll(/"AwsSolutions[^"]*":"([^"]*)"/g)) t.ok(reason!.length > 30, `a real reason: ${reason}`);
+});
+
+t.test('cdk.json carries every feature flag aws-cdk-lib recommends for new projects', async (t) => {
+  const { context } = JSON.parse(await readFile(join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  for (const [flag, value] of Object.entries(CURRENTLY_RECOMMENDED_FLAGS)) t.same(context[flag], value, flag);
+});
 
 t.test('the events table: keys of SPEC §3, NEW_IMAGE stream, PITR, deletion protection, retained', async () => {
   templates.data.hasResource('AWS::DynamoDB::Table', {
@@ -52,23 +108,53 @@ t.test('the events table: keys of SPEC §3, NEW_IMAGE stream, PITR, deletion pro
   });
 });
 
-t.test('Postgres: Aurora Serverless v2 in the VPC, secret in Secrets Manager, behind an RDS Proxy', async (t) => {
-  templates.data.hasResourceProperties('AWS::RDS::DBCluster', { Engine: 'aurora-postgresql', ServerlessV2ScalingConfiguration: Match.anyValue(), DeletionProtection: true });
+t.test('Postgres: Aurora Serverless v2 down to 0 ACU with auto-pause, TLS forced, no proxy, credentials only in Secrets Manager', async (t) => {
+  templates.data.hasResourceProperties('AWS::RDS::DBCluster', {
+    Engine: 'aurora-postgresql',
+    EngineVersion: Match.stringLikeRegexp('^16\\.'),
+    ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 8, SecondsUntilAutoPause: 600 },
+    DeletionProtection: true,
+    StorageEncrypted: true,
+  });
+  const [minor] = /^16\.(\d+)$/.exec(String(resources(templates.data, 'AWS::RDS::DBCluster')[0]!.Properties!.EngineVersion))!.slice(1);
+  t.ok(Number(minor) >= 3, 'Aurora PostgreSQL 16.3 or later is needed for 0 ACU');
+  templates.data.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
   templates.data.hasResourceProperties('AWS::SecretsManager::Secret', { Name: names.databaseSecret });
-  templates.data.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'POSTGRESQL', RequireTLS: true });
-  t.equal(resources(templates.data, 'AWS::EC2::VPC').length, 1);
+  templates.data.resourceCountIs('AWS::RDS::DBProxy', 0);
+  templates.data.hasResourceProperties('AWS::SSM::Parameter', { Name: parameters.databaseSecretArn, Value: { Ref: Match.stringLikeRegexp('ProjectionsSecret') } });
+  for (const [name, template] of Object.entries(templates)) {
+    const text = JSON.stringify(template.toJSON());
+    t.notMatch(text, /DATABASE_URL|postgres:\/\//, `${name}: no connection string anywhere`);
+    // Only the cluster itself gets its password resolved at deploy time (by CloudFormation).
+    if (name !== 'data') t.notMatch(text, /resolve:secretsmanager/, `${name}: no secret resolved into the template`);
+  }
 });
 
-t.test('every function is arm64', async (t) => {
-  const functions = all().flatMap((template) => resources(template, 'AWS::Lambda::Function'));
+t.test('network: one NAT instance (t4g.nano), no NAT gateway, DynamoDB through a gateway endpoint', async (t) => {
+  templates.data.resourceCountIs('AWS::EC2::NatGateway', 0);
+  const instances = resources(templates.data, 'AWS::EC2::Instance');
+  t.equal(instances.length, 1);
+  t.equal(instances[0]!.Properties?.InstanceType, 't4g.nano');
+  t.equal(instances[0]!.Properties?.SourceDestCheck, false, 'it forwards traffic');
+  templates.data.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.anyValue() });
+  const natIngress = resources(templates.data, 'AWS::EC2::SecurityGroup').flatMap((sg) => (sg.Properties?.SecurityGroupIngress as { CidrIp?: unknown }[] | undefined) ?? []);
+  t.notOk(JSON.stringify(natIngress).includes('0.0.0.0/0'), 'nothing from the internet may send through it');
+});
+
+t.test('every function is arm64 with active tracing', async (t) => {
+  const functions = serviceFunctions();
   t.equal(functions.length, 3);
-  for (const fn of functions) t.same(fn.Properties?.Architectures, ['arm64']);
+  for (const fn of functions) {
+    t.same(fn.Properties?.Architectures, ['arm64']);
+    t.same(fn.Properties?.TracingConfig, { Mode: 'Active' });
+  }
 });
 
-t.test('functions: memory, timeouts, the command one outside the VPC, the query ones inside', async (t) => {
+t.test('functions: memory, timeouts past a database resume, the command one outside the VPC, the query ones inside', async (t) => {
   templates.command.hasResourceProperties('AWS::Lambda::Function', { FunctionName: names.commandFunction, MemorySize: 256, Timeout: 10, PackageType: 'Image' });
-  const command = resources(templates.command, 'AWS::Lambda::Function')[0]!;
-  t.notOk(command.Properties?.VpcConfig, 'no VPC for the command function');
+  t.notOk(functionNamed(templates.command, names.commandFunction).Properties?.VpcConfig, 'no VPC for the command function');
+  templates.query.hasResourceProperties('AWS::Lambda::Function', { FunctionName: names.queryFunction, Timeout: 29 });
+  templates.query.hasResourceProperties('AWS::Lambda::Function', { FunctionName: names.projectorFunction, Timeout: 60 });
   for (const name of [names.queryFunction, names.projectorFunction]) {
     templates.query.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: name,
@@ -78,16 +164,38 @@ t.test('functions: memory, timeouts, the command one outside the VPC, the query 
   }
 });
 
-t.test('AWS_LWA_ERROR_STATUS_CODES is set on the projector function alone', async (t) => {
-  const functions = all().flatMap((template) => resources(template, 'AWS::Lambda::Function'));
-  const withIt = functions.filter((fn) => (fn.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables?.AWS_LWA_ERROR_STATUS_CODES);
+t.test('environments: the settings each function needs and nothing more', async (t) => {
+  const jwt = { JWT_JWKS_URL: identity.jwksUrl, JWT_ISSUER: identity.jwtIssuer, JWT_AUDIENCE: identity.jwtAudience };
+  t.same(variables(functionNamed(templates.command, names.commandFunction)), { EVENTS_TABLE: names.eventsTable, ...jwt });
+  const secretArn = { Ref: Match.stringLikeRegexp('databasesecretarn') };
+  templates.query.hasResourceProperties('AWS::Lambda::Function', {
+    FunctionName: names.queryFunction,
+    Environment: { Variables: Match.exact({ EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: secretArn, ...jwt }) },
+  });
+  templates.query.hasResourceProperties('AWS::Lambda::Function', {
+    FunctionName: names.projectorFunction,
+    Environment: {
+      Variables: Match.exact({
+        EVENTS_TABLE: names.eventsTable,
+        DATABASE_SECRET_ARN: secretArn,
+        AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
+        AWS_LWA_PASS_THROUGH_PATH: '/events',
+        AWS_LWA_ERROR_STATUS_CODES: '201-599',
+      }),
+    },
+  });
+  t.pass('matched');
+});
+
+t.test('AWS_LWA_ERROR_STATUS_CODES is set on the projector function alone: anything but 200 fails its invocation', async (t) => {
+  const withIt = serviceFunctions().filter((fn) => variables(fn).AWS_LWA_ERROR_STATUS_CODES);
   t.same(
-    withIt.map((fn) => [fn.Properties?.FunctionName, (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.AWS_LWA_ERROR_STATUS_CODES]),
-    [[names.projectorFunction, '500-599']],
+    withIt.map((fn) => [fn.Properties?.FunctionName, variables(fn).AWS_LWA_ERROR_STATUS_CODES]),
+    [[names.projectorFunction, '201-599']],
   );
 });
 
-t.test('routes: each service its own, health checks outside the JWT authorizer', async () => {
+t.test('routes: each service its own, health checks outside the JWT authorizer, /events nowhere', async (t) => {
   templates.command.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /command/{proxy+}', AuthorizationType: 'JWT' });
   templates.command.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /command/v1/healthcheck', AuthorizationType: 'NONE' });
   templates.query.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /query/{proxy+}', AuthorizationType: 'JWT' });
@@ -95,6 +203,22 @@ t.test('routes: each service its own, health checks outside the JWT authorizer',
   templates.api.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 } });
   templates.api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Audience: ['chat'], Issuer: 'https://idp.example/' } });
   templates.api.resourceCountIs('AWS::ApiGatewayV2::Route', 0);
+  const routeKeys = all().flatMap((template) => resources(template, 'AWS::ApiGatewayV2::Route').map((route) => String(route.Properties?.RouteKey)));
+  t.same(routeKeys.filter((key) => /events|\$default/.test(key)), [], 'no route reaches the projector');
+  const integrations = resources(templates.query, 'AWS::ApiGatewayV2::Integration').map((i) => JSON.stringify(i.Properties?.IntegrationUri));
+  t.ok(integrations.length > 0 && integrations.every((uri) => uri.includes('QueryFunction') && !uri.includes('Projector')), 'only the query API function is integrated');
+});
+
+t.test('API access logs: one JSON line per request with request id, route, status, latency, integration error', async (t) => {
+  const stage = resources(templates.api, 'AWS::ApiGatewayV2::Stage')[0]!;
+  const settings = stage.Properties?.AccessLogSettings as { DestinationArn: unknown; Format: string };
+  t.ok(settings.DestinationArn, 'to a log group');
+  const format = JSON.parse(settings.Format) as Record<string, string>;
+  t.same(format, accessLogFormat);
+  for (const variable of ['$context.requestId', '$context.routeKey', '$context.status', '$context.responseLatency', '$context.integrationErrorMessage']) {
+    t.ok(Object.values(format).includes(variable), variable);
+  }
+  templates.api.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
 });
 
 t.test('the projector consumes commit inserts: batch, bisect, partial failures, on-failure queue', async () => {
@@ -107,8 +231,34 @@ t.test('the projector consumes commit inserts: batch, bisect, partial failures, 
     MaximumRetryAttempts: 10,
     FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
     DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    FunctionName: { Ref: Match.stringLikeRegexp('ProjectorFunction') },
   });
   templates.query.resourceCountIs('AWS::SQS::Queue', 1);
+});
+
+t.test('alarms: errors and throttles of each function, failed records, iterator age, all to the alarm topic', async (t) => {
+  const alarms = all().flatMap((template) => resources(template, 'AWS::CloudWatch::Alarm'));
+  const byName = new Map(alarms.map((alarm) => [alarm.Properties?.AlarmName as string, alarm.Properties!]));
+  t.same(
+    [...byName.keys()].sort(),
+    [
+      'cqrs-es-command-errors',
+      'cqrs-es-command-throttles',
+      'cqrs-es-query-errors',
+      'cqrs-es-query-projector-errors',
+      'cqrs-es-query-projector-failed-records',
+      'cqrs-es-query-projector-iterator-age',
+      'cqrs-es-query-projector-throttles',
+      'cqrs-es-query-throttles',
+    ],
+  );
+  t.has(byName.get('cqrs-es-query-projector-failed-records'), { MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  t.has(byName.get('cqrs-es-query-projector-iterator-age'), { MetricName: 'IteratorAge', Namespace: 'AWS/Lambda', Threshold: 60_000 });
+  t.match(JSON.stringify(byName.get('cqrs-es-query-projector-iterator-age')?.Dimensions), /"Name":"FunctionName","Value":\{"Ref":"ProjectorFunction/);
+  for (const [name, alarm] of byName) t.match(JSON.stringify(alarm.AlarmActions), /cqrs-es-alarms/, `${name} notifies the topic`);
+  templates.data.hasResourceProperties('AWS::SNS::Topic', { TopicName: names.alarmTopic });
+  templates.command.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'cqrs-es-command' });
+  templates.query.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'cqrs-es-query' });
 });
 
 t.test('no stack exports anything a service stack imports', async (t) => {
@@ -117,20 +267,10 @@ t.test('no stack exports anything a service stack imports', async (t) => {
     t.notMatch(JSON.stringify(template.toJSON()), /Fn::ImportValue/, `${name} imports no exports`);
   }
   const read = JSON.stringify(templates.query.toJSON().Parameters);
-  for (const parameter of [parameters.eventsStreamArn, parameters.databaseProxyEndpoint, parameters.httpApiId]) t.match(read, parameter);
+  for (const parameter of [parameters.eventsStreamArn, parameters.databaseSecretArn, parameters.httpApiId, parameters.privateSubnetIds]) t.match(read, parameter);
 });
 
-/** All IAM statements of a template, with actions as arrays. */
-function statements(template: Template) {
-  return resources(template, 'AWS::IAM::Policy').flatMap((policy) =>
-    ((policy.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement ?? []).map((s) => ({
-      ...s,
-      Action: ([] as string[]).concat(s.Action),
-    })),
-  );
-}
-
-t.test('least privilege on the event log', async (t) => {
+t.test('least privilege on the event log and the database secret', async (t) => {
   const dynamoActions = (template: Template) => statements(template).flatMap((s) => s.Action.filter((a) => a.startsWith('dynamodb:')));
   t.same(new Set(dynamoActions(templates.command)), new Set(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DescribeTable']));
   t.same(
@@ -139,29 +279,105 @@ t.test('least privilege on the event log', async (t) => {
   );
   for (const [name, template] of Object.entries(templates)) {
     for (const statement of statements(template)) {
+      if (statement.Effect === 'Deny') continue;
       for (const action of statement.Action) {
         t.notOk(['dynamodb:*', '*', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable'].includes(action), `${name}: ${action}`);
       }
+      // CodePipeline assumes its own action roles; nothing assumes a role named by pattern.
+      if (statement.Action.includes('sts:AssumeRole')) t.notMatch(JSON.stringify(statement.Resource), /role\/|\*/, `${name}: assumes only roles of its own stack`);
     }
   }
-  const queryPuts = statements(templates.query).filter((s) => s.Action.includes('dynamodb:PutItem'));
-  t.same(queryPuts, [], 'the query side never writes the log');
+  t.same(statements(templates.query).filter((s) => s.Action.includes('dynamodb:PutItem')), [], 'the query side never writes the log');
+  const secretReads = statements(templates.query).filter((s) => s.Action.some((a) => a.startsWith('secretsmanager:')));
+  t.equal(secretReads.length, 2, 'the query and projector roles');
+  for (const s of secretReads) {
+    t.same(s.Action, ['secretsmanager:GetSecretValue']);
+    t.match(JSON.stringify(s.Resource), /databasesecretarn/, 'exactly the secret the data stack published');
+  }
+  t.same(statements(templates.command).filter((s) => s.Action.some((a) => a.startsWith('secretsmanager:'))), [], 'the command side has no database');
 });
 
-t.test('service images: an asset from a small context, or the pipeline tag', async (t) => {
-  const assets = (await readdir(outdir)).filter((entry) => entry.startsWith('asset.'));
-  t.equal(assets.length, 2, 'one image asset per service');
-  const contexts = await Promise.all(assets.map(async (asset) => (await readdir(join(outdir, asset), { recursive: true })).sort()));
-  for (const files of contexts) {
+t.test('service stack roles: under the service IAM path, with its permissions boundary, no managed policies', async (t) => {
+  for (const [service, template] of [['command', templates.command], ['query', templates.query]] as const) {
+    const roles = resources(template, 'AWS::IAM::Role');
+    t.ok(roles.length > 0);
+    for (const role of roles) {
+      t.equal(role.Properties?.Path, names.rolePath(service));
+      t.match(JSON.stringify(role.Properties?.PermissionsBoundary), `policy/${names.boundary(service)}`);
+      t.notOk(role.Properties?.ManagedPolicyArns, 'no AWS managed policy');
+    }
+  }
+});
+
+t.test('images: the projector runs the query image with its own command; tagged images come from the service repository', async (t) => {
+  const { stacks } = await synth({ ...identity, ...source, commandImageTag: 'cmdfingerprint', queryImageTag: 'qryfingerprint' });
+  const command = Template.fromStack(stacks.command);
+  const query = Template.fromStack(stacks.query);
+  t.match(JSON.stringify(command.findResources('AWS::Lambda::Function')), /cqrs-es-command:cmdfingerprint/);
+  const projector = functionNamed(query, names.projectorFunction);
+  const api = functionNamed(query, names.queryFunction);
+  t.match(JSON.stringify(projector.Properties?.Code), /cqrs-es-query:qryfingerprint/);
+  t.match(JSON.stringify(api.Properties?.Code), /cqrs-es-query:qryfingerprint/, 'one image for both');
+  t.same(projector.Properties?.ImageConfig, { Command: ['/app/projector/index.mjs'] });
+  t.notOk(api.Properties?.ImageConfig, 'the query API keeps the image CMD');
+  const assetProjector = functionNamed(templates.query, names.projectorFunction);
+  t.same(assetProjector.Properties?.ImageConfig, { Command: ['/app/projector/index.mjs'] }, 'the asset variant too');
+});
+
+t.test('a pipeline deploy: no bootstrap role, CloudFormation acts as the service deploy role, template inline', async (t) => {
+  const { stacks, app } = await synth({ ...identity, ...source, commandImageTag: 'cmdfingerprint', queryImageTag: 'qryfingerprint' });
+  const assembly = app.synth();
+  for (const [service, stack] of [['command', stacks.command], ['query', stacks.query]] as const) {
+    const artifact = assembly.getStackByName(stack.stackName);
+    t.notOk(artifact.assumeRoleArn, `${service}: the CLI deploys with the build role's own credentials`);
+    t.equal(artifact.cloudFormationExecutionRoleArn, `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${names.deployRole(service)}`);
+    t.notOk(artifact.stackTemplateAssetObjectUrl, 'nothing uploaded to the bootstrap bucket');
+    t.same(artifact.assets, [], 'no assets');
+    t.ok(JSON.stringify(artifact.template).length < 45 * 1024, `the template stays well under the CLI's 50 KiB inline limit (${JSON.stringify(artifact.template).length} bytes)`);
+  }
+});
+
+t.test('image assets (a deploy by hand) come from a small context', async (t) => {
+  const assets = (await readdir(synthesized.outdir)).filter((entry) => entry.startsWith('asset.'));
+  const contexts = await Promise.all(assets.map(async (asset) => (await readdir(join(synthesized.outdir, asset), { recursive: true })).sort()));
+  const images = contexts.filter((files) => files.some((f) => f.startsWith('Dockerfile.')));
+  t.equal(images.length, 2, 'one image asset per service');
+  for (const files of images) {
     const service = files.includes('Dockerfile.command') ? 'command' : 'query';
-    t.same(files.filter((f) => !f.startsWith(`dist/${service}`) && f !== 'dist'), ['.dockerignore', `Dockerfile.${service}`], `${service}: the context is the Dockerfile and its bundle`);
+    const bundles = service === 'command' ? ['command'] : ['query', 'projector'];
+    t.same(files.filter((f) => !bundles.some((b) => f.startsWith(`dist/${b}`)) && f !== 'dist'), ['.dockerignore', `Dockerfile.${service}`], `${service}: the Dockerfile and its bundles`);
     t.notOk(files.some((f) => f.includes('node_modules')), 'no node_modules in the context');
   }
+});
 
-  const tagged = new App({ outdir: await mkdtemp(join(tmpdir(), 'cqrs-cdk-tag-')), context: { commandImageTag: 'abc123fingerprint' } });
-  const { command } = buildApp(tagged);
-  const image = JSON.stringify(Template.fromStack(command).findResources('AWS::Lambda::Function'));
-  t.match(image, /cqrs-es-command:abc123fingerprint/, 'the function runs the tagged image from its repository');
+t.test('missing settings: one error on each stack that needs them, naming the keys; DataStack needs none', async (t) => {
+  const { stacks } = await synth({}, { expectErrors: true });
+  const errors = (stack: Stack) => Annotations.fromStack(stack).findError('*', Match.anyValue()).map((m) => String(m.entry.data));
+  t.same(errors(stacks.data), [], 'DataStack deploys without them');
+  for (const stack of [stacks.api, stacks.command, stacks.query]) {
+    const found = errors(stack);
+    t.equal(found.length, 1, `${stack.stackName}: one error`);
+    t.match(found[0], `${stack.stackName}: missing settings jwksUrl, jwtIssuer, jwtAudience: pass -c jwksUrl=`);
+    t.notMatch(found[0], /\n/, 'one line');
+  }
+  t.match(errors(stacks.pipelines), [/missing settings connectionArn, sourceRepository/]);
+  for (const stack of [stacks.command, stacks.query]) {
+    t.notMatch(JSON.stringify(Template.fromStack(stack).toJSON()), /JWT_|example\.invalid/, 'no stand-in values');
+  }
+  Template.fromStack(stacks.pipelines).resourceCountIs('AWS::CodePipeline::Pipeline', 0);
+
+  const malformed = await synth({ ...identity, ...source, jwksUrl: 'http://idp.example/jwks.json', useJwtAuthorizer: 'yes' }, { expectErrors: true });
+  t.match(errors(malformed.stacks.command), [/malformed jwksUrl \(https URL of the identity provider JWKS\), useJwtAuthorizer/]);
+});
+
+t.test('the ApiStack stores the settings the pipelines deploy the services with', async (t) => {
+  for (const [key, value] of Object.entries({ ...identity, useJwtAuthorizer: 'true' })) {
+    templates.api.hasResourceProperties('AWS::SSM::Parameter', { Name: `${parameters.settingsPath}${key}`, Value: value });
+  }
+  const { stacks } = await synth({ ...identity, ...source });
+  Template.fromStack(stacks.api).hasResourceProperties('AWS::SSM::Parameter', { Name: `${parameters.settingsPath}useJwtAuthorizer`, Value: 'false' });
+  Template.fromStack(stacks.api).resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  t.match(JSON.stringify(Template.fromStack(stacks.command).findResources('AWS::ApiGatewayV2::Route')), /"AuthorizationType":"NONE"/);
 });
 
 t.test('one pipeline (V2) per service, CodeBuild on arm64 with its buildspec from the repository', async () => {
@@ -173,4 +389,69 @@ t.test('one pipeline (V2) per service, CodeBuild on arm64 with its buildspec fro
       Source: { BuildSpec: `infra/buildspecs/${service}.yml` },
     });
   }
+});
+
+t.test('the source action may use the connection under both service prefixes', async (t) => {
+  for (const service of ['command', 'query']) {
+    const granted = statements(templates.pipelines, `${service}SourceRole`).filter((s) => JSON.stringify(s.Resource) === JSON.stringify(source.connectionArn));
+    t.same(new Set(granted.flatMap((s) => s.Action)), new Set(['codeconnections:UseConnection', 'codestar-connections:UseConnection']), service);
+  }
+  const older = await synth({ ...identity, ...source, connectionArn: 'arn:aws:codestar-connections:eu-west-1:123456789012:connection/0a1b2c3d' });
+  const text = JSON.stringify(Template.fromStack(older.stacks.pipelines).toJSON());
+  t.match(text, /"Action":\["codeconnections:UseConnection","codestar-connections:UseConnection"\],"Effect":"Allow","Resource":"arn:aws:codestar-connections:/);
+});
+
+t.test('a build may deploy its own stack and nothing else', async (t) => {
+  for (const service of ['command', 'query'] as const) {
+    const build = statements(templates.pipelines, `${service}BuildRole`);
+    t.ok(build.length > 0);
+    const actions = build.flatMap((s) => s.Action);
+    t.notOk(actions.includes('sts:AssumeRole'), 'assumes no role (no cdk-* bootstrap role)');
+    t.notOk(JSON.stringify(build).includes('role/cdk-'), 'names no bootstrap role');
+    for (const s of build.filter((s) => s.Action.some((a) => a.startsWith('cloudformation:')))) {
+      t.match(JSON.stringify(s.Resource), new RegExp(`stack/${service === 'command' ? 'CommandStack' : 'QueryStack'}/\\*`), 'its own stack only');
+      t.notMatch(JSON.stringify(s.Resource), new RegExp(`stack/(DataStack|ApiStack|PipelinesStack|${service === 'command' ? 'QueryStack' : 'CommandStack'})`));
+    }
+    const passRole = build.filter((s) => s.Action.includes('iam:PassRole'));
+    t.equal(passRole.length, 1);
+    t.match(JSON.stringify(passRole[0]!.Resource), new RegExp(`${service}DeployRole`), 'only its deploy role');
+    t.same(passRole[0]!.Condition, { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } });
+    const writes = build.filter((s) => s.Action.includes('ssm:PutParameter'));
+    t.match(JSON.stringify(writes.map((s) => s.Resource)), new RegExp(`deployed/${service}`), 'records only its own fingerprint');
+    t.notMatch(JSON.stringify(writes.map((s) => s.Resource)), /pinned/, 'and cannot unpin a rollback');
+  }
+});
+
+t.test('a deploy role manages its stack resources and creates roles only under its boundary', async (t) => {
+  for (const service of ['command', 'query'] as const) {
+    templates.pipelines.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: names.deployRole(service),
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'cloudformation.amazonaws.com' } })] },
+    });
+    const deploy = statements(templates.pipelines, `${service}DeployRole`);
+    const create = deploy.find((s) => s.Action.includes('iam:CreateRole'))!;
+    t.match(JSON.stringify(create.Resource), `:role${names.rolePath(service)}*`);
+    t.match(JSON.stringify(create.Condition), new RegExp(`iam:PermissionsBoundary.*${service}Boundary`));
+    t.ok(deploy.some((s) => s.Effect === 'Deny' && s.Action.includes('iam:DeleteRolePermissionsBoundary') && s.Action.includes('iam:CreatePolicyVersion')), 'cannot drop or rewrite the boundary');
+    const allowed = deploy.filter((s) => s.Effect === 'Allow');
+    for (const s of allowed) {
+      t.notOk(s.Action.some((a) => ['*', 'iam:*', 'iam:AttachRolePolicy', 'iam:CreateUser', 'iam:CreatePolicy', 'sts:AssumeRole'].includes(a)), `${service}: ${s.Sid} grants nothing account-wide`);
+    }
+    const lambda = allowed.find((s) => s.Sid === 'OwnFunctions')!;
+    for (const fn of names.functions[service]) t.match(JSON.stringify(lambda.Resource), `function:${fn}`);
+    const other = service === 'command' ? 'query' : 'command';
+    t.notMatch(JSON.stringify(allowed), new RegExp(`function:cqrs-es-${other}|/cqrs-es/${other}/|cqrs-es-${other}-`), 'nothing of the other service');
+    const boundary = statements(templates.pipelines, `${service}Boundary`);
+    t.ok(boundary.length > 0);
+    t.notOk(boundary.some((s) => s.Action.some((a) => a.startsWith('iam:') || a === '*' || a.endsWith(':*'))), 'the boundary grants no IAM and no service wildcard');
+  }
+});
+
+t.test('the query deploy role: its event source, failure queue and network checks; the command one has none', async (t) => {
+  const query = statements(templates.pipelines, 'queryDeployRole');
+  const esm = query.find((s) => s.Action.includes('lambda:CreateEventSourceMapping'))!;
+  t.match(JSON.stringify(esm.Condition), /function:cqrs-es-projector/);
+  t.ok(query.some((s) => s.Action.includes('sqs:CreateQueue')));
+  const command = statements(templates.pipelines, 'commandDeployRole');
+  t.notOk(command.some((s) => s.Action.some((a) => a.startsWith('sqs:') || a.startsWith('ec2:') || a.includes('EventSourceMapping'))));
 });

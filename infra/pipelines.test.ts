@@ -1,19 +1,34 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { parse } from 'yaml';
 import { fingerprintService } from '../scripts/affected.ts';
+import { copySourceTree, sourceFiles } from '../scripts/source-tree.ts';
 import { childEnv } from '../src/testing/child-env.ts';
+import { parameters } from './lib/names.ts';
 
 /**
  * The pipelines' build steps, checked without AWS: the buildspecs run the project's own scripts,
  * and deploy-service.sh, run with stand-ins for aws, docker and npx that record their calls,
- * stops on an unchanged fingerprint and otherwise builds, pushes and deploys exactly one stack.
+ * respects a pin, stops on an unchanged fingerprint and otherwise builds, pushes and deploys
+ * exactly one stack with the settings stored in SSM. The same steps run in a copy of the
+ * repository without .git, as CodePipeline hands it over.
  */
 const repo = resolve(import.meta.dirname, '..');
+t.setTimeout(600_000);
+
+const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat api' };
+const ssmIds = {
+  [parameters.httpApiId]: 'a1b2c3',
+  [parameters.privateSubnetIds]: 'subnet-1,subnet-2',
+  [parameters.databaseClientSecurityGroupId]: 'sg-1',
+  [parameters.eventsStreamArn]: 'arn:aws:dynamodb:eu-west-1:123456789012:table/cqrs-es-events/stream/2026',
+  [parameters.databaseSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cqrs-es/projections-db-AbCdEf',
+};
+const settingsParameters = Object.fromEntries(Object.entries(identity).map(([key, value]) => [`${parameters.settingsPath}${key}`, value]));
 
 t.test('buildspecs call the project scripts, in order, and never buildx', async (t) => {
   for (const service of ['command', 'query']) {
@@ -32,62 +47,163 @@ t.test('buildspecs call the project scripts, in order, and never buildx', async 
   t.match(script, /npx cdk deploy "\$STACK" --exclusively/);
 });
 
-async function runDeploy(t: Test, deployed: string) {
+interface Stand {
+  /** SSM parameters the stand-in aws answers with (name → value). */
+  readonly ssm: Record<string, string>;
+  /** Make `aws ssm get-parameter` of the pin fail as if access were denied. */
+  readonly pinDenied?: boolean;
+  /** The image of this fingerprint is already in ECR. */
+  readonly imageExists?: boolean;
+  readonly cwd?: string;
+  readonly env?: Record<string, string>;
+}
+
+async function runDeploy(t: Test, stand: Stand) {
   const bin = await mkdtemp(join(tmpdir(), 'cqrs-fake-bin-'));
   t.teardown(() => rm(bin, { recursive: true, force: true }));
   const log = join(bin, 'calls.log');
+  await writeFile(join(bin, 'ssm.json'), JSON.stringify(stand.ssm));
   const fake = (name: string, body: string) =>
-    writeFile(join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >> "${log}"\n${body}\n`).then(() => chmod(join(bin, name), 0o755));
+    writeFile(join(bin, name), `#!/usr/bin/env bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}\n`).then(() => chmod(join(bin, name), 0o755));
+  // A small model of the AWS CLI calls the script makes, answering from ssm.json.
   await fake(
     'aws',
-    `case "$1 $2" in
-      "ssm get-parameter") echo "${deployed}" ;;
+    `ssm="${join(bin, 'ssm.json')}"
+    case "$1 $2" in
+      "ssm get-parameter")
+        ${stand.pinDenied ? 'echo "An error occurred (AccessDeniedException) when calling the GetParameter operation" >&2; exit 254' : ''}
+        node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = p[process.argv[2]]; if (v === undefined) { console.error("An error occurred (ParameterNotFound) when calling the GetParameter operation: Parameter " + process.argv[2] + " not found."); process.exit(254) } console.log(v)' "$ssm" "$4" ;;
+      "ssm get-parameters-by-path")
+        node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify(Object.entries(p).filter(([n]) => n.startsWith(process.argv[2])).map(([Name, Value]) => ({ Name, Value, Type: "String" }))))' "$ssm" "$4" ;;
+      "ssm put-parameter") ;;
       "ecr get-login-password") echo secret ;;
-      "ecr describe-images") exit 1 ;;
+      "ecr describe-images") exit ${stand.imageExists ? 0 : 1} ;;
+      *) echo "unexpected aws call: $*" >&2; exit 2 ;;
     esac`,
   );
   await fake('docker', 'cat > /dev/null || true');
   await fake('npx', 'exit 0');
   const result = spawnSync('bash', ['infra/buildspecs/deploy-service.sh'], {
-    cwd: repo,
+    cwd: stand.cwd ?? repo,
     encoding: 'utf8',
-    timeout: 120_000,
+    timeout: 300_000,
     env: childEnv({
       PATH: `${bin}:${process.env.PATH}`,
       SERVICE: 'command',
       STACK: 'CommandStack',
       REPOSITORY_URI: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-command',
       FINGERPRINT_PARAMETER: '/cqrs-es/deployed/command',
-      DEPLOYED_FILE: join(bin, 'deployed.json'),
+      PINNED_PARAMETER: '/cqrs-es/pinned/command',
+      ...stand.env,
     }),
   });
   const calls = await readFile(log, 'utf8').then((text) => text.trim().split('\n'), () => [] as string[]);
   return { result, calls };
 }
 
-t.test('an unchanged service stops with a clear message and deploys nothing', async (t) => {
-  const { fingerprint } = await fingerprintService('command', repo);
-  const { result, calls } = await runDeploy(t, fingerprint);
-  t.equal(result.status, 0, result.stderr);
-  t.match(result.stdout, `command is unchanged (fingerprint ${fingerprint} is deployed): nothing to build or deploy.`);
-  t.same(calls.filter((c) => !c.startsWith('aws ssm get-parameter')), []);
+const commandFingerprint = async (root = repo) =>
+  (await fingerprintService('command', root, { parameters: { ...settingsParameters, ...ssmIds } })).fingerprint;
+const deployedState = (fingerprint: string, extra: Record<string, string> = {}) => ({ ...settingsParameters, ...ssmIds, '/cqrs-es/deployed/command': fingerprint, ...extra });
+const image = (fingerprint: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-command:${fingerprint}`;
+const deployCall = (fingerprint: string) =>
+  `npx cdk deploy CommandStack --exclusively --require-approval never -c jwksUrl=${identity.jwksUrl} -c jwtIssuer=${identity.jwtIssuer} -c jwtAudience=${identity.jwtAudience} -c commandImageTag=${fingerprint}`;
+
+let fingerprint: string;
+t.before(async () => {
+  fingerprint = await commandFingerprint();
 });
 
-t.test('a changed service is built for arm64, pushed under its fingerprint, deployed alone, recorded', async (t) => {
-  const { fingerprint } = await fingerprintService('command', repo);
-  const { result, calls } = await runDeploy(t, 'an-older-fingerprint');
+t.test('an unchanged service stops with a clear message and deploys nothing', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState(fingerprint) });
   t.equal(result.status, 0, result.stderr);
-  const image = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-command:${fingerprint}`;
+  t.match(result.stdout, `command is unchanged (fingerprint ${fingerprint} is deployed): nothing to build or deploy.`);
+  t.same(calls.filter((c) => !c.startsWith('aws ssm get-')), []);
+});
+
+t.test('a changed service is built for arm64, pushed under its fingerprint, deployed alone with the stored settings, recorded', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), env: { CODEBUILD_RESOLVED_SOURCE_VERSION: '0123abcd' } });
+  t.equal(result.status, 0, result.stderr);
   t.same(
     calls.filter((c) => !c.startsWith('aws ecr')),
     [
-      'aws ssm get-parameter --name /cqrs-es/deployed/command --query Parameter.Value --output text',
+      'aws ssm get-parameter --name /cqrs-es/pinned/command --query Parameter.Value --output text',
+      'aws ssm get-parameters-by-path --path /cqrs-es/ --recursive --query Parameters --output json',
       'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
-      `docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t ${image} .`,
-      `docker push ${image}`,
-      `npx cdk deploy CommandStack --exclusively --require-approval never -c commandImageTag=${fingerprint}`,
-      `aws ssm put-parameter --name /cqrs-es/deployed/command --value ${fingerprint} --type String --overwrite`,
+      `docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t ${image(fingerprint)} .`,
+      `docker push ${image(fingerprint)}`,
+      deployCall(fingerprint),
+      `aws ssm put-parameter --name /cqrs-es/deployed/command --value ${fingerprint} --type String --overwrite --description source 0123abcd`,
     ],
   );
+  t.match(result.stdout, `command changed: deployed an-older-fingerprint, now ${fingerprint}.`);
   t.match(result.stdout, `command deployed: ${fingerprint}`);
+});
+
+t.test('a pinned service is not deployed: the run fails with how to release it', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint', { '/cqrs-es/pinned/command': 'abc123: bad release' }) });
+  t.equal(result.status, 1);
+  t.match(result.stderr, 'command is pinned (abc123: bad release): nothing is deployed until it is released with');
+  t.match(result.stderr, 'aws ssm delete-parameter --name /cqrs-es/pinned/command');
+  t.same(calls, ['aws ssm get-parameter --name /cqrs-es/pinned/command --query Parameter.Value --output text'], 'it reads the pin and stops');
+});
+
+t.test('a pin that cannot be read stops the deploy rather than ignoring it', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), pinDenied: true });
+  t.equal(result.status, 1);
+  t.match(result.stderr, 'cannot tell whether command is pinned: stopping');
+  t.equal(calls.length, 1);
+});
+
+t.test('a rollback pins the service at the fingerprint of the tree it runs in, then deploys it', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('a-bad-release'), env: { PIN_REASON: 'bad release on 2026-11-28' } });
+  t.equal(result.status, 0, result.stderr);
+  const pin = `aws ssm put-parameter --name /cqrs-es/pinned/command --type String --overwrite --value ${fingerprint}: bad release on 2026-11-28`;
+  t.ok(calls.indexOf(pin) >= 0, 'pinned');
+  t.ok(calls.indexOf(pin) < calls.indexOf(deployCall(fingerprint)), 'before the deploy');
+  t.ok(calls.includes(`aws ssm put-parameter --name /cqrs-es/deployed/command --value ${fingerprint} --type String --overwrite --description source unknown`));
+  t.match(result.stdout, `command pinned at ${fingerprint}`);
+});
+
+t.test('a rollback to a tree whose image is in ECR needs no Docker', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('a-bad-release'), env: { PIN_REASON: 'bad release' }, imageExists: true });
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, `image ${fingerprint} is already in cqrs-es-command`);
+  t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('aws ecr get-login-password')), 'no docker call');
+  t.ok(calls.includes(deployCall(fingerprint)));
+});
+
+t.test('without the settings in SSM the run fails with the one line naming them, before building anything', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: { ...ssmIds } });
+  t.equal(result.status, 1);
+  t.match(result.stderr, /affected: CommandStack: missing settings jwksUrl, jwtIssuer, jwtAudience: pass -c jwksUrl=.*ApiStack writes/);
+  t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('npx')));
+});
+
+t.test('without .git: a copy of the source archive builds, fingerprints the same and runs a first deploy', async (t) => {
+  const copy = await mkdtemp(join(tmpdir(), 'cqrs-archive-'));
+  t.teardown(() => rm(copy, { recursive: true, force: true }));
+  const files = await copySourceTree(repo, copy);
+  t.notOk(files.some((f) => f === '.git' || f.startsWith('.git/')), 'no git directory');
+  t.notOk(files.some((f) => f.startsWith('node_modules/') || f.startsWith('dist/')), 'nothing .gitignore excludes');
+  await t.rejects(access(join(copy, '.git')));
+  // `npm ci` stands in as a link to the installed packages (same lockfile).
+  await symlink(join(repo, 'node_modules'), join(copy, 'node_modules'));
+
+  const build = spawnSync('npm', ['run', 'build'], { cwd: copy, encoding: 'utf8', timeout: 300_000, env: childEnv() });
+  t.equal(build.status, 0, build.stderr);
+  await access(join(copy, 'dist/command/index.mjs'));
+  t.equal(await commandFingerprint(copy), fingerprint, 'the fingerprint of the copy is that of the working tree');
+  // nothing recorded yet, as on the first run of a new pipeline
+  const { result, calls } = await runDeploy(t, { ssm: { ...settingsParameters, ...ssmIds }, cwd: copy });
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, `command changed: deployed none, now ${fingerprint}.`);
+  t.ok(calls.includes(deployCall(fingerprint)), 'deployed from the copy');
+});
+
+t.test('no test or build script shells out to git', async (t) => {
+  const files = (await sourceFiles(repo)).filter((f) => /^(src|scripts|infra|\.ci)\//.test(f) && /\.(ts|mjs|js|sh|yml)$|\/run$/.test(f));
+  t.ok(files.length > 50, `${files.length} files checked`);
+  const git = ['g', 'i', 't'].join('');
+  const callsGit = new RegExp(`(['"\`])${git}\\1|(^|[;&|(\\s])${git}\\s+(ls-files|rev-parse|archive|log|diff|status|describe|show|clone|checkout)\\b`, 'm');
+  for (const file of files) t.notMatch(await readFile(join(repo, file), 'utf8'), callsGit, file);
 });

@@ -1,30 +1,38 @@
-import { execFileSync } from 'node:child_process';
-import { appendFile, copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { readFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import t from 'tap';
-import { fingerprintService } from './affected.ts';
+import { parameters } from '../infra/lib/names.ts';
+import { imageBundles } from '../infra/lib/service-image.ts';
+import { deployedTemplate, fingerprintService, imageTagPlaceholder, parseArgs } from './affected.ts';
+import type { FingerprintOptions } from './affected.ts';
+import { services as bundles } from './build.ts';
+import { copySourceTree } from './source-tree.ts';
 
-/** SPEC §7 change detection, on throw-away copies of the repository (no git history needed). */
+/**
+ * SPEC §7 change detection, on throw-away copies of the repository made without git (the files
+ * a source archive holds), as the pipelines see it.
+ */
 const repo = resolve(import.meta.dirname, '..');
+const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' };
+// Every fingerprint bundles and synthesizes; the machine may be shared.
+t.setTimeout(600_000);
 
 async function copyOfRepo(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'cqrs-affected-'));
-  const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo, encoding: 'utf8' })
-    .split('\0')
-    .filter(Boolean);
-  for (const file of tracked) {
-    await mkdir(dirname(join(root, file)), { recursive: true });
-    await copyFile(join(repo, file), join(root, file)).catch(() => undefined);
-  }
+  await copySourceTree(repo, root);
   await symlink(join(repo, 'node_modules'), join(root, 'node_modules'));
   return root;
 }
 
-const fingerprints = async (root: string) => {
-  const [command, query] = await Promise.all([fingerprintService('command', root), fingerprintService('query', root)]);
+const fingerprints = async (root: string, options: FingerprintOptions = {}) => {
+  const withIdentity = { ...options, context: { ...identity, ...options.context } };
+  const command = await fingerprintService('command', root, withIdentity);
+  const query = await fingerprintService('query', root, withIdentity);
   return { command: command.fingerprint, query: query.fingerprint };
 };
+const differing = (now: { command: string; query: string }, before: { command: string; query: string }) =>
+  (['command', 'query'] as const).filter((service) => now[service] !== before[service]);
 
 let root: string;
 let baseline: { command: string; query: string };
@@ -35,23 +43,47 @@ t.before(async () => {
 t.teardown(() => rm(root, { recursive: true, force: true }));
 
 /** Edits a file in the copy, returns which services changed, then restores it. */
-async function changedBy(file: string): Promise<string[]> {
+async function changedBy(file: string, edit: (text: string) => string = (text) => `${text}\n// a change\n`): Promise<string[]> {
   const path = join(root, file);
-  const original = await import('node:fs/promises').then((fs) => fs.readFile(path));
-  await appendFile(path, '\n// a change\n');
+  const original = await readFile(path, 'utf8');
+  const edited = edit(original);
+  if (edited === original) throw new Error(`the edit of ${file} changed nothing`);
+  await writeFile(path, edited);
   try {
-    const now = await fingerprints(root);
-    return (['command', 'query'] as const).filter((service) => now[service] !== baseline[service]);
+    return differing(await fingerprints(root), baseline);
   } finally {
-    await import('node:fs/promises').then((fs) => fs.writeFile(path, original));
+    await writeFile(path, original);
   }
 }
 
-t.test('the same tree on two different paths has the same fingerprints', async (t) => {
+t.test('the same tree has the same fingerprints on another path, and in the working tree with its .git', async (t) => {
   const other = await copyOfRepo();
   t.teardown(() => rm(other, { recursive: true, force: true }));
   t.same(await fingerprints(other), baseline);
   t.same(await fingerprints(repo), baseline, 'and so does the working tree itself');
+});
+
+t.test('a fingerprint names its parts: bundles, sources, packages, the template, deploy-time parameters', async (t) => {
+  const { parts } = await fingerprintService('query', root, { context: identity });
+  t.ok(parts.some((p) => p.startsWith('bundle query ')));
+  t.ok(parts.some((p) => p.startsWith('Dockerfile.query ')));
+  t.ok(parts.some((p) => p.startsWith('node_modules/aws-cdk-lib@')));
+  t.ok(parts.some((p) => /^template [0-9a-f]{64}$/.test(p)));
+  t.ok(parts.some((p) => p.startsWith(`ssm ${parameters.databaseSecretArn} `)));
+  t.notOk(parts.some((p) => p.includes(root) || p.includes(tmpdir())), 'no absolute path');
+});
+
+t.test('the fingerprinted template holds no path, asset hash, timestamp or image tag of its own', async (t) => {
+  for (const service of ['command', 'query'] as const) {
+    const { json } = await deployedTemplate(root, service, identity);
+    t.notMatch(json, root, `${service}: no path of the copy`);
+    t.notMatch(json, repo, `${service}: no path of the repository`);
+    t.notMatch(json, /\/tmp\/|\/home\/|\/Users\//, `${service}: no absolute path`);
+    t.notMatch(json, /[0-9a-f]{64}/, `${service}: no asset hash`);
+    t.notMatch(json, /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, `${service}: no timestamp`);
+    t.match(json, `:${imageTagPlaceholder}`, `${service}: the image tag is the placeholder`);
+    t.notMatch(json, /AWS::CDK::Metadata/, `${service}: no version report`);
+  }
 });
 
 t.test('a query-only file changes only the query service', async (t) => {
@@ -62,47 +94,94 @@ t.test('a command-only file changes only the command service', async (t) => {
   t.same(await changedBy('src/modules/command/rules.ts'), ['command']);
 });
 
-t.test('a shared file both bundles hold changes both', async (t) => {
-  t.same(await changedBy('src/eventstore/commit-item.ts'), ['command', 'query']);
-});
-
 t.test('a shared file in both import graphs counts for both, even where tree shaking drops it', async (t) => {
   t.same(await changedBy('src/eventstore/stream-records.ts'), ['command', 'query']);
 });
 
-t.test('a file only one service reaches changes only that one', async (t) => {
-  t.same(await changedBy('src/modules/query/projection/stream-events.ts'), ['query']);
-});
-
 t.test('docs, tests and local-only code change nothing', async (t) => {
-  for (const file of ['README.md', 'src/modules/command/command.routes.test.ts', 'src/entry/local.ts', 'src/eventstore/local-dynalite.ts']) {
+  for (const file of ['README.md', 'src/modules/command/command.routes.test.ts', 'src/entry/local.ts']) {
     t.same(await changedBy(file), [], file);
   }
 });
 
 t.test('a Dockerfile changes its service', async (t) => {
-  t.same(await changedBy('Dockerfile.command'), ['command']);
   t.same(await changedBy('Dockerfile.query'), ['query']);
 });
 
-t.test("a service's stack changes it, shared stack code changes both", async (t) => {
-  t.same(await changedBy('infra/lib/query-stack.ts'), ['query']);
-  t.same(await changedBy('infra/lib/names.ts'), ['command', 'query']);
+t.test('the query image ships the query and the projector bundles', async (t) => {
+  t.same(imageBundles, { command: ['command'], query: ['query', 'projector'] });
 });
 
-t.test('a bundled package version counts, an unbundled one does not', async (t) => {
-  const lockPath = join(root, 'package-lock.json');
-  const fs = await import('node:fs/promises');
-  const original = await fs.readFile(lockPath, 'utf8');
-  const bump = async (pkg: string) => {
-    const lock = JSON.parse(original) as { packages: Record<string, { version: string }> };
-    lock.packages[`node_modules/${pkg}`]!.version += '-patched';
-    await fs.writeFile(lockPath, JSON.stringify(lock));
-    const now = await fingerprints(root);
-    await fs.writeFile(lockPath, original);
-    return (['command', 'query'] as const).filter((service) => now[service] !== baseline[service]);
+const noProjector = !('projector' in bundles) && 'the build makes no projector bundle yet (scripts/build.ts)';
+t.test('the projector bundle counts for the query service alone', { skip: noProjector }, async (t) => {
+  t.same(await changedBy('src/entry/projector.ts'), ['query']);
+});
+
+t.test('how a service deploys counts: stack code that changes its template, not a comment', async (t) => {
+  t.same(await changedBy('infra/lib/query-stack.ts'), [], 'a comment in the stack code');
+  t.same(await changedBy('infra/lib/query-stack.ts', (text) => text.replace('memorySize: 256,', 'memorySize: 512,')), ['query']);
+  t.same(await changedBy('infra/lib/service-function.ts', (text) => text.replace('RetentionDays.ONE_MONTH', 'RetentionDays.TWO_WEEKS')), ['command', 'query']);
+});
+
+t.test('settings count: identity, the authorizer flag, and feature flags in cdk.json', async (t) => {
+  t.same(differing(await fingerprints(root, { context: { jwtAudience: 'another' } }), baseline), ['command', 'query']);
+  t.same(differing(await fingerprints(root, { context: { useJwtAuthorizer: 'true' } }), baseline), ['command', 'query']);
+  t.same(
+    await changedBy('cdk.json', (text) => text.replace('"@aws-cdk/aws-iam:minimizePolicies": true', '"@aws-cdk/aws-iam:minimizePolicies": false')),
+    ['command', 'query'],
+  );
+});
+
+t.test('settings stored in SSM become context; values resolved at deploy time count', async (t) => {
+  const settings = Object.fromEntries(Object.entries(identity).map(([key, value]) => [`${parameters.settingsPath}${key}`, value]));
+  const ids = {
+    [parameters.httpApiId]: 'a1b2c3',
+    [parameters.privateSubnetIds]: 'subnet-1,subnet-2',
+    [parameters.databaseClientSecurityGroupId]: 'sg-1',
+    [parameters.eventsStreamArn]: 'arn:aws:dynamodb:us-east-1:123456789012:table/cqrs-es-events/stream/2026',
+    [parameters.databaseSecretArn]: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:cqrs-es/projections-db-AbCdEf',
   };
-  t.same(await bump('pg'), ['query']);
-  t.same(await bump('@hapi/hapi'), ['command', 'query']);
-  t.same(await bump('dynalite'), []);
+  const fromSsm = async (extra: Record<string, string>) => {
+    const options = { parameters: { ...settings, ...ids, ...extra } };
+    const [command, query] = [await fingerprintService('command', root, options), await fingerprintService('query', root, options)];
+    return { command: command.fingerprint, query: query.fingerprint, settings: command.settings };
+  };
+  const before = await fromSsm({});
+  t.same(before.settings, identity, 'the settings are read from the parameters');
+  t.same(differing(await fromSsm({ [parameters.privateSubnetIds]: 'subnet-3,subnet-4' }), before), ['query'], 'new subnets: the query functions');
+  t.same(differing(await fromSsm({ [parameters.httpApiId]: 'z9y8x7' }), before), ['command', 'query'], 'a new API: both services');
+  t.same(differing(await fromSsm({ [`${parameters.settingsPath}jwksUrl`]: 'https://other.example/jwks.json' }), before), ['command', 'query']);
+  t.same(differing(await fromSsm({ [parameters.deployedFingerprint('query')]: 'whatever' }), before), [], 'the deployed fingerprint itself does not count');
+});
+
+t.test('a bundled package version counts, aws-cdk-lib counts for both, an unbundled one for none', async (t) => {
+  const bump = (pkg: string) => (text: string) => {
+    const lock = JSON.parse(text) as { packages: Record<string, { version: string }> };
+    lock.packages[`node_modules/${pkg}`]!.version += '-patched';
+    return JSON.stringify(lock);
+  };
+  t.same(await changedBy('package-lock.json', bump('pg')), ['query']);
+  t.same(await changedBy('package-lock.json', bump('aws-cdk-lib')), ['command', 'query']);
+  t.same(await changedBy('package-lock.json', bump('dynalite')), []);
+});
+
+t.test('a missing setting fails with the stack\'s one-line message', async (t) => {
+  const failure = await fingerprintService('command', root).then(
+    () => 'resolved',
+    (error: unknown) => (error as Error).message,
+  );
+  t.match(failure, /^CommandStack: missing settings jwksUrl, jwtIssuer, jwtAudience: pass -c jwksUrl=/);
+  t.notMatch(failure, /\n/, 'one line');
+});
+
+t.test('the command line: services, -c key=value, files', async (t) => {
+  t.same(parseArgs(['query', '-c', 'jwksUrl=https://x/y?a=b', '--parameters', 'p.json', '--json']), {
+    list: ['query'],
+    context: { jwksUrl: 'https://x/y?a=b' },
+    parameters: 'p.json',
+    deployed: '.deployed-fingerprints.json',
+    flags: new Set(['--json']),
+  });
+  t.throws(() => parseArgs(['billing']), /unknown service billing/);
+  t.throws(() => parseArgs(['-c', 'novalue']), /needs key=value/);
 });

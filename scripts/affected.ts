@@ -1,28 +1,63 @@
 /**
- * `npm run affected [-- <service>…] [--deployed <file>] [--record] [--json]`
+ * `npm run affected [-- <service>…] [-c key=value…] [--parameters <file>] [--deployed <file>] [--record] [--json]`
  *
- * Fingerprints each service from exactly what ships in it (SPEC §7): the source files its bundle
- * is made of (esbuild metafile), the lockfile entries of the packages bundled, its Dockerfile and
- * .dockerignore, the bundling configuration, and its stack's source. It needs no git history
- * (CodePipeline has none) and depends only on content and repository-relative paths, so the same
- * tree gives the same fingerprint on any machine. Compares with the last deployed fingerprints
- * (a JSON file; the pipeline fills it from SSM) and prints a line per service plus JSON.
+ * Fingerprints each service from exactly what ships in it and how it is deployed (SPEC §7):
+ * - its image: the source files its bundles are made of (esbuild metafile; the query image
+ *   holds the query and projector bundles), the minified bundles, the lockfile entries of the
+ *   packages bundled, its Dockerfile and .dockerignore, the bundling configuration;
+ * - its deployment: the service stack's synthesized template, with the image tag replaced by a
+ *   placeholder (the tag is the fingerprint), so context, settings, stack code and aws-cdk-lib
+ *   upgrades count; the aws-cdk-lib and constructs versions; and, with `--parameters`, the
+ *   values of the SSM parameters the template reads at deploy time.
+ * It needs no git history (CodePipeline has none) and depends only on content and
+ * repository-relative paths, so the same tree gives the same fingerprint on any machine.
+ *
+ * `--parameters <file>`: SSM parameters as `aws ssm get-parameters-by-path --path /cqrs-es/
+ * --recursive --query Parameters` prints them ([{Name, Value}]). The settings among them
+ * (`/cqrs-es/settings/<key>`) become context; `-c key=value` wins over both.
+ * `--deployed <file>`: the last deployed fingerprints ({"<service>": "<fingerprint>"}).
+ * Prints a line per service to stderr and a JSON report to stdout: per service its fingerprint,
+ * the deployed one, whether they differ, and the settings it was fingerprinted with.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { App } from 'aws-cdk-lib';
+import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { build } from 'esbuild';
-import { bundleOptions, services } from './build.ts';
-import type { Service } from './build.ts';
+import type { buildApp } from '../infra/lib/build-app.ts';
+import { parameters as parameterNames, services as serviceNames } from '../infra/lib/names.ts';
+import type { ServiceName } from '../infra/lib/names.ts';
+import { projectContext } from '../infra/lib/project-context.ts';
+import { imageBundles } from '../infra/lib/service-image.ts';
+import { serviceSettingKeys } from '../infra/lib/settings.ts';
+import { bundleOptions, services as bundles } from './build.ts';
+import type { Service as Bundle } from './build.ts';
+
+export type Service = ServiceName;
 
 export interface Fingerprint {
   readonly service: Service;
   readonly fingerprint: string;
-  /** What went into it, one line each (`path sha256` or `package@version integrity`). */
+  /** What went into it, one line each (`path sha256`, `package@version integrity`, `template sha256`, …). */
   readonly parts: readonly string[];
+  /** The settings the template was synthesized with (pass them to `cdk deploy` as `-c`). */
+  readonly settings: Readonly<Record<string, string>>;
 }
 
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+export interface FingerprintOptions {
+  /** Context on top of cdk.json and cdk.context.json (`-c key=value`). */
+  readonly context?: Readonly<Record<string, string>>;
+  /** SSM parameters (Name → Value): settings, and the values the template resolves at deploy time. */
+  readonly parameters?: Readonly<Record<string, string>>;
+}
+
+/** Replaces the image tag in the fingerprinted template: the tag is the fingerprint itself. */
+export const imageTagPlaceholder = 'IMAGE-TAG-IS-THE-FINGERPRINT';
+
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const posix = (path: string) => path.split(sep).join('/');
 
 /** node_modules/a/node_modules/@b/c/lib/x.js → node_modules/a/node_modules/@b/c */
@@ -33,31 +68,91 @@ function packageDir(input: string): string | undefined {
   return match[1]!.slice(match[1]!.indexOf('node_modules/'));
 }
 
-async function bundle(root: string, options: Parameters<typeof build>[0]) {
-  const result = await build({ ...options, absWorkingDir: root, write: false, metafile: true, logLevel: 'silent' });
+async function bundle(root: string, name: Bundle) {
+  const result = await build({ ...bundleOptions(name, join(root, '.affected-out'), root), write: false, metafile: true, logLevel: 'silent' });
   return {
-    inputs: Object.keys(result.metafile!.inputs),
-    code: result.outputFiles!.filter((file) => /\.m?js$/.test(file.path)).map((file) => file.contents),
+    inputs: Object.keys(result.metafile.inputs),
+    code: result.outputFiles.filter((file) => /\.m?js$/.test(file.path)).map((file) => file.contents),
   };
 }
 
-export async function fingerprintService(service: Service, rootDir = process.cwd()): Promise<Fingerprint> {
-  const root = resolve(rootDir);
-  const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as {
-    packages: Record<string, { version?: string; integrity?: string }>;
-  };
-  const { inputs: bundleInputs, code } = await bundle(root, bundleOptions(service, join(root, '.affected-out'), root));
-  const { inputs: stackInputs } = await bundle(root, {
-    entryPoints: [`infra/lib/${service}-stack.ts`],
+/** The settings from SSM parameters (`/cqrs-es/settings/<key>`), overridden by explicit context. */
+export function deployContext(options: FingerprintOptions): Record<string, string> {
+  const fromParameters = Object.fromEntries(
+    Object.entries(options.parameters ?? {})
+      .filter(([name]) => name.startsWith(parameterNames.settingsPath))
+      .map(([name, value]) => [name.slice(parameterNames.settingsPath.length), value]),
+  );
+  return { ...fromParameters, ...(options.context ?? {}) };
+}
+
+/**
+ * The service stack's template as it deploys, image tag replaced, and the SSM parameters it
+ * resolves at deploy time. Fails with the stack's own one-line error when settings are missing.
+ */
+export async function deployedTemplate(root: string, service: Service, context: Record<string, string>) {
+  const outdir = await mkdtemp(join(tmpdir(), 'cqrs-affected-'));
+  try {
+    const { App, buildApp } = await loadApp(root, outdir);
+    const app = new App({
+      outdir,
+      analyticsReporting: false,
+      context: {
+        ...projectContext(root, context),
+        [`${service}ImageTag`]: imageTagPlaceholder,
+        // report the stack's own settings error below, as one line
+        [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
+      },
+    });
+    const stack = buildApp(app, service)[service];
+    const errors = stack.node.metadata.filter((entry) => entry.type === 'aws:cdk:error').map((entry) => String(entry.data));
+    if (errors.length > 0) throw new Error(errors.join('\n'));
+    const template = app.synth().getStackByName(stack.stackName).template as { Parameters?: Record<string, { Type: string; Default?: string }> };
+    const ssm = Object.values(template.Parameters ?? {})
+      .filter((parameter) => parameter.Type.startsWith('AWS::SSM::Parameter::Value') && parameter.Default)
+      .map((parameter) => parameter.Default!)
+      .sort();
+    return { json: JSON.stringify(template), ssm };
+  } finally {
+    await rm(outdir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The stack code of the tree at `root` (not of this script's own tree): bundled fresh, packages
+ * left to `root`'s node_modules, so a change to it is seen within one process too.
+ */
+async function loadApp(root: string, outdir: string): Promise<{ App: typeof App; buildApp: typeof buildApp }> {
+  const file = join(outdir, 'build-app.mjs');
+  await build({
+    absWorkingDir: root,
+    // App from the same aws-cdk-lib the stack code uses, wherever that is installed
+    stdin: { contents: "export { buildApp } from './infra/lib/build-app.ts'; export { App } from 'aws-cdk-lib';", resolveDir: root, loader: 'ts' },
+    outfile: file,
     bundle: true,
     platform: 'node',
     format: 'esm',
     packages: 'external',
-    outdir: join(root, '.affected-out'),
+    // the bundle lives elsewhere; paths the stack code derives from its own location stay in root
+    define: { 'import.meta.dirname': JSON.stringify(join(root, 'infra', 'lib')) },
+    logLevel: 'silent',
   });
-  const files = new Set<string>([`Dockerfile.${service}`, '.dockerignore', 'scripts/build.ts', ...stackInputs]);
-  const packages = new Set<string>();
-  for (const input of bundleInputs) {
+  // packages resolve from root, as they would for the stack code in place
+  await symlink(join(root, 'node_modules'), join(outdir, 'node_modules'));
+  return (await import(pathToFileURL(file).href)) as { App: typeof App; buildApp: typeof buildApp };
+}
+
+export async function fingerprintService(service: Service, rootDir = process.cwd(), options: FingerprintOptions = {}): Promise<Fingerprint> {
+  const root = resolve(rootDir);
+  const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; integrity?: string }>;
+  };
+  // The image's bundles that the build knows (the projector joins the query image).
+  const built = imageBundles[service].filter((name): name is Bundle => name in bundles);
+  const bundled = await Promise.all(built.map((name) => bundle(root, name)));
+  const files = new Set<string>([`Dockerfile.${service}`, '.dockerignore', 'scripts/build.ts']);
+  const packages = new Set<string>(['node_modules/aws-cdk-lib', 'node_modules/constructs']);
+  for (const input of bundled.flatMap((b) => b.inputs)) {
     const namespaced = /^[a-z-]+:(.*)$/.exec(input);
     if (namespaced) {
       // a virtual module made from a package (the trimmed mime-db): that package counts
@@ -68,61 +163,85 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
     if (pkg) packages.add(pkg);
     else files.add(posix(input));
   }
-  // Every file in the bundle's import graph counts, even where tree shaking drops its code (a
+  // Every file in a bundle's import graph counts, even where tree shaking drops its code (a
   // conservative choice: a false "changed" costs a deploy, a false "unchanged" ships stale code);
-  // the minified bundle itself is hashed too, which catches what only import wiring changes.
-  const parts: string[] = code.map((contents) => `bundle ${sha256(Buffer.from(contents))}`);
+  // the minified bundles themselves are hashed too, which catches what only import wiring changes.
+  const parts: string[] = bundled.flatMap((b, i) => b.code.map((contents) => `bundle ${built[i]} ${sha256(contents)}`));
   for (const file of [...files].sort()) parts.push(`${file} ${sha256(await readFile(join(root, file)))}`);
   for (const pkg of [...packages].sort()) {
     const entry = lock.packages[pkg];
     if (!entry) throw new Error(`${pkg} is bundled into ${service} but missing from package-lock.json`);
     parts.push(`${pkg}@${entry.version ?? '?'} ${entry.integrity ?? ''}`);
   }
-  return { service, fingerprint: sha256(parts.join('\n')).slice(0, 24), parts };
+  const context = deployContext(options);
+  const template = await deployedTemplate(root, service, context);
+  parts.push(`template ${sha256(template.json)}`);
+  // Ids of shared resources (the API, subnets, the stream, the database secret) are resolved at
+  // deploy time: a new value must redeploy the service even though its template is the same.
+  for (const name of template.ssm) parts.push(`ssm ${name} ${options.parameters ? JSON.stringify(options.parameters[name] ?? null) : '(not looked up)'}`);
+  const settings = Object.fromEntries(serviceSettingKeys.filter((key) => context[key] !== undefined).map((key) => [key, context[key]!]));
+  return { service, fingerprint: sha256(parts.join('\n')).slice(0, 24), parts, settings };
 }
 
 export type Deployed = Partial<Record<Service, string>>;
 
-async function readDeployed(file: string): Promise<Deployed> {
+async function readJson<T>(file: string, absent: T): Promise<T> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Deployed;
+    return JSON.parse(await readFile(file, 'utf8')) as T;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return absent;
     throw new Error(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
   }
 }
 
-async function main() {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => args.includes(name);
-  const option = (name: string) => {
-    const index = args.indexOf(name);
-    return index >= 0 ? args[index + 1] : undefined;
-  };
-  const deployedFile = option('--deployed') ?? '.deployed-fingerprints.json';
-  const wanted = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--deployed');
-  for (const name of wanted) if (!(name in services)) throw new Error(`unknown service ${name} (known: ${Object.keys(services).join(', ')})`);
-  const list = (wanted.length > 0 ? wanted : Object.keys(services)) as Service[];
+/** Parses the command line: services, `-c key=value`, `--parameters`, `--deployed`, flags. */
+export function parseArgs(args: readonly string[]) {
+  const wanted: string[] = [];
+  const context: Record<string, string> = {};
+  const options: Record<string, string> = {};
+  const flags = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-c' || arg === '--context') {
+      const pair = args[++i] ?? '';
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`${arg} needs key=value, got "${pair}"`);
+      context[pair.slice(0, at)] = pair.slice(at + 1);
+    } else if (arg === '--parameters' || arg === '--deployed') {
+      const value = args[++i];
+      if (!value) throw new Error(`${arg} needs a file`);
+      options[arg.slice(2)] = value;
+    } else if (arg.startsWith('--')) flags.add(arg);
+    else wanted.push(arg);
+  }
+  for (const name of wanted) if (!(serviceNames as readonly string[]).includes(name)) throw new Error(`unknown service ${name} (known: ${serviceNames.join(', ')})`);
+  const list = (wanted.length > 0 ? wanted : [...serviceNames]) as Service[];
+  return { list, context, parameters: options.parameters, deployed: options.deployed ?? '.deployed-fingerprints.json', flags };
+}
 
-  const deployed = await readDeployed(deployedFile);
-  const results = await Promise.all(list.map((service) => fingerprintService(service)));
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const deployed = await readJson<Deployed>(args.deployed, {});
+  const listed = args.parameters ? await readJson<{ Name: string; Value: string }[]>(args.parameters, []) : undefined;
+  const parameters = listed ? Object.fromEntries(listed.map((p) => [p.Name, p.Value])) : undefined;
+  const results = [];
+  // one at a time: each bundles and synthesizes, and CI machines are small
+  for (const service of args.list) results.push(await fingerprintService(service, process.cwd(), { context: args.context, ...(parameters ? { parameters } : {}) }));
   const report = Object.fromEntries(
-    results.map(({ service, fingerprint }) => [
+    results.map(({ service, fingerprint, settings }) => [
       service,
-      { fingerprint, deployed: deployed[service] ?? null, changed: deployed[service] !== fingerprint },
+      { fingerprint, deployed: deployed[service] ?? null, changed: deployed[service] !== fingerprint, settings },
     ]),
   );
-  if (!flag('--json')) {
+  if (!args.flags.has('--json')) {
     for (const [service, { fingerprint, deployed: before, changed }] of Object.entries(report)) {
-      process.stderr.write(
-        `${service.padEnd(8)} ${changed ? 'changed  ' : 'unchanged'} ${fingerprint}${changed ? ` (deployed: ${before ?? 'none'})` : ''}\n`,
-      );
+      process.stderr.write(`${service.padEnd(8)} ${changed ? 'changed  ' : 'unchanged'} ${fingerprint}${changed ? ` (deployed: ${before ?? 'none'})` : ''}\n`);
     }
   }
-  if (flag('--record')) {
+  if (args.flags.has('--record')) {
     const next = { ...deployed, ...Object.fromEntries(results.map((r) => [r.service, r.fingerprint])) };
-    await writeFile(deployedFile, `${JSON.stringify(next, null, 2)}\n`);
-    if (!flag('--json')) process.stderr.write(`recorded in ${relative(process.cwd(), resolve(deployedFile))}\n`);
+    await writeFile(args.deployed, `${JSON.stringify(next, null, 2)}\n`);
+    if (!args.flags.has('--json')) process.stderr.write(`recorded in ${relative(process.cwd(), resolve(args.deployed))}\n`);
   }
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

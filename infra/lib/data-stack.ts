@@ -1,16 +1,24 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { acknowledge } from './nag.ts';
 import type { Construct } from 'constructs';
-import { names, parameters, services } from './names.ts';
+import { names, parameters, prefix, services } from './names.ts';
+import { contextValue } from './settings.ts';
 
 /**
  * What outlives every deploy: the event log (SPEC §3), the projection database, the network it
- * lives in and the image repositories. Deployed rarely, and never by a service pipeline.
+ * lives in, the image repositories and the topic alarms notify. Deployed rarely, by hand, never
+ * by a service pipeline; needs no settings (context `alarmEmail` optionally subscribes an
+ * address to the alarms).
  */
 export class DataStack extends Stack {
   readonly table: dynamodb.Table;
@@ -29,18 +37,51 @@ export class DataStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // Two AZs, one NAT gateway (the query functions fetch the identity provider's JWKS), and a
-    // gateway endpoint so reads of the event log stay off the NAT.
+    // The query functions need two things outside the VPC: Secrets Manager (database
+    // credentials) and the identity provider's JWKS, which is on the internet, so some NAT is
+    // needed whatever else there is. One t4g.nano NAT instance (~$7/month with its public
+    // address) instead of a NAT gateway (~$33/month before traffic), in one AZ: an outage of
+    // that AZ or instance cuts the query side from the JWKS and Secrets Manager until it is
+    // replaced, which a sample deployment accepts (DEPLOY.md, "What it costs at rest").
+    // DynamoDB goes through a free gateway endpoint.
+    const nat = ec2.NatProvider.instanceV2({
+      instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.NANO),
+      defaultAllowedTraffic: ec2.NatTrafficDirection.OUTBOUND_ONLY,
+      associatePublicIpAddress: true,
+    });
     const vpc = new ec2.Vpc(this, 'Network', {
       maxAzs: 2,
       natGateways: 1,
+      natGatewayProvider: nat,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
         { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
         { name: 'database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       ],
       gatewayEndpoints: { DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+      flowLogs: {
+        // Rejected traffic only: what an investigation needs, at a price near zero at rest.
+        rejected: {
+          trafficType: ec2.FlowLogTrafficType.REJECT,
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH })),
+        },
+      },
     });
+    // Only the VPC's own hosts may send traffic through the NAT instance.
+    nat.connections.allowFrom(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.allTraffic(), 'traffic from the VPC to the internet');
+    acknowledge(vpc, 'The NAT instance accepts traffic from the VPC\'s own address range only (a reference cdk-nag cannot evaluate)', 'AwsSolutions-EC23');
+    for (const instance of nat.gatewayInstances) {
+      // An encrypted gp3 root volume of the image's size (the default volume is unencrypted).
+      (instance.node.defaultChild as ec2.CfnInstance).blockDeviceMappings = [
+        { deviceName: '/dev/xvda', ebs: { encrypted: true, volumeType: 'gp3', volumeSize: 8, deleteOnTermination: true } },
+      ];
+      acknowledge(
+        instance,
+        'The NAT instance is stateless and replaceable: detailed monitoring would cost more than the instance, and termination protection would block deleting the stack',
+        'AwsSolutions-EC28',
+        'AwsSolutions-EC29',
+      );
+    }
 
     const clients = new ec2.SecurityGroup(this, 'DatabaseClients', {
       vpc,
@@ -48,49 +89,87 @@ export class DataStack extends Stack {
       allowAllOutbound: true,
     });
 
-    // Aurora Serverless v2 scales with load and down to its floor when idle.
+    // Aurora Serverless v2 with a floor of 0 ACU: after 10 minutes without connections it
+    // pauses and costs storage only; the first connection after a pause waits ~15 s while it
+    // resumes (0 ACU needs Aurora PostgreSQL 16.3 or later). TLS is required of every client,
+    // and no secret is ever put into a URL or an environment: the functions read the
+    // credentials from the secret below when they connect.
+    const engine = rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 });
     const cluster = new rds.DatabaseCluster(this, 'Projections', {
-      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
-      credentials: rds.Credentials.fromGeneratedSecret('projector', { secretName: names.databaseSecret }),
+      engine,
+      parameterGroup: new rds.ParameterGroup(this, 'ProjectionsParameters', {
+        engine,
+        description: 'TLS for every connection',
+        parameters: { 'rds.force_ssl': '1' },
+      }),
+      credentials: rds.Credentials.fromGeneratedSecret(names.databaseUser, { secretName: names.databaseSecret }),
       defaultDatabaseName: names.databaseName,
       writer: rds.ClusterInstance.serverlessV2('Writer'),
-      serverlessV2MinCapacity: 0.5,
+      serverlessV2MinCapacity: 0,
       serverlessV2MaxCapacity: 8,
+      serverlessV2AutoPauseDuration: Duration.minutes(10),
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       storageEncrypted: true,
+      iamAuthentication: true,
+      clusterIdentifier: `${prefix}-projections`,
+      cloudwatchLogsExports: ['postgresql'],
       backup: { retention: Duration.days(7) },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
+    cluster.connections.allowDefaultPortFrom(clients, 'query and projector functions');
+    // The log group RDS exports to, made here so that it has a retention (without a custom resource).
+    cluster.node.addDependency(
+      new logs.LogGroup(this, 'DatabaseLogs', { logGroupName: `/aws/rds/cluster/${prefix}-projections/postgresql`, retention: logs.RetentionDays.ONE_MONTH }),
+    );
+    acknowledge(cluster, 'The port is no secret worth hiding: only the database clients security group reaches it, over TLS', 'AwsSolutions-RDS11');
+    acknowledge(
+      cluster,
+      'Rotation needs the functions to re-read the secret when a connection is refused; until the runtime does, a rotation would cut the projections off',
+      'AwsSolutions-SMG4',
+    );
 
-    // Every Lambda instance holds its own small pool; the proxy multiplexes them onto a few
-    // database connections, so a burst of cold starts cannot exhaust max_connections.
-    const proxy = cluster.addProxy('Proxy', {
-      secrets: [cluster.secret!],
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      requireTLS: true,
-      securityGroups: [new ec2.SecurityGroup(this, 'ProxySecurityGroup', { vpc, description: 'RDS Proxy of the projections' })],
-    });
-    proxy.connections.allowFrom(clients, ec2.Port.tcp(5432), 'functions to the proxy');
-    cluster.connections.allowDefaultPortFrom(proxy, 'proxy to the cluster');
+    const alarms = new sns.Topic(this, 'Alarms', { topicName: names.alarmTopic, displayName: 'cqrs-es alarms', enforceSSL: true });
+    alarms.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [alarms.topicArn],
+        conditions: { ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+      }),
+    );
+    acknowledge(
+      alarms,
+      'Alarm notifications carry no data; CloudWatch cannot publish to a topic under the AWS managed key, and a customer key costs $1/month',
+      'AwsSolutions-SNS2',
+    );
+    const email = contextValue(this, 'alarmEmail');
+    if (email) alarms.addSubscription(new subscriptions.EmailSubscription(email));
 
     for (const service of services) {
-      new ecr.Repository(this, `${service}Repository`, {
+      const repository = new ecr.Repository(this, `${service}Repository`, {
         repositoryName: names.repository(service),
         imageScanOnPush: true,
         imageTagMutability: ecr.TagMutability.IMMUTABLE,
         lifecycleRules: [{ maxImageCount: 30, description: 'keep the last 30 fingerprints for rollbacks' }],
         removalPolicy: RemovalPolicy.RETAIN,
       });
+      // Lambda pulls the image of a function of this account (the deploy roles cannot edit
+      // repository policies, so the permission is here before the first function is created).
+      repository.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('lambda.amazonaws.com')],
+          actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          conditions: { StringLike: { 'aws:sourceArn': this.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+        }),
+      );
     }
 
-    const publish = (id: string, parameterName: string, stringValue: string) =>
-      new ssm.StringParameter(this, id, { parameterName, stringValue });
+    const publish = (id: string, parameterName: string, stringValue: string) => new ssm.StringParameter(this, id, { parameterName, stringValue });
     publish('StreamArnParameter', parameters.eventsStreamArn, this.table.tableStreamArn!);
     publish('PrivateSubnetsParameter', parameters.privateSubnetIds, vpc.privateSubnets.map((s) => s.subnetId).join(','));
     publish('ClientSecurityGroupParameter', parameters.databaseClientSecurityGroupId, clients.securityGroupId);
-    publish('ProxyEndpointParameter', parameters.databaseProxyEndpoint, proxy.endpoint);
+    publish('DatabaseSecretParameter', parameters.databaseSecretArn, cluster.secret!.secretArn);
   }
 }

@@ -5,14 +5,32 @@
  */
 export const prefix = 'cqrs-es';
 
+export type ServiceName = 'command' | 'query';
+export const services: readonly ServiceName[] = ['command', 'query'];
+
 export const names = {
   eventsTable: `${prefix}-events`,
   databaseSecret: `${prefix}/projections-db`,
   databaseName: 'projections',
+  databaseUser: 'projector',
   repository: (service: ServiceName) => `${prefix}-${service}`,
   commandFunction: `${prefix}-command`,
   queryFunction: `${prefix}-query`,
   projectorFunction: `${prefix}-projector`,
+  projectorFailures: `${prefix}-projector-failures`,
+  alarmTopic: `${prefix}-alarms`,
+  /** The functions of each service: the deploy roles may manage these and no others. */
+  functions: { command: [`${prefix}-command`], query: [`${prefix}-query`, `${prefix}-projector`] } as Record<ServiceName, readonly string[]>,
+  /** Log groups, alarms and dashboards of a service start with these. */
+  logGroupPrefix: (service: ServiceName) => `/${prefix}/${service}/`,
+  alarmPrefix: (service: ServiceName) => `${prefix}-${service}-`,
+  dashboard: (service: ServiceName) => `${prefix}-${service}`,
+  /** IAM path of the roles a service stack creates (its functions' roles). */
+  rolePath: (service: ServiceName) => `/${prefix}/${service}/`,
+  /** The permissions boundary every role of a service stack carries. */
+  boundary: (service: ServiceName) => `${prefix}-${service}-boundary`,
+  /** The role CloudFormation deploys a service stack with (passed by that service's build). */
+  deployRole: (service: ServiceName) => `${prefix}-${service}-deploy`,
 } as const;
 
 /** Parameters written by the shared stacks and read by the service stacks at deploy time. */
@@ -20,15 +38,19 @@ export const parameters = {
   eventsStreamArn: `/${prefix}/events-table/stream-arn`,
   privateSubnetIds: `/${prefix}/network/private-subnet-ids`,
   databaseClientSecurityGroupId: `/${prefix}/database/client-security-group-id`,
-  databaseProxyEndpoint: `/${prefix}/database/proxy-endpoint`,
+  databaseSecretArn: `/${prefix}/database/secret-arn`,
   httpApiId: `/${prefix}/api/http-api-id`,
   httpApiAuthorizerId: `/${prefix}/api/jwt-authorizer-id`,
+  /** The settings the services deploy with (written by the ApiStack, read by the pipelines). */
+  settingsPath: `/${prefix}/settings/`,
   /** The fingerprint of what is deployed, per service (written by the pipelines). */
   deployedFingerprint: (service: ServiceName) => `/${prefix}/deployed/${service}`,
+  /**
+   * Present while a service is rolled back: the pipeline refuses to deploy it until someone
+   * deletes the parameter. Written by hand (DEPLOY.md), never by a pipeline.
+   */
+  pinned: (service: ServiceName) => `/${prefix}/pinned/${service}`,
 } as const;
-
-export type ServiceName = 'command' | 'query';
-export const services: readonly ServiceName[] = ['command', 'query'];
 
 /** The stack each service deploys with (`cdk deploy <id> --exclusively`). */
 export const stackIds = {

@@ -1,42 +1,192 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type { CfnElement } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
 import type { Construct } from 'constructs';
 import { names, parameters, prefix, services, stackIds } from './names.ts';
 import type { ServiceName } from './names.ts';
-
-export interface PipelinesStackProps extends StackProps {
-  /** ARN of the CodeConnections (CodeStar) connection to the source repository. */
-  readonly connectionArn: string;
-  /** owner/name of the source repository. */
-  readonly repository: string;
-  readonly branch: string;
-}
+import { requireSettings } from './settings.ts';
 
 /**
  * One CodePipeline (V2) per service. Both start on every push; each one's CodeBuild step works out
- * from the service's fingerprint (`npm run affected`) whether anything that ships in it changed,
- * and stops early when nothing did. CodePipeline hands over a source archive without git history,
- * which is why change detection looks at content, not at commits.
+ * from the service's fingerprint (`npm run affected`) whether anything that ships in it, or how it
+ * is deployed, changed, and stops early when nothing did. CodePipeline hands over a source archive
+ * without git history, which is why change detection looks at content, not at commits.
+ *
+ * Also the deploy permissions of each service: a build may deploy its own service's stack and
+ * nothing else. It runs `cdk deploy` with its own credentials (ServiceDeploySynthesizer: no
+ * bootstrap role), may change only that stack, and may pass CloudFormation only the service's
+ * deploy role, which manages only what the stack holds and creates roles only under the
+ * service's permissions boundary. Needs context `connectionArn` and `sourceRepository`
+ * (`sourceBranch` defaults to main).
  */
 export class PipelinesStack extends Stack {
-  readonly pipelines: Record<ServiceName, codepipeline.Pipeline>;
+  readonly pipelines: Partial<Record<ServiceName, codepipeline.Pipeline>> = {};
+  readonly deployRoles = {} as Record<ServiceName, iam.Role>;
+  readonly boundaries = {} as Record<ServiceName, iam.ManagedPolicy>;
 
-  constructor(scope: Construct, id: string, props: PipelinesStackProps) {
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, props);
-    this.pipelines = Object.fromEntries(services.map((service) => [service, this.#pipeline(service, props)])) as Record<
-      ServiceName,
-      codepipeline.Pipeline
-    >;
+    for (const service of services) {
+      this.boundaries[service] = this.#boundary(service);
+      this.deployRoles[service] = this.#deployRole(service);
+    }
+    const source = requireSettings(this, ['connectionArn', 'sourceRepository', 'sourceBranch']);
+    if (!source) return;
+    for (const service of services) this.pipelines[service] = this.#pipeline(service, source);
   }
 
-  #pipeline(service: ServiceName, props: PipelinesStackProps): codepipeline.Pipeline {
-    const [owner, repo] = props.repository.split('/');
-    const source = new codepipeline.Artifact(`${service}Source`);
+  #arn(service: string, resource: string, resourceName?: string, arnFormat?: ArnFormat) {
+    return this.formatArn({ service, resource, ...(resourceName === undefined ? {} : { resourceName }), ...(arnFormat ? { arnFormat } : {}) });
+  }
+
+  get #tableArn() {
+    return this.#arn('dynamodb', 'table', names.eventsTable);
+  }
+
+  #logGroups(service: ServiceName) {
+    return this.#arn('logs', 'log-group', `${names.logGroupPrefix(service)}*`, ArnFormat.COLON_RESOURCE_NAME);
+  }
+
+  /** The most any role of the service's stack may do (its functions' roles). */
+  #boundary(service: ServiceName): iam.ManagedPolicy {
+    const boundary = new iam.ManagedPolicy(this, `${service}Boundary`, {
+      managedPolicyName: names.boundary(service),
+      description: `permissions boundary of every role the ${service} stack creates`,
+    });
+    const allow = (sid: string, actions: string[], resources: string[], wildcards?: string) => {
+      const statement = new iam.PolicyStatement({ sid, actions, resources });
+      boundary.addStatements(statement);
+      if (wildcards) acknowledgeWildcards(boundary, statement, wildcards);
+    };
+    allow('OwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [`${this.#logGroups(service)}:*`], 'Log streams are created at run time, under the service\'s own log groups');
+    allow('Tracing', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], ['*'], 'X-Ray takes no narrower resource than *');
+    if (service === 'command') {
+      allow('AppendToLog', ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DescribeTable'], [this.#tableArn]);
+    } else {
+      allow('ReadLog', ['dynamodb:Query', 'dynamodb:DescribeTable'], [this.#tableArn]);
+      allow('ListStreams', ['dynamodb:ListStreams'], ['*'], 'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing');
+      allow(
+        'ReadStream',
+        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        [`${this.#tableArn}/stream/*`],
+        'The stream label changes whenever the stream is recreated; this is the events table\'s stream, whatever its label',
+      );
+      allow(
+        'DatabaseCredentials',
+        ['secretsmanager:GetSecretValue'],
+        [this.#arn('secretsmanager', 'secret', `${names.databaseSecret}-*`, ArnFormat.COLON_RESOURCE_NAME)],
+        'Secrets Manager appends a random suffix to the secret\'s name; this is the projection database secret',
+      );
+      allow('FailureQueue', ['sqs:SendMessage', 'sqs:GetQueueAttributes'], [this.#arn('sqs', names.projectorFailures)]);
+      allow(
+        'VpcAttachment',
+        ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        ['*'],
+        'Lambda attaches a VPC function through network interfaces it names at run time (what AWSLambdaVPCAccessExecutionRole grants)',
+      );
+    }
+    return boundary;
+  }
+
+  /** What CloudFormation acts as when it deploys the service's stack: that stack's resources only. */
+  #deployRole(service: ServiceName): iam.Role {
+    const boundaryArn = this.boundaries[service].managedPolicyArn;
+    const roles = `arn:${this.partition}:iam::${this.account}:role${names.rolePath(service)}*`;
+    const functions = names.functions[service].flatMap((fn) => {
+      const arn = this.#arn('lambda', 'function', fn, ArnFormat.COLON_RESOURCE_NAME);
+      return [arn, `${arn}:*`];
+    });
+    const apiId = ssm.StringParameter.valueForStringParameter(this, parameters.httpApiId);
+    const api = `arn:${this.partition}:apigateway:${this.region}::/apis/${apiId}`;
+    const role = new iam.Role(this, `${service}DeployRole`, {
+      roleName: names.deployRole(service),
+      assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com'),
+      description: `CloudFormation deploys ${stackIds[service]} as this role, passed by the ${service} build`,
+    });
+    const allow = (sid: string, actions: string[], resources: string[], options: { conditions?: Record<string, unknown>; wildcards?: string } = {}) => {
+      const statement = new iam.PolicyStatement({ sid, actions, resources, ...(options.conditions ? { conditions: options.conditions } : {}) });
+      role.addToPolicy(statement);
+      if (options.wildcards) acknowledgeWildcards(role, statement, options.wildcards);
+    };
+
+    allow('ReadSettings', ['ssm:GetParameters', 'ssm:GetParameter'], [this.#arn('ssm', 'parameter', `${prefix}/*`)], {
+      wildcards: 'The stack\'s SSM parameters (ids of shared resources, settings) are resolved at deploy time; all are non-secret and under the app\'s prefix',
+    });
+    // Roles of its functions: only under the service's path, only with its boundary.
+    const bounded = 'Roles the stack creates have generated names; the service\'s IAM path and its permissions boundary are what bound them';
+    allow('CreateBoundedRoles', ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'], [roles], {
+      conditions: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn } },
+      wildcards: bounded,
+    });
+    allow('ManageBoundedRoles', ['iam:GetRole', 'iam:GetRolePolicy', 'iam:DeleteRole', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:UpdateRoleDescription'], [roles], {
+      wildcards: bounded,
+    });
+    allow('PassBoundedRolesToLambda', ['iam:PassRole'], [roles], { conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }, wildcards: bounded });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'KeepTheBoundary',
+        effect: iam.Effect.DENY,
+        actions: ['iam:DeleteRolePermissionsBoundary', 'iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion'],
+        resources: ['*'],
+      }),
+    );
+    allow('OwnFunctions', ['lambda:*'], functions, {
+      wildcards: 'CloudFormation\'s Lambda handler calls a changing set of function APIs; the resources are this service\'s functions (and their versions) only',
+    });
+    allow('FunctionImage', ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:GetRepositoryPolicy'], [this.#arn('ecr', 'repository', names.repository(service))]);
+    allow(
+      'OwnLogGroups',
+      ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy', 'logs:TagResource', 'logs:UntagResource', 'logs:ListTagsForResource', 'logs:TagLogGroup', 'logs:UntagLogGroup', 'logs:ListTagsLogGroup'],
+      [this.#logGroups(service), `${this.#logGroups(service)}:*`],
+      { wildcards: 'The service\'s log groups, by their name prefix' },
+    );
+    allow('FindLogGroups', ['logs:DescribeLogGroups'], [this.#arn('logs', 'log-group', '*', ArnFormat.COLON_RESOURCE_NAME)], {
+      wildcards: 'DescribeLogGroups lists; it is scoped to log groups and reads only their names and settings',
+    });
+    allow(
+      'OwnAlarms',
+      ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms', 'cloudwatch:DescribeAlarms', 'cloudwatch:TagResource', 'cloudwatch:UntagResource', 'cloudwatch:ListTagsForResource'],
+      [this.#arn('cloudwatch', 'alarm', `${names.alarmPrefix(service)}*`, ArnFormat.COLON_RESOURCE_NAME)],
+      { wildcards: 'The service\'s alarms, by their name prefix' },
+    );
+    allow('OwnDashboard', ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'], [
+      `arn:${this.partition}:cloudwatch::${this.account}:dashboard/${names.dashboard(service)}`,
+    ]);
+    // Routes and integrations on the shared API: IAM cannot tell one service's routes from the
+    // other's (route ids are random), so this is as narrow as API Gateway allows.
+    allow('RoutesOnTheSharedApi', ['apigateway:GET', 'apigateway:POST', 'apigateway:PATCH', 'apigateway:DELETE'], [`${api}/routes`, `${api}/routes/*`, `${api}/integrations`, `${api}/integrations/*`], {
+      wildcards: 'Route and integration ids are random; these are the routes and integrations of the one shared HTTP API, not the API, its stage or its authorizer',
+    });
+    allow('ReadTheSharedApi', ['apigateway:GET'], [api]);
+    if (service === 'query') {
+      const projector = this.#arn('lambda', 'function', names.projectorFunction, ArnFormat.COLON_RESOURCE_NAME);
+      allow('ProjectorEventSource', ['lambda:CreateEventSourceMapping', 'lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping', 'lambda:DeleteEventSourceMapping'], ['*'], {
+        conditions: { StringEquals: { 'lambda:FunctionArn': projector } },
+        wildcards: 'Event source mappings have random ids; the condition holds them to the projector function',
+      });
+      allow('TagEventSource', ['lambda:TagResource', 'lambda:UntagResource', 'lambda:ListTags', 'lambda:ListEventSourceMappings'], [this.#arn('lambda', 'event-source-mapping', '*', ArnFormat.COLON_RESOURCE_NAME)], {
+        wildcards: 'Event source mappings have random ids; tags and listing only',
+      });
+      allow('FailureQueue', ['sqs:CreateQueue', 'sqs:DeleteQueue', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:TagQueue', 'sqs:UntagQueue', 'sqs:ListQueueTags'], [
+        this.#arn('sqs', names.projectorFailures),
+      ]);
+      allow('DescribeNetwork', ['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'ec2:DescribeNetworkInterfaces'], ['*'], {
+        wildcards: 'Lambda checks the subnets and security group of a VPC function as its creator; EC2 Describe calls take no resource',
+      });
+    }
+    return role;
+  }
+
+  #pipeline(service: ServiceName, source: Record<'connectionArn' | 'sourceRepository' | 'sourceBranch', string>): codepipeline.Pipeline {
+    const [owner, repo] = source.sourceRepository.split('/') as [string, string];
+    const artifact = new codepipeline.Artifact(`${service}Source`);
+    const stackArn = this.#arn('cloudformation', 'stack', `${stackIds[service]}/*`);
     const project = new codebuild.PipelineProject(this, `${service}Build`, {
       projectName: `${prefix}-${service}`,
       buildSpec: codebuild.BuildSpec.fromSourceFilename(`infra/buildspecs/${service}.yml`),
@@ -50,60 +200,86 @@ export class PipelinesStack extends Stack {
         SERVICE: { value: service },
         REPOSITORY_URI: { value: `${this.account}.dkr.ecr.${this.region}.amazonaws.com/${names.repository(service)}` },
         FINGERPRINT_PARAMETER: { value: parameters.deployedFingerprint(service) },
+        PINNED_PARAMETER: { value: parameters.pinned(service) },
         STACK: { value: stackIds[service] },
       },
       cache: codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER, codebuild.LocalCacheMode.CUSTOM),
       timeout: Duration.minutes(20),
     });
     const role = project.role!;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:DescribeImages'],
-        resources: [this.formatArn({ service: 'ecr', resource: 'repository', resourceName: names.repository(service) })],
-      }),
+    const allow = (actions: string[], resources: string[], options: { conditions?: Record<string, unknown>; wildcards?: string } = {}) => {
+      const statement = new iam.PolicyStatement({ actions, resources, ...(options.conditions ? { conditions: options.conditions } : {}) });
+      role.addToPrincipalPolicy(statement);
+      if (options.wildcards) acknowledgeWildcards(role, statement, options.wildcards);
+    };
+    allow(['ecr:GetAuthorizationToken'], ['*'], { wildcards: 'ecr:GetAuthorizationToken takes no resource; pushes are limited to the service\'s repository below' });
+    allow(
+      ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:DescribeImages'],
+      [this.#arn('ecr', 'repository', names.repository(service))],
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
-        resources: [this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameters.deployedFingerprint(service).slice(1) })],
-      }),
-    );
-    // `cdk deploy` runs through the bootstrap roles, which hold the deploy permissions.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [`arn:${this.partition}:iam::${this.account}:role/cdk-*`] }),
-    );
-    new ssm.StringParameter(this, `${service}FingerprintParameter`, {
-      parameterName: parameters.deployedFingerprint(service),
-      stringValue: 'none',
-      description: `fingerprint of the deployed ${service} service (written by its pipeline)`,
+    // The settings and shared ids (also what CloudFormation resolves for the stack's SSM
+    // parameters as the caller); it may record its own deployed fingerprint, never unpin.
+    allow(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'], [this.#arn('ssm', 'parameter', prefix), this.#arn('ssm', 'parameter', `${prefix}/*`)], {
+      wildcards: 'The app\'s parameters hold settings, ids of shared resources and fingerprints, none secret; writes are limited to the service\'s fingerprint',
     });
+    allow(['ssm:PutParameter'], [this.#arn('ssm', 'parameter', parameters.deployedFingerprint(service).slice(1))]);
+    // `cdk deploy <its stack>` with its own credentials: that one stack, and the deploy role.
+    allow(
+      ['cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet', 'cloudformation:DeleteChangeSet', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResources', 'cloudformation:ListStackResources', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
+      [stackArn, this.#arn('cloudformation', 'changeSet', 'cdk-deploy-change-set/*')],
+      { wildcards: 'Stack and change set ARNs end in an id CloudFormation makes up; the names are the service\'s stack and the CLI\'s change set' },
+    );
+    allow(['iam:PassRole'], [this.deployRoles[service].roleArn], { conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } });
 
-    return new codepipeline.Pipeline(this, `${service}Pipeline`, {
+    // The service was renamed from CodeStar Connections to CodeConnections: a connection made
+    // today has a codeconnections ARN, an older one a codestar-connections ARN, and IAM matches
+    // the action's prefix. The action role gets both, on the connection whatever its prefix.
+    const sourceRole = new iam.Role(this, `${service}SourceRole`, {
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: `reads the repository for the ${service} pipeline`,
+    });
+    sourceRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'], resources: [source.connectionArn] }),
+    );
+    const sourceAction = new actions.CodeStarConnectionsSourceAction({
+      actionName: 'Source',
+      role: sourceRole,
+      connectionArn: source.connectionArn,
+      owner,
+      repo,
+      branch: source.sourceBranch,
+      output: artifact,
+      // a plain archive: what ships is judged by content, not git history
+      codeBuildCloneOutput: false,
+    });
+    const pipeline = new codepipeline.Pipeline(this, `${service}Pipeline`, {
       pipelineName: `${prefix}-${service}`,
       pipelineType: codepipeline.PipelineType.V2,
       restartExecutionOnUpdate: false,
       stages: [
-        {
-          stageName: 'Source',
-          actions: [
-            new actions.CodeStarConnectionsSourceAction({
-              actionName: 'Source',
-              connectionArn: props.connectionArn,
-              owner: owner!,
-              repo: repo!,
-              branch: props.branch,
-              output: source,
-              // a plain archive: what ships is judged by content, not git history
-              codeBuildCloneOutput: false,
-            }),
-          ],
-        },
-        {
-          stageName: 'BuildAndDeploy',
-          actions: [new actions.CodeBuildAction({ actionName: 'TestBuildDeploy', project, input: source })],
-        },
+        { stageName: 'Source', actions: [sourceAction] },
+        { stageName: 'BuildAndDeploy', actions: [new actions.CodeBuildAction({ actionName: 'TestBuildDeploy', project, input: artifact })] },
       ],
     });
+    // What CDK grants the pipeline, its source action and the build on the artifact bucket.
+    const bucket = `<${this.getLogicalId(pipeline.artifactBucket.node.defaultChild as CfnElement)}.Arn>/*`;
+    const artifacts = ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*', `Resource::${bucket}`];
+    for (const scope of [pipeline, sourceRole, project]) {
+      acknowledge(scope, 'Generated by CDK: read and write of pipeline artifacts, whose keys are made per execution, in the pipeline\'s own bucket', ...artifacts.map((f) => `AwsSolutions-IAM5[${f}]`));
+    }
+    const projectId = this.getLogicalId(project.node.defaultChild as CfnElement);
+    acknowledge(
+      project,
+      'Generated by CDK: the build\'s own log streams and test report groups, named per build',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${projectId}>:*]`,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${projectId}>-*]`,
+    );
+    acknowledge(project, 'Build output is encrypted with the AWS managed key; a customer key would cost $1/month and protect nothing more here', 'AwsSolutions-CB4');
+    acknowledge(
+      pipeline,
+      'The artifact bucket holds build inputs; access logs would need a second bucket, and CloudTrail already records who ran the pipeline',
+      'AwsSolutions-S1',
+    );
+    return pipeline;
   }
 }

@@ -1,100 +1,106 @@
 import { Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { identityEnvironment } from './identity.ts';
-import type { IdentitySettings } from './identity.ts';
 import { names, parameters } from './names.ts';
+import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { applyServiceBoundary } from './service-boundary.ts';
+import { serviceDashboard, serviceFunction } from './service-function.ts';
 import { serviceImage } from './service-image.ts';
 import { addServiceRoutes } from './service-routes.ts';
+import { identityEnvironment, serviceSettings } from './settings.ts';
 
 export interface QueryStackProps extends StackProps {
   readonly imageTag?: string;
-  readonly identity: IdentitySettings;
-  readonly useJwtAuthorizer?: boolean;
 }
+
+/** Where the projector function's bundle sits in the query image (Dockerfile.query). */
+export const projectorCommand = ['/app/projector/index.mjs'];
 
 /**
  * The query service: the query API function and the projector function, one image, both in the
- * VPC next to Postgres. The projector consumes the events table's stream.
+ * VPC next to Postgres. The projector consumes the events table's stream through the adapter's
+ * pass-through path; the API routes never reach it.
  */
 export class QueryStack extends Stack {
   readonly queryFunction: lambda.DockerImageFunction;
   readonly projectorFunction: lambda.DockerImageFunction;
 
-  constructor(scope: Construct, id: string, props: QueryStackProps) {
+  constructor(scope: Construct, id: string, props: QueryStackProps = {}) {
     super(scope, id, props);
+    applyServiceBoundary(this, 'query');
+    const settings = serviceSettings(this);
     const read = (name: string) => ssm.StringParameter.valueForStringParameter(this, name);
-    // The functions join the VPC through subnet ids and a security group read from SSM: the
-    // only parts of the network their template needs.
-    const subnetIds = Fn.split(',', read(parameters.privateSubnetIds), 2);
-    const databaseClients = read(parameters.databaseClientSecurityGroupId);
+    const vpc = {
+      subnetIds: Fn.split(',', read(parameters.privateSubnetIds), 2),
+      securityGroupIds: [read(parameters.databaseClientSecurityGroupId)],
+    };
     const tableArn = this.formatArn({ service: 'dynamodb', resource: 'table', resourceName: names.eventsTable });
     const streamArn = read(parameters.eventsStreamArn);
-    const secret = (field: string) => `{{resolve:secretsmanager:${names.databaseSecret}:SecretString:${field}}}`;
-    // TLS to the RDS Proxy; the credentials are resolved from Secrets Manager at deploy time.
-    const databaseUrl = Fn.join('', [
-      `postgres://${secret('username')}:${secret('password')}@`,
-      read(parameters.databaseProxyEndpoint),
-      `:5432/${names.databaseName}?sslmode=require`,
-    ]);
-    const code = serviceImage(this, 'query', props.imageTag);
-    const environment = {
-      EVENTS_TABLE: names.eventsTable,
-      DATABASE_URL: databaseUrl,
-      ...identityEnvironment(props.identity),
-    };
-    const common = { code, architecture: lambda.Architecture.ARM_64 };
-    const joinVpc = (fn: lambda.Function) =>
-      (fn.node.defaultChild as lambda.CfnFunction).addPropertyOverride('VpcConfig', { SubnetIds: subnetIds, SecurityGroupIds: [databaseClients] });
+    // The functions read the credentials from Secrets Manager when they connect (TLS, straight
+    // to Aurora): nothing secret in the environment, and any generated password works.
+    const databaseSecretArn = read(parameters.databaseSecretArn);
+    const database = { EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: databaseSecretArn };
+    const readSecret = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecretArn] });
     const readLog = new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:DescribeTable'], resources: [tableArn] });
 
-    const queryRole = functionRole(this, 'QueryRole');
-    queryRole.addToPolicy(readLog);
-    this.queryFunction = new lambda.DockerImageFunction(this, 'QueryFunction', {
-      ...common,
+    const query = serviceFunction(this, 'QueryFunction', {
+      service: 'query',
       functionName: names.queryFunction,
+      code: serviceImage(this, 'query', props.imageTag),
       memorySize: 256,
-      timeout: Duration.seconds(10),
-      role: queryRole,
-      environment,
-      logGroup: new logs.LogGroup(this, 'QueryLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+      // A paused database takes ~15 s to resume; API Gateway gives up at 30 s.
+      timeout: Duration.seconds(29),
+      environment: { ...database, ...(settings ? identityEnvironment(settings.identity) : {}) },
+      vpc,
     });
-    joinVpc(this.queryFunction);
+    this.queryFunction = query.fn;
+    query.role.addToPolicy(readLog);
+    query.role.addToPolicy(readSecret);
 
-    const projectorRole = functionRole(this, 'ProjectorRole');
-    projectorRole.addToPolicy(readLog);
-    projectorRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
-        resources: [streamArn],
-      }),
-    );
-    this.projectorFunction = new lambda.DockerImageFunction(this, 'ProjectorFunction', {
-      ...common,
+    const projector = serviceFunction(this, 'ProjectorFunction', {
+      service: 'query',
       functionName: names.projectorFunction,
+      code: serviceImage(this, 'query', props.imageTag, projectorCommand),
       memorySize: 256,
       timeout: Duration.seconds(60),
-      role: projectorRole,
-      // Only here: an unexpected 500 from /events fails the invocation, so Lambda retries and
-      // bisects instead of taking the body as a success and dropping the batch.
-      environment: { ...environment, AWS_LWA_ERROR_STATUS_CODES: '500-599' },
-      logGroup: new logs.LogGroup(this, 'ProjectorLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+      // No identity settings: the projector serves no user requests. Only its stream path is
+      // passed through; any status but 200 fails the invocation (Lambda retries and bisects),
+      // so only a batchItemFailures body from /events counts as success.
+      environment: {
+        ...database,
+        AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
+        AWS_LWA_PASS_THROUGH_PATH: '/events',
+        AWS_LWA_ERROR_STATUS_CODES: '201-599',
+      },
+      vpc,
     });
-    joinVpc(this.projectorFunction);
+    this.projectorFunction = projector.fn;
+    projector.role.addToPolicy(readLog);
+    projector.role.addToPolicy(readSecret);
+    projector.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
+    );
+    // Lambda's stream poller lists streams as the function; ListStreams names no resource.
+    const listStreams = new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] });
+    projector.role.addToPolicy(listStreams);
+    acknowledgeWildcards(projector.role, listStreams, 'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing');
 
     const failures = new sqs.Queue(this, 'ProjectorFailures', {
+      queueName: names.projectorFailures,
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
     });
+    acknowledge(failures, 'This queue is the on-failure destination of the stream: records land here after ten retries; nothing reads from it automatically', 'AwsSolutions-SQS3');
     new lambda.EventSourceMapping(this, 'EventsStream', {
-      target: this.projectorFunction,
+      target: projector.fn,
       eventSourceArn: streamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       // Commits are small and each applies in its own transaction: 100 per batch keeps an
@@ -103,7 +109,7 @@ export class QueryStack extends Stack {
       maxBatchingWindow: Duration.seconds(0),
       // Records of one stream id (the partition key) stay in order across the concurrent
       // batches of a shard; the projector repairs any order anyway. 2 keeps lag low at
-      // moderate load without multiplying database connections (the proxy pools them).
+      // moderate load while bounding database connections (2 per shard).
       parallelizationFactor: 2,
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
@@ -112,22 +118,33 @@ export class QueryStack extends Stack {
       onFailure: new SqsDlq(failures),
       filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
     });
+    // The on-failure destination: Lambda sends the description of a batch it gave up on.
+    projector.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [failures.queueArn] }));
+
+    // A record the projector gave up on, and a projection falling behind the log.
+    projector.alarm(
+      'Failed-Records',
+      failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      `${names.projectorFailures}: stream records the projector gave up on (DEPLOY.md, "Operating")`,
+    );
+    const iteratorAge = projector.fn.metric('IteratorAge', { period: Duration.minutes(5), statistic: 'Maximum' });
+    projector.alarm('Iterator-Age', iteratorAge, `${names.projectorFunction}: the oldest stream record waited over a minute (projections lag the log)`, {
+      threshold: 60_000,
+      evaluationPeriods: 3,
+    });
 
     addServiceRoutes(
       this,
-      this.queryFunction,
+      query.fn,
       [
         { path: '/query/{proxy+}', method: apigw.HttpMethod.ANY, authorize: true },
         { path: '/query/healthcheck', method: apigw.HttpMethod.GET, authorize: false },
       ],
-      props.useJwtAuthorizer ?? false,
+      settings?.useJwtAuthorizer ?? false,
     );
+    serviceDashboard(this, 'query', [query.fn, projector.fn], [
+      new cloudwatch.GraphWidget({ title: 'Projector iterator age (ms)', left: [iteratorAge] }),
+      new cloudwatch.GraphWidget({ title: 'Records given up on', left: [failures.metricApproximateNumberOfMessagesVisible()] }),
+    ]);
   }
-}
-
-function functionRole(scope: Construct, id: string): iam.Role {
-  return new iam.Role(scope, id, {
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole')],
-  });
 }

@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { parameters } from './names.ts';
+import { acknowledge } from './nag.ts';
 
 export interface ServiceRoute {
   readonly path: string;
@@ -25,11 +26,13 @@ export function addServiceRoutes(scope: Construct, fn: lambda.IFunction, routes:
     ? { bind: () => ({ authorizerId, authorizationType: apigw.HttpAuthorizerType.JWT }) }
     : undefined;
   routes.forEach((route, index) => {
-    new apigw.HttpRoute(scope, `Route${index}`, {
+    const created = new apigw.HttpRoute(scope, `Route${index}`, {
       httpApi,
       routeKey: apigw.HttpRouteKey.with(route.path, route.method),
       integration,
       ...(jwt && route.authorize ? { authorizer: jwt } : {}),
     });
+    if (!route.authorize) acknowledge(created, 'A health check answers anyone, by design: it reveals nothing and the adapter\'s readiness uses the same path', 'AwsSolutions-APIG4');
+    else if (!jwt) acknowledge(created, 'The function verifies every token itself (JWKS, issuer, audience); the API Gateway authorizer is an optional second check (useJwtAuthorizer)', 'AwsSolutions-APIG4');
   });
 }
