@@ -6,6 +6,8 @@ import t from 'tap';
 import { fingerprintService } from './affected.ts';
 
 /** SPEC §7 change detection, on throw-away copies of the repository (no git history needed). */
+// Every case bundles all three entries and both stacks: on a loaded 2-core machine that takes a while.
+t.setTimeout(300_000);
 const repo = resolve(import.meta.dirname, '..');
 
 async function copyOfRepo(): Promise<string> {

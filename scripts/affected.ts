@@ -46,7 +46,10 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
   const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { version?: string; integrity?: string }>;
   };
-  const { inputs: bundleInputs, code } = await bundle(root, bundleOptions(service, join(root, '.affected-out'), root));
+  // Every bundle the service's image ships (the query image: query API and projector).
+  const built = await Promise.all(services[service].bundles.map((name) => bundle(root, bundleOptions(name, join(root, '.affected-out', name), root))));
+  const bundleInputs = built.flatMap((b) => b.inputs);
+  const code = built.flatMap((b) => b.code);
   const { inputs: stackInputs } = await bundle(root, {
     entryPoints: [`infra/lib/${service}-stack.ts`],
     bundle: true,

@@ -4,10 +4,13 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { names, services } from './names.ts';
+import { names } from './names.ts';
 import type { ServiceName } from './names.ts';
 
 export const repositoryRoot = path.resolve(import.meta.dirname, '..', '..');
+
+/** The bundles (dist/<bundle>/) each service's image ships. */
+export const imageBundles: Record<ServiceName, readonly string[]> = { command: ['command'], query: ['query', 'projector'] };
 
 /**
  * The service's image. The pipeline passes the tag it pushed (`-c <service>ImageTag=<fingerprint>`)
@@ -23,9 +26,9 @@ export function serviceImage(scope: Construct, service: ServiceName, tag: string
   return lambda.DockerImageCode.fromImageAsset(repositoryRoot, {
     file: `Dockerfile.${service}`,
     ignoreMode: IgnoreMode.DOCKER,
-    // .dockerignore keeps both bundles; each image's context holds only its own, so a change
+    // .dockerignore keeps every bundle; each image's context holds only its own, so a change
     // to one service never changes the other's asset hash.
-    exclude: services.filter((other) => other !== service).map((other) => `dist/${other}/`),
+    exclude: Object.entries(imageBundles).flatMap(([other, bundles]) => (other === service ? [] : bundles.map((bundle) => `dist/${bundle}/`))),
     // The same single-arch arm64 image the pipeline builds with --provenance=false.
     platform: Platform.LINUX_ARM64,
     buildArgs: {},
