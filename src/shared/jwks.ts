@@ -68,7 +68,6 @@ export class JwksKeys {
   #failures = 0;
   #retryAt = Number.NEGATIVE_INFINITY;
   #inFlight: Promise<boolean> | undefined;
-  #fetches = 0;
 
   constructor(url: string, options: JwksOptions = {}) {
     this.#url = new URL(url).href;
@@ -79,11 +78,6 @@ export class JwksKeys {
     this.#maxBytes = options.maxBytes ?? 512 * 1024;
     this.#onEvent = options.onEvent ?? (() => undefined);
     this.#now = options.now ?? Date.now;
-  }
-
-  /** How many fetches were started (for tests and diagnostics). */
-  get fetches(): number {
-    return this.#fetches;
   }
 
   /** Starts a fetch nobody waits for (at start-up), unless keys are cached or a fetch is under way. */
@@ -132,7 +126,6 @@ export class JwksKeys {
   }
 
   async #fetch(): Promise<boolean> {
-    this.#fetches++;
     this.#attemptedAt = this.#now();
     try {
       const set = await this.#download();
