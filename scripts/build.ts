@@ -1,16 +1,26 @@
 /**
- * `npm run build`: bundles each service's entry with esbuild into dist/<service>/ (ESM, Node 22,
- * minified, source maps, metafile). The images copy only these folders.
+ * `npm run build`: bundles each entry with esbuild into dist/<bundle>/ (ESM, Node 22, minified,
+ * source maps, metafile). The images copy only these folders: the command image
+ * dist/command/, the query image dist/query/ and dist/projector/ (its two functions).
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { BuildOptions, Metafile, Plugin } from 'esbuild';
 
-export const services = {
+/** Every bundle the build makes, by its entry. */
+export const bundles = {
   command: { entry: 'src/entry/command.ts' },
   query: { entry: 'src/entry/query.ts' },
+  projector: { entry: 'src/entry/projector.ts' },
 } as const;
+export type Bundle = keyof typeof bundles;
+
+/** The deployed services (one image each) and the bundles each image ships. */
+export const services = {
+  command: { entry: bundles.command.entry, bundles: ['command'] },
+  query: { entry: bundles.query.entry, bundles: ['query', 'projector'] },
+} as const satisfies Record<string, { entry: string; bundles: readonly Bundle[] }>;
 export type Service = keyof typeof services;
 
 // Local-mode stores are imported lazily behind a DATABASE_URL check; the images never load them.
@@ -41,17 +51,17 @@ const trimMimeDb: Plugin = {
   },
 };
 
-export interface BuiltService {
-  readonly service: Service;
+export interface BuiltBundle {
+  readonly bundle: Bundle;
   readonly bytes: number;
   readonly metafile: Metafile;
 }
 
-/** The esbuild options of a service's bundle; `npm run affected` bundles with the same. */
-export function bundleOptions(service: Service, outdir: string, root = process.cwd()): BuildOptions {
+/** The esbuild options of a bundle; `npm run affected` bundles with the same. */
+export function bundleOptions(bundle: Bundle, outdir: string, root = process.cwd()): BuildOptions {
   return {
     absWorkingDir: resolve(root),
-    entryPoints: { index: services[service].entry },
+    entryPoints: { index: bundles[bundle].entry },
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -72,22 +82,23 @@ export function bundleOptions(service: Service, outdir: string, root = process.c
   };
 }
 
-export async function buildService(service: Service, outRoot = 'dist'): Promise<BuiltService> {
-  const outdir = resolve(outRoot, service);
+export async function buildBundle(bundle: Bundle, outRoot = 'dist'): Promise<BuiltBundle> {
+  const outdir = resolve(outRoot, bundle);
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
-  const result = await build({ ...bundleOptions(service, outdir), metafile: true });
+  const result = await build({ ...bundleOptions(bundle, outdir), metafile: true });
   await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
   const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((name) => name.endsWith('.mjs'))!]!;
-  return { service, bytes: output.bytes, metafile: result.metafile };
+  return { bundle, bytes: output.bytes, metafile: result.metafile };
 }
 
 async function main() {
-  const which = (process.argv[2] as Service | undefined) ?? undefined;
-  const list = which ? [which] : (Object.keys(services) as Service[]);
+  const which = process.argv[2];
+  if (which !== undefined && !(which in bundles)) throw new Error(`unknown bundle ${which} (known: ${Object.keys(bundles).join(', ')})`);
+  const list = which ? [which as Bundle] : (Object.keys(bundles) as Bundle[]);
   const started = performance.now();
-  const built = await Promise.all(list.map((service) => buildService(service)));
-  for (const { service, bytes } of built) console.log(`dist/${service}/index.mjs  ${(bytes / 1024).toFixed(0)} KB`);
+  const built = await Promise.all(list.map((bundle) => buildBundle(bundle)));
+  for (const { bundle, bytes } of built) console.log(`dist/${bundle}/index.mjs  ${(bytes / 1024).toFixed(0)} KB`);
   console.log(`built ${built.length} bundle(s) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
 }
 

@@ -32,3 +32,20 @@ export type MessageDeleted = { readonly type: 'MessageDeleted'; readonly data: R
 export type MessageEvent = MessagePosted | MessageEdited | MessageDeleted;
 
 export type DomainEvent = GroupChatEvent | MessageEvent;
+
+/** Every event type of each stream kind: what a reader must understand to apply a commit. */
+export const groupChatEventTypes = [
+  'GroupChatCreated',
+  'GroupChatRenamed',
+  'MemberAdded',
+  'MemberRoleChanged',
+  'MemberRemoved',
+  'GroupChatDeleted',
+] as const satisfies readonly GroupChatEvent['type'][];
+export const messageEventTypes = ['MessagePosted', 'MessageEdited', 'MessageDeleted'] as const satisfies readonly MessageEvent['type'][];
+
+// Compile-time proof that the lists name every event type of the unions above.
+const everyGroupChatEvent: Exclude<GroupChatEvent['type'], (typeof groupChatEventTypes)[number]> extends never ? true : never = true;
+const everyMessageEvent: Exclude<MessageEvent['type'], (typeof messageEventTypes)[number]> extends never ? true : never = true;
+void everyGroupChatEvent;
+void everyMessageEvent;

@@ -5,6 +5,7 @@ import { DynamoDbEventStore, createDynamoDbClient, ensureEventsTable } from '../
 import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
 import { migrate, openDatabase } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
+import { databaseUrl } from './database-settings.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 
 /** Where local mode keeps its data: embedded stores under DATA_DIR unless real ones are named. */
@@ -20,7 +21,7 @@ export const localStoreSettings = {
   DATA_DIR: Joi.string().default('.data'),
   DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
   EVENTS_TABLE: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/).default('events'),
-  DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
+  DATABASE_URL: databaseUrl,
   DATABASE_SCHEMA: Joi.string().pattern(/^[a-z_][a-z0-9_]{0,62}$/).default('projections'),
 } satisfies Record<keyof LocalStoreConfig, Joi.Schema>;
 

@@ -59,6 +59,10 @@ t.test('local entry', async (t) => {
   const body = await created.text();
   t.match(created.headers.get('x-request-id'), /.+/);
   t.equal((await fetch(`${first.url}/command/v1/healthcheck?deep=true`)).status, 200);
+  for (const path of ['/events', '/query/v1/../../events', '/query/v1/%2e%2e/%2e%2e/events']) {
+    const response = await fetch(`${first.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"Records":[]}' });
+    t.equal(response.status, 404, `POST ${path}: local mode has no stream endpoint`);
+  }
   const docs = await fetch(`${first.url}/openapi.json`);
   t.equal(docs.status, 200);
   t.match(await docs.json(), { openapi: /^3\./, paths: { '/command/v1/group-chats': { post: {} } } });

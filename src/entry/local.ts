@@ -11,7 +11,7 @@ import Joi from 'joi';
 import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
-import { developmentSecret } from '../shared/auth.ts';
+import { authPlugin, developmentSecret } from '../shared/auth.ts';
 import { readConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logging.ts';
 import { localStoreSettings, openLocalStores } from './local-stores.ts';
@@ -55,9 +55,9 @@ async function main() {
     port: config.PORT,
     host: config.HOST,
     logger,
-    auth: { secret },
     healthPaths: ['/command/v1/healthcheck', '/query/healthcheck'],
     plugins: [
+      { plugin: authPlugin as Plugin<unknown>, options: { secret } },
       { plugin: commandModule as Plugin<unknown>, options: { eventStore, onAppended: (commit: Commit) => feed.deliver(commit) } },
       { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector } },
       { plugin: Inert.plugin as Plugin<unknown> },

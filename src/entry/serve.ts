@@ -1,7 +1,5 @@
-import type { Plugin, Server, ServerRegisterPluginObject } from '@hapi/hapi';
+import type { Server, ServerRegisterPluginObject } from '@hapi/hapi';
 import type { Logger } from 'pino';
-import { authPlugin } from '../shared/auth.ts';
-import type { AuthOptions } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { logUncaughtErrors, requestLogging } from '../shared/logging.ts';
 
@@ -9,7 +7,7 @@ export interface ServeOptions {
   readonly port: number;
   readonly host: string;
   readonly logger: Logger;
-  readonly auth: AuthOptions;
+  /** The entry's plugins, the `auth` plugin first for an entry with user routes. */
   readonly plugins: readonly ServerRegisterPluginObject<unknown>[];
   /** Left out of the request log: the adapter's readiness checks would drown it. */
   readonly healthPaths: readonly string[];
@@ -18,9 +16,10 @@ export interface ServeOptions {
 }
 
 /**
- * Starts a server the way every entry point does: JSON request logs with request ids, bearer
- * auth, the entry's plugins, and a clean stop on SIGTERM (which Lambda sends before it ends an
- * execution environment) or SIGINT.
+ * Starts a server the way every entry point does: JSON request logs with request ids, the
+ * entry's plugins, and a clean stop on SIGTERM (which Lambda sends before it ends an execution
+ * environment) or SIGINT. Auth is one of the plugins, so an entry without user routes (the
+ * projector) carries no auth code at all.
  */
 export async function serve(options: ServeOptions): Promise<Server> {
   const { logger } = options;
@@ -28,7 +27,6 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const server = createHttpServer({ port: options.port, host: options.host });
   await server.register([
     requestLogging(logger, { ignorePaths: options.healthPaths }),
-    { plugin: authPlugin as Plugin<unknown>, options: options.auth },
     ...options.plugins,
   ]);
   await server.start();
@@ -37,10 +35,15 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    await server.stop({ timeout: 5_000 });
-    await options.onStop();
-    logger.info('stopped');
+    // Whatever fails on the way out (a closed stdout, a store that hangs up), the process ends.
+    try {
+      logger.info({ signal }, 'shutting down');
+      await server.stop({ timeout: 5_000 });
+      await options.onStop();
+      logger.info('stopped');
+    } catch {
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -4,6 +4,6 @@ export type { DynamoDbEventStoreOptions, ClientSettings } from './dynamodb-event
 export { ensureEventsTable } from './events-table.ts';
 export { fromItem, toItem, MalformedCommitError } from './commit-item.ts';
 export type { CommitItem } from './commit-item.ts';
-export { decodeStreamRecord } from './stream-records.ts';
-export type { StreamRecordMeaning } from './stream-records.ts';
+export { decodeStreamRecord, normalizeImage } from './stream-records.ts';
+export type { DecodeOptions, SkipReason, StreamRecordMeaning } from './stream-records.ts';
 export { isKeyRecord } from './idempotency-keys.ts';

@@ -1,6 +1,12 @@
-import type { Plugin, Request, ResponseToolkit } from '@hapi/hapi';
-import Jwt from '@hapi/jwt';
+import { createHmac } from 'node:crypto';
+import Boom from '@hapi/boom';
+import type { Plugin, Request } from '@hapi/hapi';
 import Joi from 'joi';
+import { errors, jwtVerify } from 'jose';
+import type { CryptoKey, JWTPayload, JWTVerifyOptions } from 'jose';
+import { unavailable } from './http-errors.ts';
+import { JwksKeys, KeysUnavailableError } from './jwks.ts';
+import type { JwksOptions } from './jwks.ts';
 
 /** The name of the auth strategy every /command/v1 and /query/v1 route uses. */
 export const userAuth = 'user';
@@ -8,10 +14,12 @@ export const userAuth = 'user';
 export interface AuthOptions {
   /** HS256 shared secret (local and development). */
   readonly secret?: string;
-  /** JWKS endpoint of the identity provider (AWS); takes the place of `secret`. */
+  /** JWKS endpoint of the identity provider (AWS); takes the place of `secret`, with issuer and audience. */
   readonly jwksUrl?: string;
   readonly issuer?: string;
   readonly audience?: string;
+  /** Fetch timeout, refresh and rate limits of the JWKS (defaults suit production). */
+  readonly jwks?: JwksOptions;
 }
 
 /** What a route sees as `request.auth.credentials`: the caller, from the token's `sub`. */
@@ -24,14 +32,85 @@ const optionsSchema = Joi.object<AuthOptions>({
   jwksUrl: Joi.string().uri({ scheme: ['https', 'http'] }),
   issuer: Joi.string(),
   audience: Joi.string(),
-}).xor('secret', 'jwksUrl');
+  jwks: Joi.object().unknown(true),
+})
+  .xor('secret', 'jwksUrl')
+  .with('jwksUrl', ['issuer', 'audience'])
+  .without('secret', 'jwks');
 
 const subjectPattern = /^[A-Za-z0-9_-]{1,64}$/;
+const tokenPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const maxTokenLength = 8 * 1024;
+
+/**
+ * Every algorithm a key in a JWKS can hold: RSA keys (RS256-512, PS256-512), EC keys by curve (P-256 →
+ * ES256, P-384 → ES384, P-521 → ES512) and Ed25519. Which one verifies a given token is decided
+ * by the key the token names: `jose` pairs a JWK only with the algorithms of its type and curve
+ * (and its own `alg`, when it declares one). Symmetric algorithms and `none` are never accepted
+ * from a JWKS, so a token "signed" with a published public key as an HMAC secret fails.
+ */
+export const jwksAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+/** The 401 reasons a client may see; nothing about keys or the provider beyond that. */
+function reasonOf(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'Token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp') return 'Token has no expiry (exp)';
+    if (error.claim === 'sub') return 'Token sub must be 1-64 characters of A-Z, a-z, 0-9, _ or -';
+    if (error.claim === 'iss') return 'Token issuer is not accepted';
+    if (error.claim === 'aud') return 'Token audience is not accepted';
+    return `Token claim ${error.claim} is not valid`;
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'Invalid token signature';
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return 'Token algorithm is not accepted';
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return 'Token signing key is not known';
+  return 'Invalid token';
+}
+
+type Verify = (token: string) => Promise<JWTPayload>;
+
+/** A verifier for one configuration: HS256 with a shared secret, or a provider's JWKS. */
+function verifier(options: AuthOptions, log: (tags: string[], data: object) => void): { verify: Verify; keys?: JwksKeys } {
+  const common: JWTVerifyOptions = { clockTolerance: 30, requiredClaims: ['exp', 'sub'] };
+  if (options.secret !== undefined) {
+    const key = new TextEncoder().encode(options.secret);
+    return { verify: async (token) => (await jwtVerify(token, key, { ...common, algorithms: ['HS256'] })).payload };
+  }
+  const keys = new JwksKeys(options.jwksUrl!, {
+    onEvent: (event) =>
+      event.kind === 'failed'
+        ? log(['warn', 'auth', 'jwks'], { msg: `JWKS fetch failed: ${event.error}`, retryInMs: event.retryInMs, servingCachedKeys: event.servingCachedKeys })
+        : log(['info', 'auth', 'jwks'], { msg: 'JWKS fetched', keys: event.keys }),
+    ...options.jwks,
+  });
+  const verifyOptions: JWTVerifyOptions = { ...common, algorithms: jwksAlgorithms, issuer: options.issuer!, audience: options.audience! };
+  const verify: Verify = async (token) => {
+    try {
+      return (await jwtVerify(token, keys.resolve, verifyOptions)).payload;
+    } catch (error) {
+      // A token without `kid` and several keys that fit its algorithm: try each of them.
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+      for await (const key of error as AsyncIterable<CryptoKey>) {
+        try {
+          return (await jwtVerify(token, key, verifyOptions)).payload;
+        } catch (inner) {
+          if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+        }
+      }
+      throw new errors.JWSSignatureVerificationFailed();
+    }
+  };
+  return { verify, keys };
+}
 
 /**
  * Bearer-JWT authentication shared by both modules: registers the `user` strategy. The `sub`
- * claim is the caller's user id; a token must expire (`exp`) and be signed with an expected
- * algorithm (never `none`).
+ * claim is the caller's user id; a token must expire (`exp`) and be signed with an accepted
+ * algorithm (never `none`). Verification is `jose`'s; the scheme around it decides the answer:
+ * a token that is missing, malformed, forged, expired, for another issuer or audience, or signed
+ * by an unknown key is 401; a token that cannot be checked right now (no keys yet and the
+ * identity provider unreachable) is 503 with Retry-After. The provider is never contacted before
+ * the server listens: the keys are fetched on first use (and prefetched, unawaited, at start).
  *
  * @example
  * await server.register({ plugin: authPlugin, options: { secret: process.env.JWT_SECRET } });
@@ -39,39 +118,50 @@ const subjectPattern = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export const authPlugin: Plugin<AuthOptions> = {
   name: 'auth',
-  async register(server, rawOptions) {
+  register(server, rawOptions) {
     const options = Joi.attempt(rawOptions, optionsSchema, 'auth plugin options:');
-    await server.register(Jwt);
-    server.auth.strategy(userAuth, 'jwt', {
-      keys: options.jwksUrl
-        ? { uri: options.jwksUrl, algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] }
-        : { key: options.secret, algorithms: ['HS256'] },
-      verify: {
-        aud: options.audience ?? false,
-        iss: options.issuer ?? false,
-        sub: false,
-        nbf: true,
-        exp: true,
-        maxAgeSec: 0,
-        timeSkewSec: 30,
-      },
-      validate: (artifacts: { decoded: { payload: Record<string, unknown> } }, _request: Request, _h: ResponseToolkit) => {
-        const { sub, exp } = artifacts.decoded.payload;
-        if (typeof exp !== 'number') throw new Error('Token has no expiry (exp)');
+    const { verify, keys } = verifier(options, (tags, data) => server.log(tags, data));
+    if (keys) server.ext('onPostStart', () => keys.prefetch());
+    server.auth.scheme('bearer-jwt', () => ({
+      authenticate: async (request, h) => {
+        const header = request.headers.authorization;
+        const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+        if (!match) throw Boom.unauthorized(null, 'Bearer');
+        const token = match[1]!;
+        if (token.length > maxTokenLength || !tokenPattern.test(token)) throw Boom.unauthorized('Invalid token', 'Bearer');
+        let payload: JWTPayload;
+        try {
+          payload = await verify(token);
+        } catch (error) {
+          if (error instanceof KeysUnavailableError) {
+            request.log(['warn', 'auth'], error.message);
+            throw unavailable('cannot verify the token right now', error.retryAfterSeconds);
+          }
+          if (!(error instanceof errors.JOSEError) && !(error instanceof TypeError)) throw error;
+          throw Boom.unauthorized(reasonOf(error), 'Bearer');
+        }
+        const { sub } = payload;
         if (typeof sub !== 'string' || !subjectPattern.test(sub)) {
-          throw new Error('Token sub must be 1-64 characters of A-Z, a-z, 0-9, _ or -');
+          throw Boom.unauthorized('Token sub must be 1-64 characters of A-Z, a-z, 0-9, _ or -', 'Bearer');
         }
         const credentials: UserCredentials = { userId: sub };
-        return { isValid: true, credentials };
+        return h.authenticated({ credentials: credentials as unknown as Record<string, unknown> });
       },
-    });
+    }));
+    server.auth.strategy(userAuth, 'bearer-jwt');
   },
 };
 
-/** Issues an HS256 token for local use (`npm run token`). */
+/**
+ * Issues an HS256 token for local use (`npm run token`, tests): the compact form of RFC 7515
+ * with an HMAC-SHA256 over header and claims. Verification is always `jose`'s.
+ */
 export function issueToken(userId: string, secret: string, ttlSec = 12 * 60 * 60): string {
   if (!subjectPattern.test(userId)) throw new Error('user id must be 1-64 characters of A-Z, a-z, 0-9, _ or -');
-  return Jwt.token.generate({ sub: userId }, { key: secret, algorithm: 'HS256' }, { ttlSec });
+  const now = Math.floor(Date.now() / 1000);
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signingInput = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ sub: userId, iat: now, exp: now + ttlSec })}`;
+  return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
 }
 
 /**
@@ -81,3 +171,5 @@ export function issueToken(userId: string, secret: string, ttlSec = 12 * 60 * 60
 export const developmentSecret = 'local-development-secret-not-for-production';
 
 export const callerOf = (request: Request): string => (request.auth.credentials as unknown as UserCredentials).userId;
+
+export type { JwksOptions } from './jwks.ts';

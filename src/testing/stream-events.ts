@@ -6,7 +6,8 @@ import { toItem } from '../eventstore/index.ts';
  * DynamoDB Streams fixtures shaped like what Lambda delivers for the events table
  * (StreamViewType NEW_IMAGE), built from real commits with the table's own item codec.
  */
-const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/events/stream/2026-11-28T00:00:00.000';
+export const streamArn = (tableName: string) => `arn:aws:dynamodb:eu-west-1:123456789012:table/${tableName}/stream/2026-11-28T00:00:00.000`;
+const arn = streamArn('events');
 
 let sequence = 100_000_000_000_000_000_000n;
 const nextSequence = () => String((sequence += 100n));
@@ -45,4 +46,7 @@ export const removeRecord = (commit: Commit) => record('REMOVE', keysOf(commit.s
 export const poisonRecord = (sequenceNumber?: string) =>
   record('INSERT', keysOf('GroupChat-broken', 1), { streamId: { S: 'GroupChat-broken' }, version: { N: '1' }, events: { S: 'not a list' } }, sequenceNumber);
 
-export const streamEvent = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
+/** A batch as Lambda delivers it; `tableName` names the table in each record's eventSourceARN (default `events`). */
+export const streamEvent = (records: DynamoDBRecord[], tableName?: string): DynamoDBStreamEvent => ({
+  Records: tableName === undefined ? records : records.map((record) => ({ ...record, eventSourceARN: streamArn(tableName) })),
+});

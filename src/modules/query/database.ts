@@ -1,8 +1,9 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import type { GroupChatsTable, MembersTable } from './group-chats/group-chats.table.ts';
 import type { MessagesTable } from './messages/messages.table.ts';
 import type { StreamPositionsTable } from './projection/stream-positions.table.ts';
+import { CredentialedPool, connectionFromUrl } from '../../shared/postgres.ts';
+import type { PostgresSource } from '../../shared/postgres.ts';
 
 /** The read model: every projection table, one Kysely interface. */
 export interface Database {
@@ -15,6 +16,8 @@ export interface Database {
 export interface DatabaseSettings {
   /** postgres://… for a real Postgres through `pg`; absent for embedded PGlite. */
   readonly url?: string;
+  /** Or a real Postgres whose settings are resolved on first use (a secret read at run time). */
+  readonly postgres?: PostgresSource;
   /** PGlite's data folder; in memory when absent. Ignored with `url`. */
   readonly dataDir?: string;
   /** Postgres schema holding the projection tables. */
@@ -37,32 +40,24 @@ export const defaultSchema = 'projections';
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * Opens the projection database: `pg` when a URL is given, else embedded PGlite. Both speak the
- * same SQL through Kysely. Opening a `pg` pool does not connect yet (a cold start must not wait
- * on the database); the schema and its tables come from `migrate`.
+ * Opens the projection database: `pg` when a URL or a settings source is given, else embedded
+ * PGlite. Both speak the same SQL through Kysely. Opening a `pg` pool does not connect yet (a
+ * cold start must not wait on the database); the schema and its tables come from `migrate`.
  */
 export async function openDatabase(settings: DatabaseSettings = {}): Promise<ProjectionDatabase> {
   const schema = settings.schema ?? defaultSchema;
   if (!schemaPattern.test(schema)) throw new Error(`invalid schema name ${schema}`);
   let base: Kysely<Database>;
   let kind: ProjectionDatabase['kind'];
-  if (settings.url) {
+  if (settings.url || settings.postgres) {
     kind = 'postgres';
-    const url = new URL(settings.url);
-    const wantsTls = ['require', 'verify-ca', 'verify-full'].includes(url.searchParams.get('sslmode') ?? '');
-    const pool = new pg.Pool({
-      connectionString: settings.url,
-      max: settings.poolSize ?? 4,
-      idleTimeoutMillis: 10_000,
-      connectionTimeoutMillis: 3_000,
-      // Without this, a query to a dead server waits for the OS TCP timeout.
-      query_timeout: 10_000,
-      ...(wantsTls ? { ssl: { rejectUnauthorized: url.searchParams.get('sslmode') !== 'require' } } : {}),
-    });
-    // A client losing its server must not crash the process: the query in flight (if any) fails
-    // on its own, and the next query connects afresh.
-    pool.on('error', () => undefined);
-    pool.on('connect', (client) => client.on('error', () => undefined));
+    let source = settings.postgres;
+    if (source === undefined) {
+      const connection = connectionFromUrl(settings.url!);
+      source = async () => connection;
+    }
+    // Connects (and reads any secret) on first use, never at start; refetches refused credentials.
+    const pool = new CredentialedPool({ source, poolSize: settings.poolSize ?? 4 });
     base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     kind = 'pglite';

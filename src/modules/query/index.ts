@@ -66,6 +66,4 @@ export { Projector } from './projection/projector.ts';
 export type { CatchUpProgress, EventLog } from './projection/projector.ts';
 export { ProjectionFeed } from './projection/projection-feed.ts';
 export { rebuildProjections } from './projection/rebuild.ts';
-export { streamEventsEndpoint } from './projection/stream-events.ts';
-export type { StreamEventsOptions } from './projection/stream-events.ts';
 export type { RebuildResult } from './projection/rebuild.ts';

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { groupChatEventTypes, messageEventTypes } from '../../../contracts/events.ts';
 import { parseStreamId } from '../../../contracts/streams.ts';
 import type { Commit, EventStore } from '../../../eventstore/index.ts';
 import type { Database } from '../database.ts';
@@ -9,6 +10,22 @@ export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;
 
 /** Told a stream's projected position (last applied version) after the projector reached it. */
 export type PositionListener = (streamId: string, version: number) => void;
+
+/** The delivered commit is not what the event log holds (a version it lacks, or a hole before it): never applied. */
+export class LogMismatchError extends Error {
+  override readonly name = 'LogMismatchError';
+}
+
+/**
+ * A commit carries an event type this read model does not know (yet). Applying the rest of it
+ * would move the stream's position past that event for good; refusing keeps it for a reader that
+ * knows the type.
+ */
+export class UnknownEventTypeError extends Error {
+  override readonly name = 'UnknownEventTypeError';
+}
+
+const knownEventTypes = { GroupChat: new Set<string>(groupChatEventTypes), Message: new Set<string>(messageEventTypes) };
 
 export interface CatchUpProgress {
   /** Commits read from the log so far. */
@@ -130,10 +147,13 @@ export class Projector {
       const fromLog = await this.#log.readStream(streamId, { fromVersion: position + 1 });
       const last = commits[commits.length - 1]!.version;
       commits = fromLog.filter((c) => c.version <= last);
-      if (!isContiguous(position, commits)) throw new Error(`stream ${streamId} has a gap after version ${position} in the log`);
+      if (!isContiguous(position, commits)) throw new LogMismatchError(`stream ${streamId} has a gap after version ${position} in the log`);
+      if (commits[commits.length - 1]?.version !== last) throw new LogMismatchError(`the log does not hold ${streamId} version ${last}`);
     }
     let events = 0;
     for (const commit of commits) {
+      const unknown = commit.events.find((event) => !knownEventTypes[stream.kind].has(event.type));
+      if (unknown) throw new UnknownEventTypeError(`${streamId} version ${commit.version} has an event of unknown type ${JSON.stringify(unknown.type.slice(0, 64))}`);
       if (stream.kind === 'GroupChat') await projectGroupChatCommit(trx, stream.id, commit);
       else await projectMessageCommit(trx, stream.id, commit);
       events += commit.events.length;

@@ -1,4 +1,6 @@
+import type { DynamoDBRecord } from 'aws-lambda';
 import t from 'tap';
+import { EventStoreUnavailableError } from '../../../eventstore/index.ts';
 import type { Commit, EventStore } from '../../../eventstore/index.ts';
 import { commandServer } from '../../../testing/command-server.ts';
 import { eachDatabase } from '../../../testing/databases.ts';
@@ -11,14 +13,26 @@ import { streamEventsEndpoint } from './stream-events.ts';
 
 t.teardown(closeTestDynamoDb);
 
+interface Logged {
+  readonly tags: string[];
+  readonly data: Record<string, unknown>;
+}
+
 async function projectorFunction(database: ProjectionDatabase, log: EventStore) {
   const server = createHttpServer();
-  await server.register({ plugin: streamEventsEndpoint, options: { projector: new Projector(database.db, log) } });
+  await server.register({ plugin: streamEventsEndpoint, options: { projector: new Projector(database.db, log), tableName: 'events' } });
   await server.initialize();
-  return async (body: unknown) => {
+  const logged: Logged[] = [];
+  server.events.on({ name: 'request', channels: 'app' }, (_request, event) => {
+    logged.push({ tags: event.tags, data: event.data as Record<string, unknown> });
+  });
+  const invoke = async (body: unknown) => {
     const response = await server.inject({ method: 'POST', url: '/events', payload: body as object });
     return { status: response.statusCode, body: JSON.parse(response.payload) as { batchItemFailures?: { itemIdentifier: string }[] } };
   };
+  /** The summary line of the last batch. */
+  const summary = () => logged.filter((entry) => entry.data?.msg === 'stream batch').at(-1)?.data;
+  return Object.assign(invoke, { logged, summary });
 }
 
 async function commitsOf(store: EventStore): Promise<Commit[]> {
@@ -71,7 +85,21 @@ eachDatabase(t, 'POST /events', async (t, open) => {
     t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 1);
   });
 
-  t.test('an unexpected failure answers 500 so the invocation fails and is retried', async (t) => {
+  t.test('an unreachable log or database fails the invocation (503) so the batch is retried', async (t) => {
+    const database = await open();
+    const down = wrapStore(store, {
+      readStream: async () => {
+        throw new EventStoreUnavailableError('the log is down');
+      },
+    });
+    const invoke = await projectorFunction(database, down);
+    // version 2 alone is a gap: the projector must read the log, which is down
+    const result = await invoke(streamEvent([insertRecord(chatCommits[1]!)]));
+    t.equal(result.status, 503);
+    t.same(await database.db.selectFrom('stream_positions').selectAll().execute(), [], 'nothing half-applied');
+  });
+
+  t.test('a record that fails for its own reason is reported; the rest of the batch applies', async (t) => {
     const database = await open();
     const broken = wrapStore(store, {
       readStream: async () => {
@@ -79,10 +107,93 @@ eachDatabase(t, 'POST /events', async (t, open) => {
       },
     });
     const invoke = await projectorFunction(database, broken);
-    // version 2 alone is a gap: the projector must read the log, which fails
-    const result = await invoke(streamEvent([insertRecord(chatCommits[1]!)]));
-    t.equal(result.status, 500);
-    t.same(await database.db.selectFrom('stream_positions').selectAll().execute(), [], 'nothing half-applied');
+    const gap = insertRecord(chatCommits[1]!, '700000000000000000000001');
+    const result = await invoke(streamEvent([gap, insertRecord(messageCommit)]));
+    t.same(result, { status: 200, body: { batchItemFailures: [{ itemIdentifier: '700000000000000000000001' }] } });
+    t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 1, 'the message still applied');
+  });
+
+  t.test('every record ends applied, skipped with a reason, or failed, and the log counts them', async (t) => {
+    const database = await open();
+    const invoke = await projectorFunction(database, store);
+    const [c1, c2] = chatCommits;
+    const idempotency = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', sequenceNumber: string): DynamoDBRecord => {
+      const record = insertRecord(c1!, sequenceNumber);
+      const image = { streamId: { S: 'Idempotency-alice-k1' }, version: { N: '0' }, status: { N: '201' }, body: { S: '{}' } };
+      return { ...record, eventName, dynamodb: { ...record.dynamodb, Keys: { streamId: image.streamId, version: image.version }, NewImage: image } };
+    };
+    const ahead = { ...c2!, version: 9, streamId: c2!.streamId };
+    const foreignTable = { ...insertRecord(c2!, '800000000000000000000009'), eventSourceARN: 'arn:aws:dynamodb:eu-west-1:123456789012:table/other/stream/x' };
+    const result = await invoke(
+      streamEvent([
+        insertRecord(c1!, '800000000000000000000001'), // applied
+        insertRecord(c1!, '800000000000000000000002'), // skipped: already applied
+        modifyRecord(c1!), // skipped: not an insert
+        idempotency('INSERT', '800000000000000000000003'), // skipped: not a stream
+        idempotency('REMOVE', '800000000000000000000004'), // skipped: not a stream
+        foreignTable, // skipped: other table
+        insertRecord(ahead, '800000000000000000000005'), // failed: the log does not hold version 9
+        poisonRecord('800000000000000000000006'), // failed: not a commit
+        insertRecord(messageCommit, '800000000000000000000007'), // applied
+      ]),
+    );
+    t.same(result, {
+      status: 200,
+      body: { batchItemFailures: [{ itemIdentifier: '800000000000000000000005' }, { itemIdentifier: '800000000000000000000006' }] },
+    });
+    t.same(invoke.summary(), {
+      msg: 'stream batch',
+      records: 9,
+      applied: 2,
+      skipped: { 'already-applied': 1, 'not-an-insert': 1, 'not-a-stream': 2, 'other-table': 1 },
+      failed: 2,
+      events: c1!.events.length + messageCommit.events.length,
+    });
+    const failures = invoke.logged.filter((entry) => entry.data?.msg === 'stream record failed').map((entry) => entry.data);
+    t.match(failures, [{ sequenceNumber: '800000000000000000000005', reason: /does not hold/ }, { sequenceNumber: '800000000000000000000006', reason: /not a commit/ }]);
+    t.match(await database.db.selectFrom('stream_positions').selectAll().orderBy('stream_id').execute(), [{ version: 1 }, { version: 1 }]);
+  });
+
+  t.test('an event type the read model does not know fails its record and the stream behind it, nothing else', async (t) => {
+    const database = await open();
+    const invoke = await projectorFunction(database, store);
+    const [c1, c2, c3] = chatCommits;
+    const future = { ...c2!, events: [{ type: 'GroupChatArchived', data: {} }] };
+    const log = wrapStore(store, {
+      readStream: async (streamId, options) => (await store.readStream(streamId, options)).map((c) => (c.streamId === future.streamId && c.version === 2 ? future : c)),
+    });
+    const withFuture = await projectorFunction(database, log);
+    t.same((await invoke(streamEvent([insertRecord(c1!)]))).body, { batchItemFailures: [] });
+    const result = await withFuture(streamEvent([insertRecord(future, '900000000000000000000001'), insertRecord(c3!, '900000000000000000000002'), insertRecord(messageCommit, '900000000000000000000003')]));
+    t.same(result.body, { batchItemFailures: [{ itemIdentifier: '900000000000000000000001' }, { itemIdentifier: '900000000000000000000002' }] });
+    t.match(withFuture.logged.find((entry) => entry.data?.msg === 'stream record failed')?.data, { reason: /unknown type "GroupChatArchived"/ });
+    t.match(await database.db.selectFrom('group_chats').select('version').execute(), [{ version: 1 }], 'the chat stays before the unknown event');
+    t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 1, 'other streams apply');
+  });
+
+  t.test('DynamoDB Local shapes (empty map as {}) apply like AWS ones', async (t) => {
+    const database = await open();
+    const invoke = await projectorFunction(database, store);
+    const { id: chat } = await alice.createChat('Deleted soon');
+    const { id: message } = await alice.post(chat, 'gone soon');
+    await alice.deleteMessage(chat, message);
+    await alice.deleteChat(chat);
+    const emptyMapAsDynamoDbLocal = (record: DynamoDBRecord): DynamoDBRecord =>
+      JSON.parse(JSON.stringify(record).replaceAll('"data":{"M":{}}', '"data":{}')) as DynamoDBRecord;
+    const records = [...(await store.readStream(`GroupChat-${chat}`)), ...(await store.readStream(`Message-${message}`))].map((c) => emptyMapAsDynamoDbLocal(insertRecord(c)));
+    t.ok(JSON.stringify(records).includes('"data":{}'), 'the fixture has the {} shape');
+    t.same((await invoke(streamEvent(records))).body, { batchItemFailures: [] });
+    t.match(invoke.summary(), { applied: records.length, failed: 0 });
+    t.match(await database.db.selectFrom('group_chats').select(['deleted']).where('group_chat_id', '=', chat).execute(), [{ deleted: true }]);
+    t.same(await database.db.selectFrom('messages').selectAll().where('message_id', '=', message).execute(), []);
+  });
+
+  t.test('a record without a sequence number cannot be reported: the invocation fails', async (t) => {
+    const database = await open();
+    const invoke = await projectorFunction(database, store);
+    const record = insertRecord(chatCommits[0]!);
+    const result = await invoke({ Records: [record, { ...record, dynamodb: { ...record.dynamodb, SequenceNumber: undefined } }] });
+    t.equal(result.status, 400);
   });
 
   t.test('a body that is not a stream event is refused', async (t) => {

@@ -1,0 +1,60 @@
+/**
+ * The query module's second public API: the projector role alone (SPEC §4, §6). `index.ts`
+ * carries the query routes and, through them, user authentication; the projector function's
+ * bundle must carry neither, so its entry imports this file instead. Nothing here is routable
+ * by the API: the projector function is invoked by DynamoDB Streams through the adapter.
+ */
+import type { Plugin } from '@hapi/hapi';
+import Joi from 'joi';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { healthRoute } from '../../shared/health.ts';
+import type { Database } from './database.ts';
+import { Projector } from './projection/projector.ts';
+import { streamEventsEndpoint } from './projection/stream-events.ts';
+
+export interface ProjectorModuleOptions {
+  /** The projection database (from `openDatabase`), migrated before records arrive. */
+  readonly db: Kysely<Database>;
+  readonly projector: Projector;
+  /** The adapter's pass-through path (AWS_LWA_PASS_THROUGH_PATH). */
+  readonly path: string;
+  /** The events table: records of any other table are skipped. */
+  readonly tableName: string;
+}
+
+export const projectorHealthPath = '/projector/healthcheck';
+
+/**
+ * The projector function: `POST <path>` takes DynamoDB Streams batches (see `stream-events.ts`),
+ * and `GET /projector/healthcheck` is the adapter's readiness path (no store access;
+ * `?deep=true` also reaches Postgres). No user auth is registered or needed.
+ *
+ * @example
+ * await server.register({ plugin: projectorModule, options: { db, projector, path: '/events', tableName: 'events' } });
+ */
+export const projectorModule: Plugin<ProjectorModuleOptions> = {
+  name: 'projector',
+  async register(server, options) {
+    Joi.assert(
+      options,
+      Joi.object({ db: Joi.object().required(), projector: Joi.object().instance(Projector).required(), path: Joi.string().pattern(/^\//).required(), tableName: Joi.string().required() }),
+      'projector module options:',
+    );
+    server.route(
+      healthRoute({
+        path: projectorHealthPath,
+        text: 'Projector Running',
+        store: 'projection database',
+        check: () => sql`select 1`.execute(options.db),
+        tags: ['projector'],
+      }),
+    );
+    await server.register({ plugin: streamEventsEndpoint, options: { projector: options.projector, path: options.path, tableName: options.tableName } });
+  },
+};
+
+export { openDatabase } from './database.ts';
+export type { ProjectionDatabase } from './database.ts';
+export { migrate } from './migrations.ts';
+export { Projector } from './projection/projector.ts';
