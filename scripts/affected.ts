@@ -33,8 +33,8 @@ import type { ServiceName } from '../infra/lib/names.ts';
 import { projectContext } from '../infra/lib/project-context.ts';
 import { imageBundles } from '../infra/lib/service-image.ts';
 import { serviceSettingKeys } from '../infra/lib/settings.ts';
-import { bundleOptions, services as bundles } from './build.ts';
-import type { Service as Bundle } from './build.ts';
+import { bundleOptions, bundles } from './build.ts';
+import type { Bundle } from './build.ts';
 
 export type Service = ServiceName;
 
@@ -147,8 +147,12 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
   const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { version?: string; integrity?: string }>;
   };
-  // The image's bundles that the build knows (the projector joins the query image).
-  const built = imageBundles[service].filter((name): name is Bundle => name in bundles);
+  // Every bundle the image ships (the query image also carries the projector). A bundle the build
+  // does not know is an error, never a silent omission: a missed input means a change never ships.
+  const built = imageBundles[service].map((name) => {
+    if (!Object.hasOwn(bundles, name)) throw new Error(`the ${service} image ships ${name}, which scripts/build.ts does not build`);
+    return name as Bundle;
+  });
   const bundled = await Promise.all(built.map((name) => bundle(root, name)));
   const files = new Set<string>([`Dockerfile.${service}`, '.dockerignore', 'scripts/build.ts']);
   const packages = new Set<string>(['node_modules/aws-cdk-lib', 'node_modules/constructs']);
