@@ -229,7 +229,7 @@ t.test('the projector consumes commit inserts: batch, bisect, partial failures, 
     BisectBatchOnFunctionError: true,
     FunctionResponseTypes: ['ReportBatchItemFailures'],
     MaximumRetryAttempts: 10,
-    FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+    FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { version: { N: [{ 'anything-but': ['0'] }] } } } }) }] },
     DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     FunctionName: { Ref: Match.stringLikeRegexp('ProjectorFunction') },
   });

@@ -116,7 +116,14 @@ export class QueryStack extends Stack {
       retryAttempts: 10,
       maxRecordAge: Duration.days(1),
       onFailure: new SqsDlq(failures),
-      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
+      // New commits only: Idempotency-Key records share the table at version 0, where no commit
+      // ever is; the projector would skip them, so they need not cost an invocation.
+      filters: [
+        lambda.FilterCriteria.filter({
+          eventName: lambda.FilterRule.isEqual('INSERT'),
+          dynamodb: { Keys: { version: { N: lambda.FilterRule.notEquals('0') } } },
+        }),
+      ],
     });
     // The on-failure destination: Lambda sends the description of a batch it gave up on.
     projector.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [failures.queueArn] }));
