@@ -204,13 +204,17 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
       if (!smoke || !(wants('lag') && wants('memory'))) return Promise.resolve(undefined);
       if (!sharedLocal) {
         log('[npm start] one child process for the lag and memory figures (smoke run)…');
-        sharedLocal = startLocal(context, 'local');
+        sharedLocal = startLocal(context, 'local', { postgres: databaseUrl !== undefined });
         defer(async () => (await sharedLocal!).stop());
       }
       return sharedLocal;
     };
     if (wants('lag')) steps.push(['lag', 'projection lag, idle and under load', async () => projectionLag(context, await local())]);
-    if (wants('memory')) steps.push(['memory', 'npm start memory under mixed load', async () => memoryUnderLoad(context, await local())]);
+    if (wants('memory')) {
+      steps.push(['memory', `npm start memory under mixed load${smoke ? '' : ', as it comes (embedded PGlite)'}`, async () => memoryUnderLoad(context, false, await local())]);
+      // With a real Postgres, again with the projections there: the event log's memory alone.
+      if (databaseUrl && !smoke) steps.push(['memory', 'npm start memory under mixed load, projections in Postgres', () => memoryUnderLoad(context, true)]);
+    }
     if (wants('command')) steps.push(['command', 'command latency against the raw calls', () => commandLatency(context)]);
     if (wants('query')) steps.push(['query', 'query latency against the raw SQL', () => queryLatency(context)]);
     if (wants('history')) steps.push(['history', 'a chat with a long history', () => longHistory(context)]);

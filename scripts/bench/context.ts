@@ -53,7 +53,7 @@ export const fullSizes: Sizes = {
   loadSeconds: 180,
   soakWriters: 32,
   soakReaders: 32,
-  soakSeconds: 240,
+  soakSeconds: 180,
   settleSeconds: 15,
   eventBatches: 50,
   eventBatchSize: 100,

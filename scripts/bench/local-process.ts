@@ -29,6 +29,8 @@ export interface LocalProcess {
   readonly base: string;
   readonly pid: number;
   readonly database?: ProjectionDatabase;
+  /** RSS of the first start on the empty DATA_DIR, when the process was restarted. */
+  readonly firstStartRss?: number;
   readonly logged: { warnings: number; deliveryFailures: number; samples: string[] };
   call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
   /** Collects garbage in the process and reads process.memoryUsage() there. */
@@ -38,9 +40,30 @@ export interface LocalProcess {
   stop(): Promise<void>;
 }
 
-export async function startLocal(context: BenchContext, name: string): Promise<LocalProcess> {
+export interface LocalOptions {
+  /** Projections in Postgres (DATABASE_URL) rather than the embedded PGlite. */
+  readonly postgres: boolean;
+  /**
+   * Start once on the empty DATA_DIR and stop, then start again: the figures are of a process
+   * on existing data, as after any restart (the first start also initialises PGlite's files).
+   */
+  readonly restart?: boolean;
+}
+
+export async function startLocal(context: BenchContext, name: string, options: LocalOptions): Promise<LocalProcess> {
   const dataDir = await mkdtemp(join(context.work, `${name}-`));
-  const database = context.databaseUrl ? await context.freshDatabase(`bench_${name}`) : undefined;
+  const database = options.postgres ? await context.freshDatabase(`bench_${name}`) : undefined;
+  let firstStartRss: number | undefined;
+  if (options.restart) {
+    const first = await launchLocal(context, dataDir, database);
+    firstStartRss = await rssMb(first.pid);
+    await first.stop();
+  }
+  const local = await launchLocal(context, dataDir, database);
+  return { ...local, ...(firstStartRss === undefined ? {} : { firstStartRss }) };
+}
+
+async function launchLocal(context: BenchContext, dataDir: string, database: ProjectionDatabase | undefined): Promise<LocalProcess> {
   const port = await freePort();
   const env = cleanEnv({
     PORT: String(port),
@@ -48,7 +71,7 @@ export async function startLocal(context: BenchContext, name: string): Promise<L
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     JWT_SECRET: context.secret,
-    DATABASE_URL: context.databaseUrl,
+    DATABASE_URL: database ? context.databaseUrl : undefined,
     DATABASE_SCHEMA: database?.schema,
   });
   const args = ['--expose-gc', '--import', resolve('scripts/bench/memory-probe.mjs'), '--import', 'tsx', 'src/entry/local.ts'];
@@ -229,7 +252,7 @@ const lagSpread = (lag: Spread, floor: Spread) => `p50 ${round(lag.p50)} vs ${ro
 export async function projectionLag(context: BenchContext, shared?: LocalProcess): Promise<Row[]> {
   const { lagSamples, writers, loadSeconds } = context.sizes;
   if (!shared) context.log('[lag] starting npm start (src/entry/local.ts) in a child process…');
-  const local = shared ?? (await startLocal(context, 'lag'));
+  const local = shared ?? (await startLocal(context, 'lag', { postgres: context.databaseUrl !== undefined }));
   try {
     const probeChat = await createChat(local, 'Lag probe');
     const { check, how } = visibility(local, probeChat);
@@ -297,10 +320,16 @@ export async function projectionLag(context: BenchContext, shared?: LocalProcess
   }
 }
 
-export async function memoryUnderLoad(context: BenchContext, shared?: LocalProcess): Promise<Row[]> {
+/**
+ * `postgres`: the projections in the Postgres of DATABASE_URL (the event log's memory alone), else
+ * `npm start` as it comes (dynalite and PGlite both in the process).
+ */
+export async function memoryUnderLoad(context: BenchContext, postgres: boolean, shared?: LocalProcess): Promise<Row[]> {
   const { soakWriters, soakReaders, soakSeconds, settleSeconds } = context.sizes;
-  if (!shared) context.log('[memory] starting npm start (src/entry/local.ts) in a child process…');
-  const local = shared ?? (await startLocal(context, 'memory'));
+  const stores = shared ? (shared.database ? 'Postgres' : 'PGlite') : postgres ? 'Postgres' : 'PGlite';
+  const title = `memory, ${stores === 'PGlite' ? 'embedded dynalite + PGlite' : 'embedded dynalite, Postgres'}`;
+  if (!shared) context.log(`[${title}] starting npm start (src/entry/local.ts) in a child process, on a DATA_DIR it already initialised…`);
+  const local = shared ?? (await startLocal(context, `memory_${stores.toLowerCase()}`, { postgres, restart: !context.smoke }));
   try {
     const chats: string[] = [];
     for (let n = 0; n < soakWriters; n++) chats.push(await createChat(local, `Soak ${n}`));
@@ -320,7 +349,7 @@ export async function memoryUnderLoad(context: BenchContext, shared?: LocalProce
       );
     }, context.smoke ? 250 : 1_000);
     const peakSoFar = () => Math.max(0, ...samples.map(([, rss]) => rss));
-    const stopTicker = ticker(context, `memory, ${soakWriters} writers + ${soakReaders} readers`, soakSeconds, () => `${written.writes} posts, ${reads.length} reads, RSS ${samples[samples.length - 1]?.[1] ?? '?'} MB (peak ${peakSoFar()} MB)`);
+    const stopTicker = ticker(context, `${title}, ${soakWriters} writers + ${soakReaders} readers`, soakSeconds, () => `${written.writes} posts, ${reads.length} reads, RSS ${samples[samples.length - 1]?.[1] ?? '?'} MB (peak ${peakSoFar()} MB)`);
     const readers = (measure: number[], deadline: number) =>
       Promise.all(
         Array.from({ length: soakReaders }, async (_, r) => {
@@ -340,7 +369,7 @@ export async function memoryUnderLoad(context: BenchContext, shared?: LocalProce
       clearInterval(sampler);
     }
     const seconds = (performance.now() - started) / 1000;
-    context.log(`[memory] load stopped; ${settleSeconds} s quiet, then garbage collection…`);
+    context.log(`[${title}] load stopped; ${settleSeconds} s quiet, then garbage collection…`);
     await sleep(settleSeconds * 1000);
     const afterUsage = await local.memory();
     await sleep(500);
@@ -348,23 +377,25 @@ export async function memoryUnderLoad(context: BenchContext, shared?: LocalProce
     // Read-only for comparison: the same readers, no writers, on the same data.
     const readOnly: number[] = [];
     const readOnlySeconds = context.smoke ? 1 : 20;
-    context.log(`[memory] ${readOnlySeconds} s of reads alone, for the query latency baseline…`);
+    context.log(`[${title}] ${readOnlySeconds} s of reads alone, for the query latency baseline…`);
     await readers(readOnly, performance.now() + readOnlySeconds * 1000);
     const peak = Math.max(idle, ...samples.map(([, rss]) => rss));
     const mixed = spread(reads);
     const alone = spread(readOnly);
     const mb = (usage?: NodeJS.MemoryUsage) => (usage ? `heap ${round(usage.heapUsed / 1048576)} MB, external ${round(usage.external / 1048576)} MB` : 'not read');
-    context.raw.memory = { soakSeconds: seconds, writers: soakWriters, readers: soakReaders, idle, peak, after, idleUsage, afterUsage, writes: written.writes, failedPosts: written.failures, reads: reads.length, readFailures, rssOverTime: samples, readLatency: { mixed, readOnly: alone } };
+    context.raw[`memory:${stores}`] = { soakSeconds: seconds, writers: soakWriters, readers: soakReaders, idle, peak, after, idleUsage, afterUsage, writes: written.writes, failedPosts: written.failures, reads: reads.length, readFailures, rssOverTime: samples, readLatency: { mixed, readOnly: alone } };
     const load = `${soakWriters} writers + ${soakReaders} readers for ${soakSeconds} s`;
+    const where = stores === 'PGlite' ? 'npm start as it comes (dynalite and PGlite in the process)' : 'npm start with DATABASE_URL (dynalite in the process, projections in Postgres)';
+    const first = local.firstStartRss === undefined ? '' : `; first start on the empty DATA_DIR: ${round(local.firstStartRss)} MB`;
     return [
-      measured('memory', `npm start RSS peak, ${load}`, peak, idle, 'MB', `≤ ${rssBudget} MB`, peak <= rssBudget, {
+      measured('memory', `npm start RSS peak, ${load}, ${stores}`, peak, idle, 'MB', `≤ ${rssBudget} MB`, peak <= rssBudget, {
         spread: `${samples.length} readings, one per ${context.smoke ? '0.25' : '1'} s`,
-        note: `${written.writes} posts (${written.failures} failed), ${reads.length} reads (${readFailures} failed); baseline: RSS idle after start (${mb(idleUsage)})`,
+        note: `${where}; ${written.writes} posts (${written.failures} failed), ${reads.length} reads (${readFailures} failed); baseline: RSS idle after start (${mb(idleUsage)})${first}`,
       }),
-      measured('memory', `npm start RSS after the load (${settleSeconds} s quiet, GC)`, after, idle, 'MB', `≤ ${nearIdle}× idle (back near idle)`, after <= idle * nearIdle, {
-        note: `${mb(afterUsage)} after GC; the JavaScript heap against the rest (dynalite's stores, buffers) tells where memory stays`,
+      measured('memory', `npm start RSS after the load (${settleSeconds} s quiet, GC), ${stores}`, after, idle, 'MB', `≤ ${nearIdle}× idle (back near idle)`, after <= idle * nearIdle, {
+        note: `${mb(afterUsage)} after GC (the JavaScript heap against the rest: dynalite's LevelDB, PGlite's WebAssembly memory, buffers); baseline: RSS idle after start`,
       }),
-      measured('memory', 'query latency under mixed load (p50)', mixed.p50, alone.p50, 'ms', 'info', undefined, {
+      measured('memory', `query latency under mixed load (p50), ${stores}`, mixed.p50, alone.p50, 'ms', 'info', undefined, {
         spread: `p90 ${round(mixed.p90)} vs ${round(alone.p90)} ms, n = ${mixed.n} vs ${alone.n}`,
         note: `the readers during the load; baseline: the same readers alone for ${readOnlySeconds} s afterwards`,
       }),

@@ -120,7 +120,7 @@ export function markdown(report: Report): string {
   const lines = [
     '# Benchmarks',
     '',
-    'Reproduce with one command: `npm run bench` (about 15 minutes; `npm run bench -- --help` for the options,',
+    'Reproduce with one command: `npm run bench` (about 20 minutes; `npm run bench -- --help` for the options,',
     '`DATABASE_URL` for real Postgres). Every figure is measured against a baseline in the same run; ratios',
     'are ours ÷ baseline. Starts are interleaved (baseline, ours, baseline, ours, …) so that a busy',
     'machine slows both sides alike. Raw numbers are in `bench-results.json`.',
