@@ -104,7 +104,7 @@ export async function interleave(
       into.baselineReady.push(baseline.ready);
       into.oursReady.push(ours.ready);
       into.ratios.push(measure(ours) / measure(baseline));
-      parts.push(`${pair.ours.name} ${Math.round(measure(ours))} / ${pair.baseline.name} ${Math.round(measure(baseline))}`);
+      parts.push(`${pair.ours.name} ${Math.round(measure(ours))} / ${pair.baseline.name} ${Math.round(measure(baseline))} (Node ${pair.ours.node.version})`);
     }
     log(`[${title}] round ${round} of ${rounds}: ${parts.join('; ')}`);
   }

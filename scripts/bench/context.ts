@@ -57,7 +57,7 @@ export const fullSizes: Sizes = {
   settleSeconds: 15,
   eventBatches: 50,
   eventBatchSize: 100,
-  profileRuns: 5,
+  profileRuns: 8,
   rebuildEvents: 50_000,
   historyMembers: 100,
   historyChanges: 1_000,

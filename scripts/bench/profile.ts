@@ -168,19 +168,20 @@ export async function readProfiles(files: readonly string[]): Promise<CpuProfile
   return Promise.all(files.map(async (file) => JSON.parse(await readFile(file, 'utf8')) as CpuProfile));
 }
 
-/** A Markdown table of the top packages and functions. */
-export function summaryMarkdown(title: string, summary: ProfileSummary, top = 12): string {
+/** A Markdown table of the top packages and functions; with `compare`, that profile's time for each package beside it. */
+export function summaryMarkdown(title: string, summary: ProfileSummary, top = 12, compare?: { readonly name: string; readonly summary: ProfileSummary }): string {
   const ms = (value: number) => value.toFixed(1);
   const pct = (value: number) => `${(value * 100).toFixed(0)} %`;
   const kb = (value?: number) => (value === undefined ? '' : `${(value / 1024).toFixed(0)} KB`);
+  const other = new Map(compare?.summary.packages.map((p) => [p.name, p.ms]));
   return [
     `#### ${title}`,
     '',
-    `${summary.profiles} profiled start(s), ${ms(summary.busyMs)} ms of CPU per start (idle excluded), self time:`,
+    `${summary.profiles} profiled start(s), ${ms(summary.busyMs)} ms of CPU per start (idle excluded)${compare ? ` against ${ms(compare.summary.busyMs)} ms for the ${compare.name}` : ''}; self time:`,
     '',
-    '| package or part | ms per start | share | in bundle |',
-    '|---|---:|---:|---:|',
-    ...summary.packages.slice(0, top).map((p) => `| ${p.name} | ${ms(p.ms)} | ${pct(p.share)} | ${kb(p.bytes)} |`),
+    `| package or part | ms per start | share | in bundle |${compare ? ` ${compare.name}, ms |` : ''}`,
+    `|---|---:|---:|---:|${compare ? '---:|' : ''}`,
+    ...summary.packages.slice(0, top).map((p) => `| ${p.name} | ${ms(p.ms)} | ${pct(p.share)} | ${kb(p.bytes)} |${compare ? ` ${ms(other.get(p.name) ?? 0)} |` : ''}`),
     '',
     '| function (where) | ms per start | share |',
     '|---|---:|---:|',

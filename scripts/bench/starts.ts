@@ -282,7 +282,9 @@ export async function startProfiles(context: BenchContext, services: readonly st
     `Where the CPU goes between spawn and the first health 200, under ${node.label}: \`node --cpu-prof --cpu-prof-interval 100\`, ` +
       'self time by the package (or source folder) of each sampled line, through the source map of a bundle built like the image\'s but with ' +
       'whitespace kept (one statement per line). "(garbage collector)", "(program)" and `node:internal/…` are the runtime: ' +
-      '`node:internal/modules/esm/utils` is mostly V8 compiling the bundle. Summarise other profiles with `npx tsx scripts/bench/profile.ts`.',
+      '`node:internal/modules/esm/utils` is mostly V8 compiling the bundle. Milliseconds are sampled wall time while the process ran and ' +
+      'swell on a busy machine; the shares, and the difference to the bare hapi bundle, are what to read. ' +
+      'Summarise other profiles with `npx tsx scripts/bench/profile.ts`.',
     '',
   ];
   const profiled = async (name: string, entry: string, spec: BundleSpec, health: string) => {
@@ -307,7 +309,7 @@ export async function startProfiles(context: BenchContext, services: readonly st
     const spec = context.bundles.find((b) => b.service === service)!;
     const summary = await profiled(service, all[spec.service].entry, spec, spec.health);
     summaries[service] = summary;
-    sections.push(summaryMarkdown(`${service} bundle (bare hapi bundle: ${bare.busyMs.toFixed(0)} ms of CPU per start)`, summary));
+    sections.push(summaryMarkdown(`${service} bundle, ${node.label}`, summary, 14, { name: 'bare hapi', summary: bare }));
   }
   sections.push(summaryMarkdown('bare hapi bundle (the baseline)', bare, 8));
   context.raw.profiles = summaries;

@@ -134,7 +134,7 @@ export async function streamPath(context: BenchContext, serving: readonly Bundle
     rows.push(
       measured('events', `${title}, ${spec.service} bundle (events/s)`, oursRate, baseRate, 'events/s', `≥ ${budget.toLocaleString('en-US')} events/s`, oursRate >= budget && rowsWritten === expected, {
         spread: `per batch p10–p90 ${round(o.p10, 0)}–${round(o.p90, 0)} vs ${round(bl.p10, 0)}–${round(bl.p90, 0)} events/s, n = ${o.n} batches`,
-        note: `${where}; ${eventBatches * eventBatchSize} MessagePosted records of new streams; rows written ${rowsWritten} of ${expected}; baseline: bare hapi + pg, one transaction per batch, positions and rows in two multi-row statements`,
+        note: `${where}; ${eventBatches * eventBatchSize} MessagePosted records of new streams; rows written ${rowsWritten} of ${expected} (warm-up batches included); baseline: bare hapi + pg, one transaction per batch, positions and rows in two multi-row statements`,
       }),
     );
   }
