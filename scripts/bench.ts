@@ -241,7 +241,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
 
     const report: Report = {
       generatedAt: startedAt,
-      machine: { cpus: cpus().length, load, node: development.label, imageNode: runtimes.image?.label ?? `Node ${imageVersion} (not available: ${runtimes.imageMissing ?? 'not needed by this run'})` },
+      machine: { cpus: cpus().length, load, node: development.label, imageNode: runtimes.image?.label ?? (runtimes.imageMissing ? `Node ${imageVersion} (not available: ${runtimes.imageMissing})` : `Node ${imageVersion}`) },
       stores: {
         'Event log': process.env.DYNAMODB_ENDPOINT ? `external DynamoDB-API endpoint (DYNAMODB_ENDPOINT)` : 'dynalite in its own process, in memory; `npm start` figures: dynalite inside that process, as `npm start` runs it',
         Projections: databaseUrl ? 'real Postgres (DATABASE_URL)' : 'PGlite (DATABASE_URL not set: the figures that need a real Postgres are marked not measured)',
