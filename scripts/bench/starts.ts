@@ -4,13 +4,15 @@
  * start as their images start them; baselines start the same way (same flags, same ENV).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { v7 as uuidv7 } from 'uuid';
-import { bundleOptions } from '../build.ts';
+import { bundleOptions, services as serviceEntries } from '../build.ts';
 import { groupChatStream, messageStream } from '../../src/contracts/streams.ts';
 import type { Commit } from '../../src/eventstore/index.ts';
+import { DynamoDbEventStore } from '../../src/eventstore/index.ts';
+import { Projector } from '../../src/modules/query/index.ts';
 import { issueToken } from '../../src/shared/auth.ts';
 import { insertRecord, streamEvent } from '../../src/testing/stream-events.ts';
 import { interleave, startOnce } from './cold.ts';
@@ -195,8 +197,6 @@ export async function firstRequests(context: BenchContext, serving: readonly Bun
     const commits: Commit[] = [chatCommit(chatId)];
     for (let n = 0; n < 60; n++) commits.push(messageCommit(chatId, `message ${n}`));
     await writeCommits(context.dynamo.client, table, commits);
-    const { Projector } = await import('../../src/modules/query/index.ts');
-    const { DynamoDbEventStore } = await import('../../src/eventstore/index.ts');
     await new Projector(readModel.db, new DynamoDbEventStore({ client: context.dynamo.client, tableName: table })).catchUpAll();
   }
 
@@ -291,7 +291,6 @@ export async function startProfiles(context: BenchContext, services: readonly st
     const outdir = join(root, name);
     await mkdir(outdir, { recursive: true });
     const result = await build({ ...bundleOptions(spec.service, outdir), entryPoints: { index: entry }, minify: false, minifyIdentifiers: true, minifySyntax: true, metafile: true });
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
     const launch = withScript(await launchOf(context, spec), join(outdir, 'index.mjs'));
     const dir = join(outdir, 'profiles');
@@ -302,12 +301,11 @@ export async function startProfiles(context: BenchContext, services: readonly st
     const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
     return summariseProfiles(await readProfiles(files), { code: join(outdir, 'index.mjs') });
   };
-  const { services: all } = await import('../build.ts');
   const bare = await profiled('bare-hapi', 'scripts/bench/baselines/bare-hapi.ts', context.bundles[0]!, '/health');
   const summaries: Record<string, unknown> = { 'bare hapi': bare };
   for (const service of services) {
     const spec = context.bundles.find((b) => b.service === service)!;
-    const summary = await profiled(service, all[spec.service].entry, spec, spec.health);
+    const summary = await profiled(service, serviceEntries[spec.service].entry, spec, spec.health);
     summaries[service] = summary;
     sections.push(summaryMarkdown(`${service} bundle, ${node.label}`, summary, 14, { name: 'bare hapi', summary: bare }));
   }
