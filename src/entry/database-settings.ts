@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import Joi from 'joi';
 import { DatabaseUrlError, connectionFromUrl, rdsTls } from '../shared/postgres.ts';
 import type { PostgresConnectionSettings, PostgresSource } from '../shared/postgres.ts';
+import { awsHttpTimeouts } from '../shared/aws-http.ts';
 
 /** How a deployed read-side function (query API, projector) reaches Postgres. */
 export interface DatabaseConfig {
@@ -107,7 +108,7 @@ async function secretReader(secretId: string): Promise<{ read: () => Promise<str
   const client = new SecretsManagerClient({
     region: process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    requestHandler: awsHttpTimeouts,
   });
   return {
     read: async () => {

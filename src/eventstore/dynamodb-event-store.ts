@@ -15,6 +15,7 @@ import {
   validateAppend,
 } from './event-store.ts';
 import type { AppendRequest, Commit, EventStore, KeyClaim, NewEvent, ReadOptions, ScanOptions } from './event-store.ts';
+import { awsHttpTimeouts } from '../shared/aws-http.ts';
 
 export interface DynamoDbEventStoreOptions {
   readonly client: DynamoDBClient;
@@ -243,7 +244,7 @@ export function createDynamoDbClient(settings: ClientSettings = {}): DynamoDBCli
   const config: DynamoDBClientConfig = {
     region: settings.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    requestHandler: awsHttpTimeouts,
   };
   if (settings.endpoint !== undefined) {
     config.endpoint = settings.endpoint;
