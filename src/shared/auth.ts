@@ -80,7 +80,11 @@ function verifier(options: AuthOptions, log: (tags: string[], data: object) => v
     onEvent: (event) =>
       event.kind === 'failed'
         ? log(['warn', 'auth', 'jwks'], { msg: `JWKS fetch failed: ${event.error}`, retryInMs: event.retryInMs, servingCachedKeys: event.servingCachedKeys })
-        : log(['info', 'auth', 'jwks'], { msg: 'JWKS fetched', keys: event.keys }),
+        : log([event.dropped.length > 0 ? 'warn' : 'info', 'auth', 'jwks'], {
+            msg: event.dropped.length > 0 ? 'JWKS fetched; keys this platform cannot use were dropped' : 'JWKS fetched',
+            keys: event.keys,
+            ...(event.dropped.length > 0 ? { dropped: event.dropped } : {}),
+          }),
     ...options.jwks,
   });
   const verifyOptions: JWTVerifyOptions = { ...common, algorithms: jwksAlgorithms, issuer: options.issuer!, audience: options.audience! };
@@ -137,7 +141,8 @@ export const authPlugin: Plugin<AuthOptions> = {
             request.log(['warn', 'auth'], error.message);
             throw unavailable('cannot verify the token right now', error.retryAfterSeconds);
           }
-          if (!(error instanceof errors.JOSEError) && !(error instanceof TypeError)) throw error;
+          // WebCrypto refusing a key or a signature (a DOMException) is a token we cannot accept.
+          if (!(error instanceof errors.JOSEError) && !(error instanceof TypeError) && !(error instanceof DOMException)) throw error;
           throw Boom.unauthorized(reasonOf(error), 'Bearer');
         }
         const { sub } = payload;

@@ -1,5 +1,5 @@
-import { createLocalJWKSet, errors } from 'jose';
-import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
+import { createLocalJWKSet, errors, importJWK } from 'jose';
+import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWK, JWSHeaderParameters } from 'jose';
 
 /**
  * The identity provider's signing keys, fetched from its JWKS URL and kept in memory (SPEC §2).
@@ -16,7 +16,10 @@ import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters }
  *   `unknownKidCooldownMs`, so a flood of made-up kids costs one fetch, not one per token;
  * - a failed fetch backs off (1 s, doubling up to `maxBackoffMs`) instead of being retried by
  *   every request, and requests during the back-off learn at once that keys are unavailable;
- * - a bounded response size.
+ * - a bounded response size;
+ * - every key is imported when the set arrives: one the platform cannot use (a point off its
+ *   curve, a truncated modulus) is dropped and reported, so it can neither break the others nor
+ *   turn a token that names it into anything but a 401.
  */
 export interface JwksOptions {
   /** Abort a fetch after this long (connect, headers and body). */
@@ -36,7 +39,7 @@ export interface JwksOptions {
 }
 
 export type JwksEvent =
-  | { readonly kind: 'fetched'; readonly keys: number }
+  | { readonly kind: 'fetched'; readonly keys: number; readonly dropped: readonly string[] }
   | { readonly kind: 'failed'; readonly error: string; readonly retryInMs: number; readonly servingCachedKeys: boolean };
 
 /** Keys cannot be had right now (none cached and the provider unreachable): answer 503. */
@@ -128,12 +131,12 @@ export class JwksKeys {
   async #fetch(): Promise<boolean> {
     this.#attemptedAt = this.#now();
     try {
-      const set = await this.#download();
-      this.#keys = createLocalJWKSet(set);
+      const { usable, dropped } = await importable(await this.#download());
+      this.#keys = createLocalJWKSet({ keys: usable });
       this.#fetchedAt = this.#now();
       this.#failures = 0;
       this.#retryAt = Number.NEGATIVE_INFINITY;
-      this.#onEvent({ kind: 'fetched', keys: set.keys.length });
+      this.#onEvent({ kind: 'fetched', keys: usable.length, dropped });
       return true;
     } catch (error) {
       this.#failures++;
@@ -183,6 +186,33 @@ export class JwksKeys {
     if (!keys.some(isSigningKey)) throw new Error('the JWKS holds no public signing key');
     return document as JSONWebKeySet;
   }
+}
+
+/** The algorithm each key type and curve verifies with, to try importing it. */
+function probeAlgorithm(key: JWK): string | undefined {
+  if (key.kty === 'RSA') return 'RS256';
+  if (key.kty === 'EC') return { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[key.crv ?? ''];
+  if (key.kty === 'OKP' && key.crv === 'Ed25519') return 'EdDSA';
+  return undefined;
+}
+
+/** The set's public signing keys that the platform can import; the others, named for the log. */
+async function importable(set: JSONWebKeySet): Promise<{ usable: JWK[]; dropped: string[] }> {
+  const usable: JWK[] = [];
+  const dropped: string[] = [];
+  for (const key of set.keys) {
+    if (!isSigningKey(key as Record<string, unknown>)) continue;
+    const algorithm = probeAlgorithm(key);
+    try {
+      if (algorithm === undefined) throw new Error('unsupported key type');
+      await importJWK(key, key.alg ?? algorithm);
+      usable.push(key);
+    } catch {
+      dropped.push(typeof key.kid === 'string' ? key.kid.slice(0, 64) : `${String(key.kty)} key without kid`);
+    }
+  }
+  if (usable.length === 0) throw new Error('the JWKS holds no public signing key this platform can use');
+  return { usable, dropped };
 }
 
 function isSigningKey(key: Record<string, unknown>): boolean {
