@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import t from 'tap';
 import { issueToken } from '../shared/auth.ts';
-import { defaultMaxLineBytes, logUncaughtErrors } from '../shared/logging.ts';
+import { createHttpServer } from '../shared/http-server.ts';
+import { defaultMaxLineBytes, logUncaughtErrors, requestLogging } from '../shared/logging.ts';
 import { appServer } from '../testing/app-server.ts';
 import { testSecret } from '../testing/command-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
@@ -107,4 +109,29 @@ t.test('an error that escapes everything is logged and the process keeps going',
     { level: 50, msg: /uncaught exception; the process keeps serving/, err: { message: 'thrown outside any handler' } },
     { level: 50, msg: /unhandled promise rejection; the process keeps serving/, err: { message: 'rejected, never awaited' } },
   ]);
+});
+
+t.test('a malformed Accept-Encoding is not an error of the service, and its lines carry the request id', async (t) => {
+  const { logger, entries } = capturedLogger('debug');
+  const server = createHttpServer({ port: 0, host: '127.0.0.1' });
+  await server.register(requestLogging(logger));
+  server.route({ method: 'GET', path: '/anything', options: { auth: false, handler: () => 'ok' } });
+  await server.start();
+  t.teardown(() => server.stop());
+  const port = server.info.port as number;
+
+  for (const header of [',,,;', 'a;b;c=', 'gzip;q=0.'.repeat(300)]) {
+    const before = entries().length;
+    const raw = await sendRaw(port, `GET /anything HTTP/1.1\r\nHost: x\r\nAccept-Encoding: ${header}\r\nX-Request-Id: trace-1\r\nConnection: close\r\n\r\n`);
+    t.equal(statusOf(raw), 200, 'answered, uncompressed');
+    t.match(raw, /\r\nx-request-id: trace-1\r\n/i, 'the client is answered with its id');
+    const written = entries().slice(before);
+    const ids = written.map((entry) => (entry.req as { id?: string } | undefined)?.id).filter((id) => id !== undefined);
+    t.same([...new Set(ids)], ['trace-1'], `every line of the request carries that id (${JSON.stringify(header.slice(0, 12))})`);
+    t.notOk(written.some((entry) => JSON.stringify(entry.req ?? {}).includes(`:${hostname()}:`)), 'no request id naming the host');
+    t.notOk(
+      written.some((entry) => (entry.level as number) >= 50),
+      'a client sending a bad header is not an error of the service',
+    );
+  }
 });

@@ -1,5 +1,7 @@
 import type { IncomingMessage, Server as NodeServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import Accept from '@hapi/accept';
 import Hapi from '@hapi/hapi';
 import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
 import { requestIdOf } from './request-id.ts';
@@ -30,18 +32,48 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
       },
     },
   });
+  // hapi names its request ids after the host and the process; nothing of that may leave it.
+  (server.info as { id: string }).id = randomUUID();
+  const ids = new WeakMap<IncomingMessage, string>();
+  // Before hapi sees the request (hapi reads Accept-Encoding, and may log, before any extension
+  // point runs): the request id is settled, and both headers go on the outgoing message itself,
+  // so no later step that replaces the response (a plugin's error mapping, a validation failure,
+  // an unknown route) can drop them.
+  const settle = (req: IncomingMessage, res: ServerResponse): string => {
+    let id = ids.get(req);
+    if (id === undefined) {
+      id = requestIdOf(req.headers);
+      ids.set(req, id);
+      res.setHeader('x-request-id', id);
+      res.setHeader('x-content-type-options', 'nosniff');
+      dropMalformedAcceptEncoding(req);
+    }
+    return id;
+  };
+  (server.listener as NodeServer).prependListener('request', settle);
   server.ext('onRequest', (request, h) => {
-    const id = requestIdOf(request.raw.req.headers);
-    // hapi's own id names the host and the process; ours is what logs and clients see.
-    (request.info as { id: string }).id = id;
-    // Set on the outgoing message itself, so no later step that replaces the response (a
-    // plugin's error mapping, a validation failure, an unknown route) can drop them.
-    request.raw.res.setHeader('x-request-id', id);
-    request.raw.res.setHeader('x-content-type-options', 'nosniff');
+    // Ours is the id that logs and clients see (`server.inject` skips the listener: settled here).
+    (request.info as { id: string }).id = settle(request.raw.req, request.raw.res);
     return h.continue;
   });
   answerMalformedConnections(server);
   return server;
+}
+
+/**
+ * A malformed Accept-Encoding only costs the client compression, but hapi logs it as a request
+ * error before any extension point runs: anyone could fill the error log with it. Such a header
+ * is dropped, and the answer is simply not compressed.
+ */
+function dropMalformedAcceptEncoding(req: IncomingMessage): void {
+  const header = req.headers['accept-encoding'];
+  if (header === undefined) return;
+  try {
+    if (header.length > 1_024) throw new Error('too long');
+    Accept.encodings(header);
+  } catch {
+    delete req.headers['accept-encoding'];
+  }
 }
 
 const statusLines: Record<string, string> = {
