@@ -88,7 +88,8 @@ t.test('request ids', async (t) => {
   const lambda = JSON.stringify({ request_id: '3f2a7a1c-52d5-4b0e-9d6f-0c1e2f3a4b5c', deadline: 1795860000000 });
   t.equal(await idOf({ 'x-amzn-request-context': apiGateway, 'x-amzn-lambda-context': lambda }), 'JbZLmiH1IAMEPvw=', 'the API Gateway request id');
   t.equal(await idOf({ 'x-amzn-lambda-context': lambda }), '3f2a7a1c-52d5-4b0e-9d6f-0c1e2f3a4b5c', 'else the Lambda request id');
-  t.equal(await idOf({ 'x-request-id': 'mine', 'x-amzn-request-context': apiGateway }), 'mine', "the caller's first");
+  t.equal(await idOf({ 'x-request-id': 'mine', 'x-amzn-request-context': apiGateway }), 'JbZLmiH1IAMEPvw=', "behind the gateway, its id wins over the caller's (no caller can reuse another's id)");
+  t.equal(await idOf({ 'x-request-id': 'mine', 'x-amzn-lambda-context': lambda }), 'mine', "the caller's before the invocation's");
   for (const context of ['not json', '[]', 'null', '{"requestId":42}', '{"requestId":"has space"}', JSON.stringify({ requestId: 'x'.repeat(200) })]) {
     t.match(await idOf({ 'x-amzn-request-context': context }), /^[0-9a-f-]{36}$/, `a context of ${context.slice(0, 20)} is ignored`);
   }

@@ -7,19 +7,20 @@ const acceptable = /^[A-Za-z0-9._:=+-]{1,128}$/;
 const maxContextBytes = 16 * 1024;
 
 /**
- * The id that follows a request end to end (SPEC §9): the caller's own `X-Request-Id` when it is
- * well-formed, else the API Gateway request id, else the Lambda invocation id (the Lambda Web
- * Adapter forwards both as JSON in `x-amzn-request-context` / `x-amzn-lambda-context`), else a
- * random UUID. Never a host name or a process id.
+ * The id that follows a request end to end (SPEC §9). Behind API Gateway it is the gateway's own
+ * request id (the Lambda Web Adapter forwards the request context as JSON in
+ * `x-amzn-request-context`, replacing anything a client sent under that name): the id in the
+ * API's access log, unique and chosen by no caller, so no caller can make its requests share an
+ * id with someone else's. Elsewhere it is the caller's own well-formed `X-Request-Id` (which, behind
+ * the gateway, is still logged among the request headers), else the Lambda invocation id
+ * (`x-amzn-lambda-context`), else a random UUID. Never a host name or a process id.
  */
 export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const gateway = fromContext(headers['x-amzn-request-context'], 'requestId');
+  if (gateway !== undefined) return gateway;
   const own = headers['x-request-id'];
   if (typeof own === 'string' && acceptable.test(own)) return own;
-  return (
-    fromContext(headers['x-amzn-request-context'], 'requestId') ??
-    fromContext(headers['x-amzn-lambda-context'], 'request_id') ??
-    randomUUID()
-  );
+  return fromContext(headers['x-amzn-lambda-context'], 'request_id') ?? randomUUID();
 }
 
 function fromContext(header: string | string[] | undefined, field: string): string | undefined {
