@@ -25,6 +25,11 @@ t.test('scrub bounds what it copies and never throws on odd values', async (t) =
   t.equal((scrub(wide) as Record<string, unknown>)['[more keys]'], 20);
   t.same(scrub({ rawPacket: Buffer.from('GET / HTTP/1.1'), RawPacket: 'x', kept: 1 }), { kept: 1 });
   t.match(scrub(new Error('failed', { cause: new Error('root') })), { type: 'Error', message: /failed/ });
+  // A minified bundle renames classes; the type logged is the error's own name.
+  const Renamed = class lM extends Error {
+    override readonly name = 'EventStoreUnavailableError';
+  };
+  t.match(scrub(new Renamed('down')), { type: 'EventStoreUnavailableError', message: 'down' });
 });
 
 t.test('a line over the bound is rewritten shorter, or left out when even that is too long', async (t) => {

@@ -81,7 +81,11 @@ function cut(text: string, max: number): string {
 
 function errorFields(error: Error): Record<string, unknown> {
   // pino's error serializer: type, message, stack, cause and the error's own enumerable fields.
-  return pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  const fields = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  // pino names the type after the constructor, which the minified bundles rename ("lM"); the
+  // project's errors, Node's and the SDK's carry their real name in `name`.
+  if (typeof error.name === 'string' && error.name !== '' && error.name !== 'Error') fields.type = error.name;
+  return fields;
 }
 
 /** What a request line says about the request: never the body, never a credential. */
