@@ -35,9 +35,12 @@ export function fromItem(item: CommitItem): Commit {
   if (
     typeof streamId !== 'string' ||
     typeof version !== 'number' ||
+    !Number.isSafeInteger(version) ||
+    version < 1 ||
     typeof commandId !== 'string' ||
     typeof actorId !== 'string' ||
     typeof occurredAt !== 'string' ||
+    !isTimestamp(occurredAt) ||
     !Array.isArray(events) ||
     events.length === 0 ||
     !events.every(isEvent)
@@ -53,6 +56,12 @@ export function fromItem(item: CommitItem): Commit {
     occurredAt,
     events,
   };
+}
+
+/** An ISO-8601 instant as `toISOString` writes it: what every commit's `occurredAt` is. */
+function isTimestamp(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(text)) return false;
+  return !Number.isNaN(Date.parse(text));
 }
 
 function isEvent(value: unknown): value is NewEvent {

@@ -92,6 +92,10 @@ t.test('what a record means', async (t) => {
     ['an image that is not a commit', withChange({}, { NewImage: { ...commitImage({ M: {} }), events: { S: 'nope' } } })],
     ['an image of another item', withChange({}, { Keys: { ...keys, version: { N: '5' } } })],
     ['a number too large', withChange({}, { NewImage: { ...commitImage({ M: {} }), version: { N: '99999999999999999999' } } })],
+    ['version 0', withChange({}, { Keys: { ...keys, version: { N: '0' } }, NewImage: { ...commitImage({ M: {} }), version: { N: '0' } } })],
+    ['a negative version', withChange({}, { Keys: { ...keys, version: { N: '-3' } }, NewImage: { ...commitImage({ M: {} }), version: { N: '-3' } } })],
+    ['an occurredAt that is no instant', withChange({}, { NewImage: { ...commitImage({ M: {} }), occurredAt: { S: 'yesterday' } } })],
+    ['an occurredAt in another format', withChange({}, { NewImage: { ...commitImage({ M: {} }), occurredAt: { S: '2026-11-28 10:00:00' } } })],
   ];
   for (const [name, record] of malformed) t.throws(() => decodeStreamRecord(record), MalformedCommitError, name);
 });
