@@ -170,7 +170,7 @@ t.test('environments: the settings each function needs and nothing more', async 
   const secretArn = { Ref: Match.stringLikeRegexp('databasesecretarn') };
   templates.query.hasResourceProperties('AWS::Lambda::Function', {
     FunctionName: names.queryFunction,
-    Environment: { Variables: Match.exact({ EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: secretArn, ...jwt }) },
+    Environment: { Variables: Match.exact({ EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: secretArn, DATABASE_CONNECT_TIMEOUT_MS: '20000', ...jwt }) },
   });
   templates.query.hasResourceProperties('AWS::Lambda::Function', {
     FunctionName: names.projectorFunction,
@@ -178,6 +178,7 @@ t.test('environments: the settings each function needs and nothing more', async 
       Variables: Match.exact({
         EVENTS_TABLE: names.eventsTable,
         DATABASE_SECRET_ARN: secretArn,
+        DATABASE_CONNECT_TIMEOUT_MS: '45000',
         AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
         AWS_LWA_PASS_THROUGH_PATH: '/events',
         AWS_LWA_ERROR_STATUS_CODES: '201-599',
@@ -185,6 +186,19 @@ t.test('environments: the settings each function needs and nothing more', async 
     },
   });
   t.pass('matched');
+});
+
+t.test('the first connection after a database pause waits for the resume, inside the function timeout', async (t) => {
+  // Aurora Serverless v2 resumes from 0 ACU in about 15 s; the function must still have time to answer.
+  const resume = 15_000;
+  for (const name of [names.queryFunction, names.projectorFunction]) {
+    const fn = functionNamed(templates.query, name);
+    const connect = Number(variables(fn).DATABASE_CONNECT_TIMEOUT_MS);
+    const timeout = Number(fn.Properties?.Timeout) * 1000;
+    t.ok(connect >= resume + 5_000, `${name}: waits ${connect} ms for a connection, well past a ${resume} ms resume`);
+    t.ok(timeout - connect >= 5_000, `${name}: and still has ${timeout - connect} ms of its ${timeout} ms to migrate and answer`);
+  }
+  t.ok(Number(functionNamed(templates.query, names.queryFunction).Properties?.Timeout) < 30, 'the query API answers before API Gateway gives up (30 s)');
 });
 
 t.test('AWS_LWA_ERROR_STATUS_CODES is set on the projector function alone: anything but 200 fails its invocation', async (t) => {
@@ -254,6 +268,13 @@ t.test('alarms: errors and throttles of each function, failed records, iterator 
   );
   t.has(byName.get('cqrs-es-query-projector-failed-records'), { MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   t.has(byName.get('cqrs-es-query-projector-iterator-age'), { MetricName: 'IteratorAge', Namespace: 'AWS/Lambda', Threshold: 60_000 });
+  // A batch may fail once while the database resumes (then its retry succeeds): the projector's
+  // errors alarm waits for errors in two periods in a row; every other function's in one.
+  t.has(byName.get('cqrs-es-query-projector-errors'), { MetricName: 'Errors', EvaluationPeriods: 2, DatapointsToAlarm: 2, Threshold: 0 });
+  for (const name of ['cqrs-es-command-errors', 'cqrs-es-query-errors']) {
+    t.has(byName.get(name), { MetricName: 'Errors', EvaluationPeriods: 1, Threshold: 0 }, name);
+    t.notOk(byName.get(name)?.DatapointsToAlarm, `${name}: alarms on the first period with errors`);
+  }
   t.match(JSON.stringify(byName.get('cqrs-es-query-projector-iterator-age')?.Dimensions), /"Name":"FunctionName","Value":\{"Ref":"ProjectorFunction/);
   for (const [name, alarm] of byName) t.match(JSON.stringify(alarm.AlarmActions), /cqrs-es-alarms/, `${name} notifies the topic`);
   templates.data.hasResourceProperties('AWS::SNS::Topic', { TopicName: names.alarmTopic });

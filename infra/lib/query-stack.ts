@@ -20,6 +20,18 @@ export interface QueryStackProps extends StackProps {
   readonly imageTag?: string;
 }
 
+/**
+ * How long each function waits for a Postgres connection (DATABASE_CONNECT_TIMEOUT_MS). Aurora
+ * Serverless v2 resumes from 0 ACU in about 15 s (it may take longer after a pause of more than a
+ * day); the first connection after a pause waits for it. Each timeout is above the usual resume
+ * and leaves the function time to migrate and answer: the query API has 29 s (API Gateway gives up
+ * at 30), the projector 60 s.
+ */
+export const databaseTiming = {
+  query: { timeout: Duration.seconds(29), connectTimeout: Duration.seconds(20) },
+  projector: { timeout: Duration.seconds(60), connectTimeout: Duration.seconds(45) },
+} as const;
+
 /** Where the projector function's bundle sits in the query image (Dockerfile.query). */
 export const projectorCommand = ['/app/projector/index.mjs'];
 
@@ -46,7 +58,11 @@ export class QueryStack extends Stack {
     // The functions read the credentials from Secrets Manager when they connect (TLS, straight
     // to Aurora): nothing secret in the environment, and any generated password works.
     const databaseSecretArn = read(parameters.databaseSecretArn);
-    const database = { EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: databaseSecretArn };
+    const database = (connectTimeout: Duration) => ({
+      EVENTS_TABLE: names.eventsTable,
+      DATABASE_SECRET_ARN: databaseSecretArn,
+      DATABASE_CONNECT_TIMEOUT_MS: String(connectTimeout.toMilliseconds()),
+    });
     const readSecret = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecretArn] });
     const readLog = new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:DescribeTable'], resources: [tableArn] });
 
@@ -55,9 +71,8 @@ export class QueryStack extends Stack {
       functionName: names.queryFunction,
       code: serviceImage(this, 'query', props.imageTag),
       memorySize: 256,
-      // A paused database takes ~15 s to resume; API Gateway gives up at 30 s.
-      timeout: Duration.seconds(29),
-      environment: { ...database, ...(settings ? identityEnvironment(settings.identity) : {}) },
+      timeout: databaseTiming.query.timeout,
+      environment: { ...database(databaseTiming.query.connectTimeout), ...(settings ? identityEnvironment(settings.identity) : {}) },
       vpc,
     });
     this.queryFunction = query.fn;
@@ -69,17 +84,21 @@ export class QueryStack extends Stack {
       functionName: names.projectorFunction,
       code: serviceImage(this, 'query', props.imageTag, projectorCommand),
       memorySize: 256,
-      timeout: Duration.seconds(60),
+      timeout: databaseTiming.projector.timeout,
       // No identity settings: the projector serves no user requests. Only its stream path is
       // passed through; any status but 200 fails the invocation (Lambda retries and bisects),
       // so only a batchItemFailures body from /events counts as success.
       environment: {
-        ...database,
+        ...database(databaseTiming.projector.connectTimeout),
         AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
         AWS_LWA_PASS_THROUGH_PATH: '/events',
         AWS_LWA_ERROR_STATUS_CODES: '201-599',
       },
       vpc,
+      // A batch that arrives while the database resumes can still fail once (a resume slower than
+      // the connect timeout); Lambda retries it at once and the retry finds the database awake.
+      // So the errors alarm waits for a second period with errors: what persists is reported.
+      errorsAlarm: { evaluationPeriods: 2, datapointsToAlarm: 2 },
     });
     this.projectorFunction = projector.fn;
     projector.role.addToPolicy(readLog);

@@ -19,6 +19,8 @@ export interface ServiceFunctionProps {
   readonly environment: Record<string, string>;
   /** Subnets and security groups, for a function that must reach the VPC (Postgres). */
   readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
+  /** How many 5-minute periods with errors raise the errors alarm (default: one). */
+  readonly errorsAlarm?: { readonly evaluationPeriods: number; readonly datapointsToAlarm: number };
 }
 
 /**
@@ -78,7 +80,7 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
   const topic = sns.Topic.fromTopicArn(scope, `${id}AlarmTopic`, stack.formatArn({ service: 'sns', resource: names.alarmTopic }));
   // cqrs-es-query-errors for the service's main function, cqrs-es-query-projector-errors else
   const functionPart = props.functionName === `${prefix}-${props.service}` ? '' : `${props.functionName.slice(prefix.length + 1)}-`;
-  const alarm = (name: string, metric: cloudwatch.IMetric, description: string, options: { threshold?: number; evaluationPeriods?: number } = {}) => {
+  const alarm = (name: string, metric: cloudwatch.IMetric, description: string, options: { threshold?: number; evaluationPeriods?: number; datapointsToAlarm?: number } = {}) => {
     const created = new cloudwatch.Alarm(scope, `${id}${name}Alarm`, {
       alarmName: `${names.alarmPrefix(props.service)}${functionPart}${name.toLowerCase()}`,
       alarmDescription: description,
@@ -86,13 +88,19 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
       threshold: options.threshold ?? 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: options.evaluationPeriods ?? 1,
+      ...(options.datapointsToAlarm ? { datapointsToAlarm: options.datapointsToAlarm } : {}),
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     created.addAlarmAction(new cwActions.SnsAction(topic));
     return created;
   };
   const period = Duration.minutes(5);
-  const errors = alarm('Errors', fn.metricErrors({ period, statistic: 'Sum' }), `${props.functionName}: invocations failed (uncaught errors, timeouts, crashes)`);
+  const errors = alarm(
+    'Errors',
+    fn.metricErrors({ period, statistic: 'Sum' }),
+    `${props.functionName}: invocations failed (uncaught errors, timeouts, crashes)${props.errorsAlarm ? ` in ${props.errorsAlarm.datapointsToAlarm} of ${props.errorsAlarm.evaluationPeriods} five-minute periods` : ''}`,
+    props.errorsAlarm ?? {},
+  );
   const throttles = alarm('Throttles', fn.metricThrottles({ period, statistic: 'Sum' }), `${props.functionName}: invocations throttled (concurrency exhausted)`);
   return { fn, role, logGroup, alarms: [errors, throttles], topic, alarm };
 }
