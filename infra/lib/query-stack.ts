@@ -9,7 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { names, parameters } from './names.ts';
-import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { acknowledge, starPolicy } from './nag.ts';
 import { applyServiceBoundary } from './service-boundary.ts';
 import { serviceDashboard, serviceFunction } from './service-function.ts';
 import { serviceImage } from './service-image.ts';
@@ -107,9 +107,12 @@ export class QueryStack extends Stack {
       new iam.PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
     );
     // Lambda's stream poller lists streams as the function; ListStreams names no resource.
-    const listStreams = new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] });
-    projector.role.addToPolicy(listStreams);
-    acknowledgeWildcards(projector.role, listStreams, 'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing');
+    const listStreams = starPolicy(
+      projector.role,
+      'ListStreams',
+      new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+      'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing',
+    );
 
     const failures = new sqs.Queue(this, 'ProjectorFailures', {
       queueName: names.projectorFailures,
@@ -118,7 +121,7 @@ export class QueryStack extends Stack {
       enforceSSL: true,
     });
     acknowledge(failures, 'This queue is the on-failure destination of the stream: records land here after ten retries; nothing reads from it automatically', 'AwsSolutions-SQS3');
-    new lambda.EventSourceMapping(this, 'EventsStream', {
+    const eventSource = new lambda.EventSourceMapping(this, 'EventsStream', {
       target: projector.fn,
       eventSourceArn: streamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -144,6 +147,8 @@ export class QueryStack extends Stack {
         }),
       ],
     });
+    // Lambda checks the function may read the stream when it creates the mapping.
+    eventSource.node.addDependency(listStreams);
     // The on-failure destination: Lambda sends the description of a batch it gave up on.
     projector.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [failures.queueArn] }));
 

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { acknowledgeWildcards, starPolicy } from './nag.ts';
 import type { Construct } from 'constructs';
 import { names, prefix } from './names.ts';
 import type { ServiceName } from './names.ts';
@@ -45,15 +45,6 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
   const writeLogs = new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.logGroupArn}:*`] });
   role.addToPolicy(writeLogs);
   acknowledgeWildcards(role, writeLogs, 'Log streams are named at run time, inside the function\'s own log group');
-  if (props.vpc) {
-    // What AWSLambdaVPCAccessExecutionRole grants: Lambda attaches the function to the subnets.
-    const attach = new iam.PolicyStatement({
-      actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-      resources: ['*'],
-    });
-    role.addToPolicy(attach);
-    acknowledgeWildcards(role, attach, 'Lambda attaches a VPC function through network interfaces it creates and names at run time');
-  }
 
   const fn = new lambda.DockerImageFunction(scope, id, {
     code: props.code,
@@ -64,9 +55,30 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
     role,
     environment: props.environment,
     logGroup,
-    tracing: lambda.Tracing.ACTIVE,
   });
+  // Active tracing, with its grant in a policy of its own: X-Ray takes no narrower resource than
+  // *, and a * acknowledged on the role's main policy would cover any later * there too.
+  (fn.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE };
+  starPolicy(
+    role,
+    'Tracing',
+    new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
+    'X-Ray accepts trace segments on no narrower resource than *',
+    [fn],
+  );
   if (props.vpc) {
+    // What AWSLambdaVPCAccessExecutionRole grants: Lambda attaches the function to the subnets
+    // (it checks the role has this when it creates the function).
+    starPolicy(
+      role,
+      'VpcAttachment',
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'],
+      }),
+      'Lambda attaches a VPC function through network interfaces it creates and names at run time',
+      [fn],
+    );
     // Subnet ids and the security group come from SSM at deploy time: the only parts of the
     // network the template needs, so the service stack does not import the VPC.
     (fn.node.defaultChild as lambda.CfnFunction).addPropertyOverride('VpcConfig', {
@@ -74,8 +86,6 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
       SecurityGroupIds: props.vpc.securityGroupIds,
     });
   }
-  // Active tracing adds xray:PutTraceSegments and PutTelemetryRecords, which take only *.
-  acknowledge(role, 'X-Ray accepts trace segments on no narrower resource than *', 'AwsSolutions-IAM5[Resource::*]');
 
   const topic = sns.Topic.fromTopicArn(scope, `${id}AlarmTopic`, stack.formatArn({ service: 'sns', resource: names.alarmTopic }));
   // cqrs-es-query-errors for the service's main function, cqrs-es-query-projector-errors else
