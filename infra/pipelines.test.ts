@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { parse } from 'yaml';
-import { fingerprintService } from '../scripts/affected.ts';
+import { disposeBundlers, fingerprintService } from '../scripts/affected.ts';
 import { copySourceTree, sourceFiles } from '../scripts/source-tree.ts';
 import { childEnv } from '../src/testing/child-env.ts';
 import { parameters } from './lib/names.ts';
@@ -112,6 +112,7 @@ let fingerprint: string;
 t.before(async () => {
   fingerprint = await commandFingerprint();
 });
+t.teardown(disposeBundlers);
 
 t.test('an unchanged service stops with a clear message and deploys nothing', async (t) => {
   const { result, calls } = await runDeploy(t, { ssm: deployedState(fingerprint) });
