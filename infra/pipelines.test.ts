@@ -116,6 +116,8 @@ const image = (fingerprint: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws
 const deployCall = (fingerprint: string, audience = identity.jwtAudience) =>
   `npx cdk deploy CommandStack --exclusively --require-approval never -c jwksUrl=${identity.jwksUrl} -c jwtIssuer=${identity.jwtIssuer} -c jwtAudience=${audience} -c commandImageTag=${fingerprint}`;
 
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
 /** The copy of the source archive every run happens in (no .git, node_modules linked). */
 let archive: string;
 let files: string[];
@@ -141,7 +143,9 @@ t.test('an unchanged service stops with a clear message and deploys nothing', as
   t.same(calls.filter((c) => !c.startsWith('aws ssm get-')), []);
 });
 
-t.test('a changed service is built for arm64, pushed under its fingerprint, deployed alone with the stored settings, recorded', async (t) => {
+t.test('a changed service is bundled afresh (a stale dist/ never reaches the image), built for arm64, pushed under its fingerprint, deployed alone with the stored settings, recorded', async (t) => {
+  await mkdir(join(archive, 'dist/command'), { recursive: true });
+  await writeFile(join(archive, 'dist/command/index.mjs'), '// an older build\n');
   const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), env: { CODEBUILD_RESOLVED_SOURCE_VERSION: '0123abcd' } });
   t.equal(result.status, 0, result.stderr);
   t.same(
@@ -158,6 +162,8 @@ t.test('a changed service is built for arm64, pushed under its fingerprint, depl
   );
   t.match(result.stdout, `command changed: deployed an-older-fingerprint, now ${fingerprint}.`);
   t.match(result.stdout, `command deployed: ${fingerprint}`);
+  t.ok(calls.includes(`image holds dist/command/index.mjs ${fingerprinted.bundles.command}`), 'the image holds the bundle the fingerprint names');
+  t.equal(sha256(await readFile(join(archive, 'dist/command/index.mjs'))), fingerprinted.bundles.command, 'not the stale one');
 });
 
 t.test('a pinned service is not deployed: the run fails with how to release it', async (t) => {
@@ -210,17 +216,6 @@ t.test('without .git: the source archive fingerprints like the working tree and 
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, `command changed: deployed none, now ${fingerprint}.`);
   t.ok(calls.includes(deployCall(fingerprint)), 'deployed from the copy');
-});
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-t.test('a stale dist/ never reaches an image: the deploy bundles first, and the image holds the bundle the fingerprint names', async (t) => {
-  await mkdir(join(archive, 'dist/command'), { recursive: true });
-  await writeFile(join(archive, 'dist/command/index.mjs'), '// an older build\n');
-  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint') });
-  t.equal(result.status, 0, result.stderr);
-  t.ok(calls.includes(`image holds dist/command/index.mjs ${fingerprinted.bundles.command}`), 'the image holds the fingerprinted bundle');
-  t.equal(sha256(await readFile(join(archive, 'dist/command/index.mjs'))), fingerprinted.bundles.command);
 });
 
 t.test('checkDist: dist/ must hold exactly the bundles fingerprinted', async (t) => {
