@@ -5,7 +5,7 @@
  * a delete fails half-way and rolls back.
  *
  * Source: the CloudFormation registry schemas, as `aws cloudformation describe-type --type RESOURCE
- * --type-name <type> --query Schema --output text` prints them (copied in July 2026). To refresh a
+ * --type-name <type> --query Schema --output text` prints them (as published in July 2026). To refresh a
  * type, run that command and replace its lists with `handlers.<operation>.permissions`; the infra
  * tests then show what the deploy roles lack or no longer need. Two types have no registry schema:
  * AWS::IAM::Policy (CloudFormation puts, reads and deletes an inline policy on each role it names:
@@ -185,6 +185,8 @@ export const handlerPermissions: Readonly<Record<string, HandlerPermissions>> = 
     update: ['apigateway:PATCH', 'apigateway:GET', 'apigateway:PUT'],
     delete: ['apigateway:GET', 'apigateway:DELETE'],
   },
+  // iam:PassRole only for a credentials role, which the integrations do not have: they call
+  // Lambda through its resource policy (the deploy roles pass roles to Lambda alone).
   'AWS::ApiGatewayV2::Integration': {
     create: ['apigateway:POST', 'iam:PassRole'],
     read: ['apigateway:GET'],
