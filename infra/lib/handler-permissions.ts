@@ -4,13 +4,14 @@
  * (CloudFormation acts as it) needs these on the stack's own resources, or a create, an update or
  * a delete fails half-way and rolls back.
  *
- * Source: the CloudFormation registry schemas, as `aws cloudformation describe-type --type RESOURCE
- * --type-name <type> --query Schema --output text` prints them (as published in July 2026). To refresh a
- * type, run that command and replace its lists with `handlers.<operation>.permissions`; the infra
- * tests then show what the deploy roles lack or no longer need. Two types have no registry schema:
- * AWS::IAM::Policy (CloudFormation puts, reads and deletes an inline policy on each role it names:
- * the same calls as the registry's AWS::IAM::RolePolicy) and AWS::CDK::Metadata (the CDK's version
- * report, which CloudFormation stores without calling any service).
+ * Source: the CloudFormation registry schemas as `aws cloudformation describe-type --type RESOURCE
+ * --type-name <type> --query Schema --output text` prints them (as published in July 2026). To
+ * refresh a type, run that command and replace its lists with `handlers.<operation>.permissions`;
+ * the infra tests then show what the deploy roles lack or no longer need. Two types list no
+ * handler permissions there: AWS::IAM::Policy (CloudFormation puts, reads and deletes an inline
+ * policy on each role it names: the same calls as the registry's AWS::IAM::RolePolicy) and
+ * AWS::CDK::Metadata (the CDK's version report, which CloudFormation stores without calling any
+ * service).
  *
  * The list handlers are left out: CloudFormation does not call them to deploy a stack.
  */
