@@ -1,21 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { access, chmod, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { parse } from 'yaml';
-import { fingerprintService } from '../scripts/affected.ts';
+import { checkDist, disposeBundlers, fingerprintService } from '../scripts/affected.ts';
+import type { Fingerprint } from '../scripts/affected.ts';
 import { copySourceTree, sourceFiles } from '../scripts/source-tree.ts';
 import { childEnv } from '../src/testing/child-env.ts';
-import { parameters } from './lib/names.ts';
+import { names, parameters, stackIds } from './lib/names.ts';
 
 /**
  * The pipelines' build steps, checked without AWS: the buildspecs run the project's own scripts,
  * and deploy-service.sh, run with stand-ins for aws, docker and npx that record their calls,
- * respects a pin, stops on an unchanged fingerprint and otherwise builds, pushes and deploys
- * exactly one stack with the settings stored in SSM. The same steps run in a copy of the
- * repository without .git, as CodePipeline hands it over.
+ * respects a pin, stops on an unchanged fingerprint and otherwise bundles, builds, pushes and
+ * deploys exactly one stack with the settings stored in SSM, in a pipeline or by hand. Every run
+ * happens in one copy of the repository without .git, as CodePipeline hands it over (the script
+ * bundles into its dist/, never the working tree's).
  */
 const repo = resolve(import.meta.dirname, '..');
 t.setTimeout(600_000);
@@ -37,14 +40,17 @@ t.test('buildspecs call the project scripts, in order, and never buildx', async 
     t.equal(spec.version, 0.2);
     t.equal(spec.phases.install?.['runtime-versions']?.nodejs, 22);
     const commands = Object.values(spec.phases).flatMap((phase) => phase.commands);
-    t.same(commands, ['npm ci --no-audit --no-fund', 'npm test', 'npm run build', 'bash infra/buildspecs/deploy-service.sh'], service);
+    // The deploy step bundles itself: the image holds what the fingerprint was computed from.
+    t.same(commands, ['npm ci --no-audit --no-fund', 'npm test', 'bash infra/buildspecs/deploy-service.sh'], service);
     t.notMatch(text, /buildx/);
   }
   const script = await readFile(join(repo, 'infra/buildspecs/deploy-service.sh'), 'utf8');
   t.notMatch(script.replace(/^#.*$/gm, ''), /buildx|--platform[ =](?!linux\/arm64)/, 'one architecture only');
   t.match(script, /docker build --platform linux\/arm64 --provenance=false/);
-  t.match(script, /npm run -s affected -- "\$SERVICE"/);
+  t.match(script, /npm run -s affected -- "\$SERVICE" .*--build --check-dist/);
   t.match(script, /npx cdk deploy "\$STACK" --exclusively/);
+  const { scripts } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  t.equal(scripts.deploy, 'bash infra/buildspecs/deploy-service.sh', 'npm run deploy is the same script');
 });
 
 interface Stand {
@@ -54,9 +60,19 @@ interface Stand {
   readonly pinDenied?: boolean;
   /** The image of this fingerprint is already in ECR. */
   readonly imageExists?: boolean;
-  readonly cwd?: string;
   readonly env?: Record<string, string>;
+  /** By hand: `npm run deploy -- <args>` with no pipeline environment; else the pipeline's call. */
+  readonly byHand?: readonly string[];
 }
+
+/** What the pipeline stack gives the command build (pipelines-stack.ts, from names.ts). */
+const pipelineEnv = {
+  SERVICE: 'command',
+  STACK: stackIds.command,
+  REPOSITORY_URI: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.repository('command')}`,
+  FINGERPRINT_PARAMETER: parameters.deployedFingerprint('command'),
+  PINNED_PARAMETER: parameters.pinned('command'),
+};
 
 async function runDeploy(t: Test, stand: Stand) {
   const bin = await mkdtemp(join(tmpdir(), 'cqrs-fake-bin-'));
@@ -76,41 +92,48 @@ async function runDeploy(t: Test, stand: Stand) {
       "ssm get-parameters-by-path")
         node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify(Object.entries(p).filter(([n]) => n.startsWith(process.argv[2])).map(([Name, Value]) => ({ Name, Value, Type: "String" }))))' "$ssm" "$4" ;;
       "ssm put-parameter") ;;
+      "sts get-caller-identity") echo 123456789012 ;;
       "ecr get-login-password") echo secret ;;
       "ecr describe-images") exit ${stand.imageExists ? 0 : 1} ;;
       *) echo "unexpected aws call: $*" >&2; exit 2 ;;
     esac`,
   );
-  await fake('docker', 'cat > /dev/null || true');
+  // docker build also records what the image would hold: the hash of each bundle in dist/.
+  await fake('docker', `if [ "$1" = build ]; then for f in dist/*/index.mjs; do printf 'image holds %s %s\\n' "$f" "$(sha256sum "$f" | cut -d' ' -f1)" >> "${log}"; done; fi\ncat > /dev/null || true`);
   await fake('npx', 'exit 0');
-  const result = spawnSync('bash', ['infra/buildspecs/deploy-service.sh'], {
-    cwd: stand.cwd ?? repo,
-    encoding: 'utf8',
-    timeout: 300_000,
-    env: childEnv({
-      PATH: `${bin}:${process.env.PATH}`,
-      SERVICE: 'command',
-      STACK: 'CommandStack',
-      REPOSITORY_URI: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-command',
-      FINGERPRINT_PARAMETER: '/cqrs-es/deployed/command',
-      PINNED_PARAMETER: '/cqrs-es/pinned/command',
-      ...stand.env,
-    }),
-  });
+  const env = childEnv({ PATH: `${bin}:${process.env.PATH}`, AWS_REGION: 'eu-west-1', ...(stand.byHand ? {} : pipelineEnv), ...stand.env });
+  for (const key of ['AWS_DEFAULT_REGION', ...(stand.byHand ? Object.keys(pipelineEnv) : [])]) if (!stand.env?.[key]) delete env[key];
+  const [command, args] = stand.byHand ? ['npm', ['run', '-s', 'deploy', '--', ...stand.byHand]] : ['bash', ['infra/buildspecs/deploy-service.sh']];
+  const result = spawnSync(command, args, { cwd: archive, encoding: 'utf8', timeout: 300_000, env });
   const calls = await readFile(log, 'utf8').then((text) => text.trim().split('\n'), () => [] as string[]);
   return { result, calls };
 }
 
-const commandFingerprint = async (root = repo) =>
-  (await fingerprintService('command', root, { parameters: { ...settingsParameters, ...ssmIds } })).fingerprint;
+const commandFingerprint = async (root: string, context: Record<string, string> = {}) =>
+  fingerprintService('command', root, { parameters: { ...settingsParameters, ...ssmIds }, context });
 const deployedState = (fingerprint: string, extra: Record<string, string> = {}) => ({ ...settingsParameters, ...ssmIds, '/cqrs-es/deployed/command': fingerprint, ...extra });
 const image = (fingerprint: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-command:${fingerprint}`;
-const deployCall = (fingerprint: string) =>
-  `npx cdk deploy CommandStack --exclusively --require-approval never -c jwksUrl=${identity.jwksUrl} -c jwtIssuer=${identity.jwtIssuer} -c jwtAudience=${identity.jwtAudience} -c commandImageTag=${fingerprint}`;
+const deployCall = (fingerprint: string, audience = identity.jwtAudience) =>
+  `npx cdk deploy CommandStack --exclusively --require-approval never -c jwksUrl=${identity.jwksUrl} -c jwtIssuer=${identity.jwtIssuer} -c jwtAudience=${audience} -c commandImageTag=${fingerprint}`;
 
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** The copy of the source archive every run happens in (no .git, node_modules linked). */
+let archive: string;
+let files: string[];
+let fingerprinted: Fingerprint;
 let fingerprint: string;
 t.before(async () => {
-  fingerprint = await commandFingerprint();
+  archive = await mkdtemp(join(tmpdir(), 'cqrs-archive-'));
+  files = await copySourceTree(repo, archive);
+  // `npm ci` stands in as a link to the installed packages (same lockfile).
+  await symlink(join(repo, 'node_modules'), join(archive, 'node_modules'));
+  fingerprinted = await commandFingerprint(archive);
+  fingerprint = fingerprinted.fingerprint;
+});
+t.teardown(async () => {
+  await disposeBundlers();
+  await rm(archive, { recursive: true, force: true });
 });
 
 t.test('an unchanged service stops with a clear message and deploys nothing', async (t) => {
@@ -120,11 +143,13 @@ t.test('an unchanged service stops with a clear message and deploys nothing', as
   t.same(calls.filter((c) => !c.startsWith('aws ssm get-')), []);
 });
 
-t.test('a changed service is built for arm64, pushed under its fingerprint, deployed alone with the stored settings, recorded', async (t) => {
+t.test('a changed service is bundled afresh (a stale dist/ never reaches the image), built for arm64, pushed under its fingerprint, deployed alone with the stored settings, recorded', async (t) => {
+  await mkdir(join(archive, 'dist/command'), { recursive: true });
+  await writeFile(join(archive, 'dist/command/index.mjs'), '// an older build\n');
   const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), env: { CODEBUILD_RESOLVED_SOURCE_VERSION: '0123abcd' } });
   t.equal(result.status, 0, result.stderr);
   t.same(
-    calls.filter((c) => !c.startsWith('aws ecr')),
+    calls.filter((c) => !c.startsWith('aws ecr') && !c.startsWith('image holds')),
     [
       'aws ssm get-parameter --name /cqrs-es/pinned/command --query Parameter.Value --output text',
       'aws ssm get-parameters-by-path --path /cqrs-es/ --recursive --query Parameters --output json',
@@ -137,6 +162,8 @@ t.test('a changed service is built for arm64, pushed under its fingerprint, depl
   );
   t.match(result.stdout, `command changed: deployed an-older-fingerprint, now ${fingerprint}.`);
   t.match(result.stdout, `command deployed: ${fingerprint}`);
+  t.ok(calls.includes(`image holds dist/command/index.mjs ${fingerprinted.bundles.command}`), 'the image holds the bundle the fingerprint names');
+  t.equal(sha256(await readFile(join(archive, 'dist/command/index.mjs'))), fingerprinted.bundles.command, 'not the stale one');
 });
 
 t.test('a pinned service is not deployed: the run fails with how to release it', async (t) => {
@@ -179,25 +206,76 @@ t.test('without the settings in SSM the run fails with the one line naming them,
   t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('npx')));
 });
 
-t.test('without .git: a copy of the source archive builds, fingerprints the same and runs a first deploy', async (t) => {
-  const copy = await mkdtemp(join(tmpdir(), 'cqrs-archive-'));
-  t.teardown(() => rm(copy, { recursive: true, force: true }));
-  const files = await copySourceTree(repo, copy);
+t.test('without .git: the source archive fingerprints like the working tree and runs a first deploy', async (t) => {
   t.notOk(files.some((f) => f === '.git' || f.startsWith('.git/')), 'no git directory');
   t.notOk(files.some((f) => f.startsWith('node_modules/') || f.startsWith('dist/')), 'nothing .gitignore excludes');
-  await t.rejects(access(join(copy, '.git')));
-  // `npm ci` stands in as a link to the installed packages (same lockfile).
-  await symlink(join(repo, 'node_modules'), join(copy, 'node_modules'));
-
-  const build = spawnSync('npm', ['run', 'build'], { cwd: copy, encoding: 'utf8', timeout: 300_000, env: childEnv() });
-  t.equal(build.status, 0, build.stderr);
-  await access(join(copy, 'dist/command/index.mjs'));
-  t.equal(await commandFingerprint(copy), fingerprint, 'the fingerprint of the copy is that of the working tree');
+  await t.rejects(access(join(archive, '.git')));
+  t.equal((await commandFingerprint(repo)).fingerprint, fingerprint, 'the fingerprint of the copy is that of the working tree');
   // nothing recorded yet, as on the first run of a new pipeline
-  const { result, calls } = await runDeploy(t, { ssm: { ...settingsParameters, ...ssmIds }, cwd: copy });
+  const { result, calls } = await runDeploy(t, { ssm: { ...settingsParameters, ...ssmIds } });
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, `command changed: deployed none, now ${fingerprint}.`);
   t.ok(calls.includes(deployCall(fingerprint)), 'deployed from the copy');
+});
+
+t.test('checkDist: dist/ must hold exactly the bundles fingerprinted', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cqrs-dist-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await t.rejects(checkDist(dir, fingerprinted), /dist\/command\/index\.mjs is missing: run npm run build/);
+  await mkdir(join(dir, 'dist/command'), { recursive: true });
+  await writeFile(join(dir, 'dist/command/index.mjs'), '// an older build\n');
+  await t.rejects(checkDist(dir, fingerprinted), new RegExp(`dist/command/index\\.mjs is not the command bundle of fingerprint ${fingerprint}`));
+  await writeFile(join(dir, 'dist/command/index.mjs'), await readFile(join(archive, 'dist/command/index.mjs')));
+  await t.resolves(checkDist(dir, fingerprinted), 'the bundle as built');
+});
+
+t.test('by hand, npm run deploy -- command does what the pipeline does, with names it derives as the pipeline stack does', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), byHand: ['command'], env: { SOURCE_VERSION: 'abc1234' } });
+  t.equal(result.status, 0, result.stderr);
+  const image = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.repository('command')}:${fingerprint}`;
+  t.same(
+    calls.filter((c) => !c.startsWith('aws ecr') && !c.startsWith('image holds')),
+    [
+      'aws sts get-caller-identity --query Account --output text',
+      `aws ssm get-parameter --name ${parameters.pinned('command')} --query Parameter.Value --output text`,
+      'aws ssm get-parameters-by-path --path /cqrs-es/ --recursive --query Parameters --output json',
+      'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+      `docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t ${image} .`,
+      `docker push ${image}`,
+      deployCall(fingerprint),
+      `aws ssm put-parameter --name ${parameters.deployedFingerprint('command')} --value ${fingerprint} --type String --overwrite --description source abc1234`,
+    ],
+    'pin honoured, fingerprint recorded, the stack deployed alone',
+  );
+});
+
+t.test('by hand, a pin stops the deploy as it stops the pipeline', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint', { '/cqrs-es/pinned/command': 'abc123: bad release' }), byHand: ['command'] });
+  t.equal(result.status, 1);
+  t.match(result.stderr, 'command is pinned (abc123: bad release)');
+  t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('npx') || c.includes('put-parameter')), 'nothing built, deployed or recorded');
+});
+
+t.test('by hand, -c key=value overrides a stored setting for this deploy; the fingerprint recorded is the one deployed', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState(fingerprint), byHand: ['command', '-c', 'jwtAudience=another audience'] });
+  t.equal(result.status, 0, result.stderr);
+  const overridden = (await commandFingerprint(archive, { jwtAudience: 'another audience' })).fingerprint;
+  t.not(overridden, fingerprint, 'the setting is part of the fingerprint');
+  t.ok(calls.includes(deployCall(overridden, 'another audience')), 'deployed with the override');
+  t.ok(calls.some((c) => c.startsWith(`aws ssm put-parameter --name ${parameters.deployedFingerprint('command')} --value ${overridden} `)), 'and recorded');
+});
+
+t.test('by hand, a mistyped service or argument stops before anything runs', async (t) => {
+  for (const [args, message] of [
+    [['billing'], /unknown service billing \(known: command, query\)/],
+    [['command', '--force'], /unexpected argument --force/],
+    [['command', '-c', 'novalue'], /-c needs key=value/],
+  ] as const) {
+    const { result, calls } = await runDeploy(t, { ssm: deployedState(fingerprint), byHand: [...args] });
+    t.equal(result.status, 2, args.join(' '));
+    t.match(result.stderr, message);
+    t.notOk(calls.some((c) => !c.startsWith('aws sts')), 'nothing read or built');
+  }
 });
 
 t.test('no test or build script shells out to git', async (t) => {

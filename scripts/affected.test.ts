@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import { parameters } from '../infra/lib/names.ts';
 import { imageBundles } from '../infra/lib/service-image.ts';
-import { deployedTemplate, fingerprintService, imageTagPlaceholder, parseArgs } from './affected.ts';
+import { deployedTemplate, disposeBundlers, fingerprintService, imageTagPlaceholder, parseArgs } from './affected.ts';
 import type { FingerprintOptions } from './affected.ts';
 import { bundles } from './build.ts';
 import { copySourceTree } from './source-tree.ts';
@@ -40,7 +40,10 @@ t.before(async () => {
   root = await copyOfRepo();
   baseline = await fingerprints(root);
 });
-t.teardown(() => rm(root, { recursive: true, force: true }));
+t.teardown(async () => {
+  await disposeBundlers();
+  await rm(root, { recursive: true, force: true });
+});
 
 /** Edits a file in the copy, returns which services changed, then restores it. */
 async function changedBy(file: string, edit: (text: string) => string = (text) => `${text}\n// a change\n`): Promise<string[]> {

@@ -1,5 +1,5 @@
 /**
- * `npm run affected [-- <service>…] [-c key=value…] [--parameters <file>] [--deployed <file>] [--record] [--json]`
+ * `npm run affected [-- <service>…] [-c key=value…] [--parameters <file>] [--deployed <file>] [--record] [--json] [--build] [--check-dist]`
  *
  * Fingerprints each service from exactly what ships in it and how it is deployed (SPEC §7):
  * - its image: the source files its bundles are made of (esbuild metafile; the query image
@@ -16,6 +16,9 @@
  * --recursive --query Parameters` prints them ([{Name, Value}]). The settings among them
  * (`/cqrs-es/settings/<key>`) become context; `-c key=value` wins over both.
  * `--deployed <file>`: the last deployed fingerprints ({"<service>": "<fingerprint>"}).
+ * `--build`: first bundle the services' image bundles into `dist/` (as `npm run build` does).
+ * `--check-dist`: fail unless `dist/` holds exactly the bundles fingerprinted (an image is built
+ * from `dist/`, and tagged with the fingerprint).
  * Prints a line per service to stderr and a JSON report to stdout: per service its fingerprint,
  * the deployed one, whether they differ, and the settings it was fingerprinted with.
  */
@@ -26,14 +29,15 @@ import { join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { App } from 'aws-cdk-lib';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
-import { build } from 'esbuild';
+import { build, context } from 'esbuild';
+import type { BuildContext } from 'esbuild';
 import type { buildApp } from '../infra/lib/build-app.ts';
 import { parameters as parameterNames, services as serviceNames } from '../infra/lib/names.ts';
 import type { ServiceName } from '../infra/lib/names.ts';
 import { projectContext } from '../infra/lib/project-context.ts';
 import { imageBundles } from '../infra/lib/service-image.ts';
 import { serviceSettingKeys } from '../infra/lib/settings.ts';
-import { bundleOptions, bundles } from './build.ts';
+import { buildBundle, bundleOptions, bundles } from './build.ts';
 import type { Bundle } from './build.ts';
 
 export type Service = ServiceName;
@@ -45,6 +49,8 @@ export interface Fingerprint {
   readonly parts: readonly string[];
   /** The settings the template was synthesized with (pass them to `cdk deploy` as `-c`). */
   readonly settings: Readonly<Record<string, string>>;
+  /** The sha256 of each bundle the image ships, as fingerprinted (`dist/<bundle>/index.mjs`). */
+  readonly bundles: Readonly<Record<string, string>>;
 }
 
 export interface FingerprintOptions {
@@ -68,11 +74,39 @@ function packageDir(input: string): string | undefined {
   return match[1]!.slice(match[1]!.indexOf('node_modules/'));
 }
 
+/**
+ * One esbuild context per tree and bundle, kept for the life of the process: a rebuild re-reads
+ * every file and re-parses only those whose content changed, so a process that fingerprints many
+ * times (the tests) bundles fast, with the same output as a fresh build. Rebuilds of one context
+ * run one at a time.
+ */
+const bundlers = new Map<string, { context: Promise<BuildContext>; last: Promise<unknown> }>();
+
+/** Stops the bundlers `fingerprintService` keeps (call once a process is done fingerprinting). */
+export async function disposeBundlers(): Promise<void> {
+  const all = [...bundlers.values()];
+  bundlers.clear();
+  await Promise.all(all.map(async ({ context, last }) => {
+    await last.catch(() => undefined);
+    await (await context).dispose();
+  }));
+}
+
 async function bundle(root: string, name: Bundle) {
-  const result = await build({ ...bundleOptions(name, join(root, '.affected-out'), root), write: false, metafile: true, logLevel: 'silent' });
+  const key = `${root}\0${name}`;
+  let bundler = bundlers.get(key);
+  if (!bundler) {
+    bundler = { context: context({ ...bundleOptions(name, join(root, '.affected-out'), root), write: false, metafile: true, logLevel: 'silent' }), last: Promise.resolve() };
+    bundlers.set(key, bundler);
+  }
+  const { context: pending } = bundler;
+  const rebuilt = bundler.last.catch(() => undefined).then(async () => (await pending).rebuild());
+  bundler.last = rebuilt;
+  const { metafile, outputFiles } = await rebuilt;
+  if (!metafile || !outputFiles) throw new Error(`bundling ${name} gave no metafile or output`);
   return {
-    inputs: Object.keys(result.metafile.inputs),
-    code: result.outputFiles.filter((file) => /\.m?js$/.test(file.path)).map((file) => file.contents),
+    inputs: Object.keys(metafile.inputs),
+    code: outputFiles.filter((file) => /\.m?js$/.test(file.path)).map((file) => file.contents),
   };
 }
 
@@ -170,6 +204,7 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
   // Every file in a bundle's import graph counts, even where tree shaking drops its code (a
   // conservative choice: a false "changed" costs a deploy, a false "unchanged" ships stale code);
   // the minified bundles themselves are hashed too, which catches what only import wiring changes.
+  const bundleHashes = Object.fromEntries(bundled.map((b, i) => [built[i]!, sha256(b.code[0]!)]));
   const parts: string[] = bundled.flatMap((b, i) => b.code.map((contents) => `bundle ${built[i]} ${sha256(contents)}`));
   for (const file of [...files].sort()) parts.push(`${file} ${sha256(await readFile(join(root, file)))}`);
   for (const pkg of [...packages].sort()) {
@@ -184,7 +219,24 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
   // deploy time: a new value must redeploy the service even though its template is the same.
   for (const name of template.ssm) parts.push(`ssm ${name} ${options.parameters ? JSON.stringify(options.parameters[name] ?? null) : '(not looked up)'}`);
   const settings = Object.fromEntries(serviceSettingKeys.filter((key) => context[key] !== undefined).map((key) => [key, context[key]!]));
-  return { service, fingerprint: sha256(parts.join('\n')).slice(0, 24), parts, settings };
+  return { service, fingerprint: sha256(parts.join('\n')).slice(0, 24), parts, settings, bundles: bundleHashes };
+}
+
+/**
+ * Checks that `dist/` holds exactly the bundles a fingerprint was computed from, so that an image
+ * built from it is what its tag (the fingerprint) names. Throws, naming the first bundle that
+ * differs or is missing.
+ */
+export async function checkDist(root: string, fingerprint: Fingerprint): Promise<void> {
+  for (const [name, expected] of Object.entries(fingerprint.bundles)) {
+    const file = `dist/${name}/index.mjs`;
+    const found = await readFile(join(root, file)).then(sha256, (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (found === undefined) throw new Error(`${file} is missing: run npm run build`);
+    if (found !== expected) throw new Error(`${file} is not the ${name} bundle of fingerprint ${fingerprint.fingerprint} (a stale build?): run npm run build`);
+  }
 }
 
 export type Deployed = Partial<Record<Service, string>>;
@@ -228,9 +280,18 @@ async function main() {
   const deployed = await readJson<Deployed>(args.deployed, {});
   const listed = args.parameters ? await readJson<{ Name: string; Value: string }[]>(args.parameters, []) : undefined;
   const parameters = listed ? Object.fromEntries(listed.map((p) => [p.Name, p.Value])) : undefined;
+  if (args.flags.has('--build')) {
+    // The image's bundles into dist/ (what the Dockerfile copies), from this tree, before the
+    // fingerprint that will tag the image.
+    for (const bundle of new Set(args.list.flatMap((service) => imageBundles[service]))) {
+      const { bytes } = await buildBundle(bundle as Bundle);
+      process.stderr.write(`built dist/${bundle}/index.mjs (${(bytes / 1024).toFixed(0)} KB)\n`);
+    }
+  }
   const results = [];
   // one at a time: each bundles and synthesizes, and CI machines are small
   for (const service of args.list) results.push(await fingerprintService(service, process.cwd(), { context: args.context, ...(parameters ? { parameters } : {}) }));
+  if (args.flags.has('--check-dist')) for (const result of results) await checkDist(process.cwd(), result);
   const report = Object.fromEntries(
     results.map(({ service, fingerprint, settings }) => [
       service,
@@ -251,8 +312,10 @@ async function main() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`affected: ${(error as Error).message}\n`);
-    process.exit(1);
-  });
+  main()
+    .finally(disposeBundlers)
+    .catch((error: unknown) => {
+      process.stderr.write(`affected: ${(error as Error).message}\n`);
+      process.exit(1);
+    });
 }

@@ -1,14 +1,48 @@
 #!/usr/bin/env bash
-# The deploy step of a service pipeline (CodeBuild, after `npm ci`, `npm test`, `npm run build`),
-# also the rollback command (DEPLOY.md, "Rolling back"). Builds, pushes and deploys the service
-# only when its fingerprint differs from the deployed one, and never while it is pinned.
+# Deploys one service: the deploy step of its pipeline (CodeBuild, after `npm ci` and `npm test`),
+# and the way to deploy it by hand or roll it back (DEPLOY.md). Never while the service is pinned
+# (unless pinning it is the point), and only when its fingerprint differs from the deployed one.
 #
-# Environment (the pipeline stack sets all but the last two):
+#   bash infra/buildspecs/deploy-service.sh                       the pipeline: all from the environment
+#   npm run deploy -- <command|query> [-c key=value ...]          by hand, with the caller's credentials
+#
+# Environment (the pipeline stack sets the first five; by hand they follow from the service):
 #   SERVICE, STACK, REPOSITORY_URI, FINGERPRINT_PARAMETER, PINNED_PARAMETER
 #   PARAMETERS_PATH  SSM path of the app's parameters (default /cqrs-es/)
 #   PIN_REASON       rollback: pin the service at this tree's fingerprint, then deploy it
+# `-c key=value` overrides a setting stored in SSM for this deploy (DEPLOY.md, "Settings").
 set -euo pipefail
+
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+  # By hand: the same names the pipeline stack gives the build (infra/lib/names.ts; a test keeps
+  # the two in step), the repository in the caller's account and region.
+  SERVICE=$1
+  shift
+  case "$SERVICE" in
+    command) STACK=${STACK:-CommandStack} ;;
+    query) STACK=${STACK:-QueryStack} ;;
+    *) echo "unknown service $SERVICE (known: command, query)" >&2; exit 2 ;;
+  esac
+  FINGERPRINT_PARAMETER=${FINGERPRINT_PARAMETER:-/cqrs-es/deployed/$SERVICE}
+  PINNED_PARAMETER=${PINNED_PARAMETER:-/cqrs-es/pinned/$SERVICE}
+  if [ -z "${REPOSITORY_URI:-}" ]; then
+    region=${AWS_REGION:-${AWS_DEFAULT_REGION:-$(aws configure get region || true)}}
+    if [ -z "$region" ]; then echo "set AWS_REGION to the region to deploy to" >&2; exit 2; fi
+    account=$(aws sts get-caller-identity --query Account --output text)
+    REPOSITORY_URI=$account.dkr.ecr.$region.amazonaws.com/cqrs-es-$SERVICE
+  fi
+fi
 : "${SERVICE:?}" "${STACK:?}" "${REPOSITORY_URI:?}" "${FINGERPRINT_PARAMETER:?}" "${PINNED_PARAMETER:?}"
+overrides=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -c | --context)
+      if [ $# -lt 2 ] || [ "${2#*=}" = "$2" ]; then echo "$1 needs key=value" >&2; exit 2; fi
+      overrides+=(-c "$2")
+      shift 2 ;;
+    *) echo "unexpected argument $1 (only -c key=value may follow the service)" >&2; exit 2 ;;
+  esac
+done
 parameters_path=${PARAMETERS_PATH:-/cqrs-es/}
 pin_reason=${PIN_REASON:-}
 work=$(mktemp -d)
@@ -37,7 +71,9 @@ node -e '
   console.log(JSON.stringify({ [service]: found ? found.Value : "none" }));
 ' "$work/parameters.json" "$FINGERPRINT_PARAMETER" "$SERVICE" >"$work/deployed.json"
 
-report=$(npm run -s affected -- "$SERVICE" --parameters "$work/parameters.json" --deployed "$work/deployed.json")
+# The image is built from dist/: --build bundles the service's bundles into it from this tree,
+# and --check-dist verifies they are exactly the bundles the fingerprint (the image tag) names.
+report=$(npm run -s affected -- "$SERVICE" --parameters "$work/parameters.json" --deployed "$work/deployed.json" --build --check-dist "${overrides[@]}")
 field() { node -e 'const r = JSON.parse(process.argv[1])[process.argv[2]]; console.log(r[process.argv[3]])' "$report" "$SERVICE" "$1"; }
 fingerprint=$(field fingerprint)
 deployed=$(field deployed)
@@ -71,10 +107,10 @@ else
   docker push "$REPOSITORY_URI:$fingerprint"
 fi
 
-# The stack alone, with this build's own credentials; CloudFormation acts as the service's
-# deploy role (ServiceDeploySynthesizer in infra/lib).
+# The stack alone, with the caller's own credentials; CloudFormation acts as the service's deploy
+# role (ServiceDeploySynthesizer in infra/lib).
 npx cdk deploy "$STACK" --exclusively --require-approval never "${settings[@]}" -c "${SERVICE}ImageTag=$fingerprint"
 # The commit goes with the fingerprint, so the parameter's history tells what to roll back to.
 aws ssm put-parameter --name "$FINGERPRINT_PARAMETER" --value "$fingerprint" --type String --overwrite \
-  --description "source ${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown}" >/dev/null
+  --description "source ${CODEBUILD_RESOLVED_SOURCE_VERSION:-${SOURCE_VERSION:-unknown}}" >/dev/null
 echo "$SERVICE deployed: $fingerprint"

@@ -126,7 +126,7 @@ export class DataStack extends Stack {
     acknowledge(cluster, 'The port is no secret worth hiding: only the database clients security group reaches it, over TLS', 'AwsSolutions-RDS11');
     acknowledge(
       cluster,
-      'Rotation needs the functions to re-read the secret when a connection is refused; until the runtime does, a rotation would cut the projections off',
+      'Rotation is left to the operator (DEPLOY.md, "Postgres"): it deploys AWS\'s rotation function from the Serverless Application Repository into the VPC, reaching Secrets Manager through the NAT instance; the functions already re-read the secret when the database refuses the password',
       'AwsSolutions-SMG4',
     );
 

@@ -1,5 +1,5 @@
 import { Stack, Validations } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
 
@@ -14,7 +14,9 @@ export function acknowledge(scope: IConstruct, reason: string, ...findings: stri
 
 /**
  * Acknowledges the wildcards of one policy statement (AwsSolutions-IAM5), named the way
- * cdk-nag names them, so that a wildcard added later to the same role is still reported.
+ * cdk-nag names them. cdk-nag reports per policy resource, not per statement: on a policy that
+ * holds other statements, an acknowledged `Resource::*` would also cover any later statement on
+ * `*`. Use it for named wildcards (an ARN prefix, `Action::x:*`), and `starPolicy` for `*`.
  */
 export function acknowledgeWildcards(scope: IConstruct, statement: iam.PolicyStatement, reason: string): void {
   const stack = Stack.of(scope);
@@ -24,4 +26,17 @@ export function acknowledgeWildcards(scope: IConstruct, statement: iam.PolicySta
     ...statement.resources.map(flat).filter((resource) => resource.includes('*')).map((resource) => `Resource::${resource}`),
   ];
   acknowledge(scope, reason, ...findings.map((finding) => `AwsSolutions-IAM5[${finding}]`));
+}
+
+/**
+ * A statement on `*` (an action that takes no narrower resource), in a policy of its own attached
+ * to `role` and acknowledged on that policy alone: a later statement on `*` added to the role's
+ * other policies is still reported. `dependents` (e.g. the function that needs the grant when it
+ * is created) wait for the policy.
+ */
+export function starPolicy(role: iam.IRole & IConstruct, id: string, statement: iam.PolicyStatement, reason: string, dependents: IConstruct[] = []): iam.Policy {
+  const policy = new iam.Policy(role, id, { statements: [statement], roles: [role] });
+  acknowledgeWildcards(policy, statement, reason);
+  for (const dependent of dependents) dependent.node.addDependency(policy);
+  return policy;
 }

@@ -6,11 +6,15 @@ import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { handlerActions } from './handler-permissions.ts';
+import { acknowledge, acknowledgeWildcards, starPolicy } from './nag.ts';
 import type { Construct } from 'constructs';
 import { names, parameters, prefix, services, stackIds } from './names.ts';
 import type { ServiceName } from './names.ts';
 import { requireSettings } from './settings.ts';
+
+/** The one principal a service's functions may be invoked by (their routes on the HTTP API). */
+const apiGatewayPrincipal = 'apigateway.amazonaws.com';
 
 /**
  * One CodePipeline (V2) per service. Both start on every push; each one's CodeBuild step works out
@@ -53,7 +57,11 @@ export class PipelinesStack extends Stack {
     return this.#arn('logs', 'log-group', `${names.logGroupPrefix(service)}*`, ArnFormat.COLON_RESOURCE_NAME);
   }
 
-  /** The most any role of the service's stack may do (its functions' roles). */
+  /**
+   * The most any role of the service's stack may do (its functions' roles). A boundary is one
+   * managed policy, so an acknowledged `*` on it covers all of it: the infra tests pin its
+   * statements on `*` instead, and a boundary grants nothing by itself.
+   */
   #boundary(service: ServiceName): iam.ManagedPolicy {
     const boundary = new iam.ManagedPolicy(this, `${service}Boundary`, {
       managedPolicyName: names.boundary(service),
@@ -94,7 +102,10 @@ export class PipelinesStack extends Stack {
     return boundary;
   }
 
-  /** What CloudFormation acts as when it deploys the service's stack: that stack's resources only. */
+  /**
+   * What CloudFormation acts as when it deploys the service's stack: what the resource handlers of
+   * the stack's resource types call (handler-permissions.ts), on that stack's resources only.
+   */
   #deployRole(service: ServiceName): iam.Role {
     const boundaryArn = this.boundaries[service].managedPolicyArn;
     const roles = `arn:${this.partition}:iam::${this.account}:role${names.rolePath(service)}*`;
@@ -109,76 +120,90 @@ export class PipelinesStack extends Stack {
       assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com'),
       description: `CloudFormation deploys ${stackIds[service]} as this role, passed by the ${service} build`,
     });
-    const allow = (sid: string, actions: string[], resources: string[], options: { conditions?: Record<string, unknown>; wildcards?: string } = {}) => {
+    type Conditions = Record<string, Record<string, unknown>>;
+    const allow = (sid: string, actions: string[], resources: string[], options: { conditions?: Conditions; wildcards?: string } = {}) => {
       const statement = new iam.PolicyStatement({ sid, actions, resources, ...(options.conditions ? { conditions: options.conditions } : {}) });
       role.addToPolicy(statement);
       if (options.wildcards) acknowledgeWildcards(role, statement, options.wildcards);
     };
+    // Actions that take no narrower resource than *: each in a policy of its own (nag.ts).
+    const allowOnAnything = (sid: string, actions: string[], reason: string, conditions?: Conditions) =>
+      starPolicy(role, sid, new iam.PolicyStatement({ sid, actions, resources: ['*'], ...(conditions ? { conditions } : {}) }), reason);
+    const deny = (sid: string, actions: string[], conditions?: Conditions) =>
+      role.addToPolicy(new iam.PolicyStatement({ sid, effect: iam.Effect.DENY, actions, resources: ['*'], ...(conditions ? { conditions } : {}) }));
 
     allow('ReadSettings', ['ssm:GetParameters', 'ssm:GetParameter'], [this.#arn('ssm', 'parameter', `${prefix}/*`)], {
       wildcards: 'The stack\'s SSM parameters (ids of shared resources, settings) are resolved at deploy time; all are non-secret and under the app\'s prefix',
     });
-    // Roles of its functions: only under the service's path, only with its boundary.
+
+    // Roles of its functions: only under the service's path, only with its boundary. A role's
+    // trust policy cannot be constrained by IAM; DEPLOY.md says what that leaves open.
     const bounded = 'Roles the stack creates have generated names; the service\'s IAM path and its permissions boundary are what bound them';
-    allow('CreateBoundedRoles', ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'], [roles], {
-      conditions: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn } },
-      wildcards: bounded,
-    });
-    allow('ManageBoundedRoles', ['iam:GetRole', 'iam:GetRolePolicy', 'iam:DeleteRole', 'iam:TagRole', 'iam:UntagRole', 'iam:ListRolePolicies', 'iam:ListAttachedRolePolicies', 'iam:UpdateRoleDescription'], [roles], {
-      wildcards: bounded,
-    });
+    const underBoundary = ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutRolePermissionsBoundary'];
+    allow('CreateBoundedRoles', underBoundary, [roles], { conditions: { StringEquals: { 'iam:PermissionsBoundary': boundaryArn } }, wildcards: bounded });
+    allow('ManageBoundedRoles', handlerActions(['AWS::IAM::Role', 'AWS::IAM::Policy'], 'iam:', underBoundary), [roles], { wildcards: bounded });
     allow('PassBoundedRolesToLambda', ['iam:PassRole'], [roles], { conditions: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } }, wildcards: bounded });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'KeepTheBoundary',
-        effect: iam.Effect.DENY,
-        actions: ['iam:DeleteRolePermissionsBoundary', 'iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion'],
-        resources: ['*'],
-      }),
-    );
-    allow('OwnFunctions', ['lambda:*'], functions, {
-      wildcards: 'CloudFormation\'s Lambda handler calls a changing set of function APIs; the resources are this service\'s functions (and their versions) only',
+    deny('KeepTheBoundary', ['iam:DeleteRolePermissionsBoundary', 'iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion']);
+
+    // Its functions, and who may invoke them: API Gateway only. No function URL, no policy that
+    // names another principal (an account, *), whatever a later statement might allow.
+    allow('OwnFunctions', handlerActions(['AWS::Lambda::Function', 'AWS::Lambda::Permission'], 'lambda:', ['lambda:AddPermission']), functions, {
+      wildcards: 'The service\'s functions by name, and their versions (name:version)',
     });
+    allow('InvokedByApiGatewayOnly', ['lambda:AddPermission'], functions, {
+      conditions: { StringEquals: { 'lambda:Principal': apiGatewayPrincipal } },
+      wildcards: 'The service\'s functions by name, and their versions (name:version)',
+    });
+    deny('NoOtherInvoker', ['lambda:AddPermission'], { StringNotEquals: { 'lambda:Principal': apiGatewayPrincipal } });
+    deny('NoPublicFunctions', ['lambda:CreateFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig', 'lambda:PutResourcePolicy']);
+    // Lambda reads the image as the caller when it creates or updates an image function.
     allow('FunctionImage', ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:GetRepositoryPolicy'], [this.#arn('ecr', 'repository', names.repository(service))]);
-    allow(
-      'OwnLogGroups',
-      ['logs:CreateLogGroup', 'logs:DeleteLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteRetentionPolicy', 'logs:TagResource', 'logs:UntagResource', 'logs:ListTagsForResource', 'logs:TagLogGroup', 'logs:UntagLogGroup', 'logs:ListTagsLogGroup'],
-      [this.#logGroups(service), `${this.#logGroups(service)}:*`],
-      { wildcards: 'The service\'s log groups, by their name prefix' },
+    allowOnAnything(
+      'DescribeNetwork',
+      handlerActions(['AWS::Lambda::Function'], 'ec2:'),
+      'Lambda checks the subnets and security groups of a VPC function as its creator, and waits for its network interfaces on delete; EC2 Describe calls take no resource and change nothing',
     );
+
+    const logGroups = this.#logGroups(service);
+    allow('OwnLogGroups', handlerActions(['AWS::Logs::LogGroup'], 'logs:', ['logs:DescribeLogGroups']), [logGroups, `${logGroups}:*`], {
+      wildcards: 'The service\'s log groups, by their name prefix',
+    });
     allow('FindLogGroups', ['logs:DescribeLogGroups'], [this.#arn('logs', 'log-group', '*', ArnFormat.COLON_RESOURCE_NAME)], {
       wildcards: 'DescribeLogGroups lists; it is scoped to log groups and reads only their names and settings',
     });
-    allow(
-      'OwnAlarms',
-      ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms', 'cloudwatch:DescribeAlarms', 'cloudwatch:TagResource', 'cloudwatch:UntagResource', 'cloudwatch:ListTagsForResource'],
-      [this.#arn('cloudwatch', 'alarm', `${names.alarmPrefix(service)}*`, ArnFormat.COLON_RESOURCE_NAME)],
-      { wildcards: 'The service\'s alarms, by their name prefix' },
-    );
-    allow('OwnDashboard', ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'], [
+    allow('OwnAlarms', handlerActions(['AWS::CloudWatch::Alarm'], 'cloudwatch:'), [this.#arn('cloudwatch', 'alarm', `${names.alarmPrefix(service)}*`, ArnFormat.COLON_RESOURCE_NAME)], {
+      wildcards: 'The service\'s alarms, by their name prefix',
+    });
+    allow('OwnDashboard', handlerActions(['AWS::CloudWatch::Dashboard'], 'cloudwatch:'), [
       `arn:${this.partition}:cloudwatch::${this.account}:dashboard/${names.dashboard(service)}`,
     ]);
     // Routes and integrations on the shared API: IAM cannot tell one service's routes from the
-    // other's (route ids are random), so this is as narrow as API Gateway allows.
-    allow('RoutesOnTheSharedApi', ['apigateway:GET', 'apigateway:POST', 'apigateway:PATCH', 'apigateway:DELETE'], [`${api}/routes`, `${api}/routes/*`, `${api}/integrations`, `${api}/integrations/*`], {
-      wildcards: 'Route and integration ids are random; these are the routes and integrations of the one shared HTTP API, not the API, its stage or its authorizer',
-    });
+    // other's (route ids are random), so this is as narrow as API Gateway allows (DEPLOY.md, "Who
+    // may deploy what", says what that leaves open).
+    allow(
+      'RoutesOnTheSharedApi',
+      handlerActions(['AWS::ApiGatewayV2::Route', 'AWS::ApiGatewayV2::Integration'], 'apigateway:'),
+      [`${api}/routes`, `${api}/routes/*`, `${api}/integrations`, `${api}/integrations/*`],
+      { wildcards: 'Route and integration ids are random; these are the routes and integrations of the one shared HTTP API, not the API, its stage or its authorizer' },
+    );
     allow('ReadTheSharedApi', ['apigateway:GET'], [api]);
+
     if (service === 'query') {
       const projector = this.#arn('lambda', 'function', names.projectorFunction, ArnFormat.COLON_RESOURCE_NAME);
-      allow('ProjectorEventSource', ['lambda:CreateEventSourceMapping', 'lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping', 'lambda:DeleteEventSourceMapping'], ['*'], {
-        conditions: { StringEquals: { 'lambda:FunctionArn': projector } },
-        wildcards: 'Event source mappings have random ids; the condition holds them to the projector function',
+      const forTheProjector = { ArnLike: { 'lambda:FunctionArn': [projector, `${projector}:*`] } };
+      const mappings = this.#arn('lambda', 'event-source-mapping', '*', ArnFormat.COLON_RESOURCE_NAME);
+      // CreateEventSourceMapping takes no resource (the mapping does not exist yet); the
+      // condition holds it to the projector. Changes and deletes act on the mapping, also only
+      // the projector's; reading and tagging a mapping changes nothing it does.
+      allowOnAnything('ProjectorEventSource', ['lambda:CreateEventSourceMapping'], 'CreateEventSourceMapping takes no resource; the lambda:FunctionArn condition holds it to the projector function', forTheProjector);
+      allow('ProjectorEventSourceChanges', ['lambda:UpdateEventSourceMapping', 'lambda:DeleteEventSourceMapping'], [mappings], {
+        conditions: forTheProjector,
+        wildcards: 'Event source mappings have random ids; the condition holds changes to the projector\'s',
       });
-      allow('TagEventSource', ['lambda:TagResource', 'lambda:UntagResource', 'lambda:ListTags', 'lambda:ListEventSourceMappings'], [this.#arn('lambda', 'event-source-mapping', '*', ArnFormat.COLON_RESOURCE_NAME)], {
-        wildcards: 'Event source mappings have random ids; tags and listing only',
+      allow('ReadAndTagEventSources', handlerActions(['AWS::Lambda::EventSourceMapping'], 'lambda:', ['lambda:CreateEventSourceMapping', 'lambda:UpdateEventSourceMapping', 'lambda:DeleteEventSourceMapping']), [mappings], {
+        wildcards: 'Event source mappings have random ids; reading and tagging one changes nothing it does',
       });
-      allow('FailureQueue', ['sqs:CreateQueue', 'sqs:DeleteQueue', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:TagQueue', 'sqs:UntagQueue', 'sqs:ListQueueTags'], [
-        this.#arn('sqs', names.projectorFailures),
-      ]);
-      allow('DescribeNetwork', ['ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'ec2:DescribeNetworkInterfaces'], ['*'], {
-        wildcards: 'Lambda checks the subnets and security group of a VPC function as its creator; EC2 Describe calls take no resource',
-      });
+      allow('FailureQueue', handlerActions(['AWS::SQS::Queue', 'AWS::SQS::QueuePolicy'], 'sqs:'), [this.#arn('sqs', names.projectorFailures)]);
     }
     return role;
   }
@@ -212,7 +237,12 @@ export class PipelinesStack extends Stack {
       role.addToPrincipalPolicy(statement);
       if (options.wildcards) acknowledgeWildcards(role, statement, options.wildcards);
     };
-    allow(['ecr:GetAuthorizationToken'], ['*'], { wildcards: 'ecr:GetAuthorizationToken takes no resource; pushes are limited to the service\'s repository below' });
+    starPolicy(
+      role,
+      'RegistryLogin',
+      new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+      'ecr:GetAuthorizationToken takes no resource; pushes are limited to the service\'s repository below',
+    );
     allow(
       ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:DescribeImages'],
       [this.#arn('ecr', 'repository', names.repository(service))],

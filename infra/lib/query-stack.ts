@@ -9,7 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { names, parameters } from './names.ts';
-import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { acknowledge, starPolicy } from './nag.ts';
 import { applyServiceBoundary } from './service-boundary.ts';
 import { serviceDashboard, serviceFunction } from './service-function.ts';
 import { serviceImage } from './service-image.ts';
@@ -19,6 +19,18 @@ import { identityEnvironment, serviceSettings } from './settings.ts';
 export interface QueryStackProps extends StackProps {
   readonly imageTag?: string;
 }
+
+/**
+ * How long each function waits for a Postgres connection (DATABASE_CONNECT_TIMEOUT_MS). Aurora
+ * Serverless v2 resumes from 0 ACU in about 15 s (it may take longer after a pause of more than a
+ * day); the first connection after a pause waits for it. Each timeout is above the usual resume
+ * and leaves the function time to migrate and answer: the query API has 29 s (API Gateway gives up
+ * at 30), the projector 60 s.
+ */
+export const databaseTiming = {
+  query: { timeout: Duration.seconds(29), connectTimeout: Duration.seconds(20) },
+  projector: { timeout: Duration.seconds(60), connectTimeout: Duration.seconds(45) },
+} as const;
 
 /** Where the projector function's bundle sits in the query image (Dockerfile.query). */
 export const projectorCommand = ['/app/projector/index.mjs'];
@@ -46,7 +58,11 @@ export class QueryStack extends Stack {
     // The functions read the credentials from Secrets Manager when they connect (TLS, straight
     // to Aurora): nothing secret in the environment, and any generated password works.
     const databaseSecretArn = read(parameters.databaseSecretArn);
-    const database = { EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: databaseSecretArn };
+    const database = (connectTimeout: Duration) => ({
+      EVENTS_TABLE: names.eventsTable,
+      DATABASE_SECRET_ARN: databaseSecretArn,
+      DATABASE_CONNECT_TIMEOUT_MS: String(connectTimeout.toMilliseconds()),
+    });
     const readSecret = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecretArn] });
     const readLog = new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:DescribeTable'], resources: [tableArn] });
 
@@ -55,9 +71,8 @@ export class QueryStack extends Stack {
       functionName: names.queryFunction,
       code: serviceImage(this, 'query', props.imageTag),
       memorySize: 256,
-      // A paused database takes ~15 s to resume; API Gateway gives up at 30 s.
-      timeout: Duration.seconds(29),
-      environment: { ...database, ...(settings ? identityEnvironment(settings.identity) : {}) },
+      timeout: databaseTiming.query.timeout,
+      environment: { ...database(databaseTiming.query.connectTimeout), ...(settings ? identityEnvironment(settings.identity) : {}) },
       vpc,
     });
     this.queryFunction = query.fn;
@@ -69,17 +84,21 @@ export class QueryStack extends Stack {
       functionName: names.projectorFunction,
       code: serviceImage(this, 'query', props.imageTag, projectorCommand),
       memorySize: 256,
-      timeout: Duration.seconds(60),
+      timeout: databaseTiming.projector.timeout,
       // No identity settings: the projector serves no user requests. Only its stream path is
       // passed through; any status but 200 fails the invocation (Lambda retries and bisects),
       // so only a batchItemFailures body from /events counts as success.
       environment: {
-        ...database,
+        ...database(databaseTiming.projector.connectTimeout),
         AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
         AWS_LWA_PASS_THROUGH_PATH: '/events',
         AWS_LWA_ERROR_STATUS_CODES: '201-599',
       },
       vpc,
+      // A batch that arrives while the database resumes can still fail once (a resume slower than
+      // the connect timeout); Lambda retries it at once and the retry finds the database awake.
+      // So the errors alarm waits for a second period with errors: what persists is reported.
+      errorsAlarm: { evaluationPeriods: 2, datapointsToAlarm: 2 },
     });
     this.projectorFunction = projector.fn;
     projector.role.addToPolicy(readLog);
@@ -88,9 +107,12 @@ export class QueryStack extends Stack {
       new iam.PolicyStatement({ actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }),
     );
     // Lambda's stream poller lists streams as the function; ListStreams names no resource.
-    const listStreams = new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] });
-    projector.role.addToPolicy(listStreams);
-    acknowledgeWildcards(projector.role, listStreams, 'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing');
+    const listStreams = starPolicy(
+      projector.role,
+      'ListStreams',
+      new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+      'dynamodb:ListStreams takes no resource; it lists stream ARNs and reads nothing',
+    );
 
     const failures = new sqs.Queue(this, 'ProjectorFailures', {
       queueName: names.projectorFailures,
@@ -99,7 +121,7 @@ export class QueryStack extends Stack {
       enforceSSL: true,
     });
     acknowledge(failures, 'This queue is the on-failure destination of the stream: records land here after ten retries; nothing reads from it automatically', 'AwsSolutions-SQS3');
-    new lambda.EventSourceMapping(this, 'EventsStream', {
+    const eventSource = new lambda.EventSourceMapping(this, 'EventsStream', {
       target: projector.fn,
       eventSourceArn: streamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -125,6 +147,8 @@ export class QueryStack extends Stack {
         }),
       ],
     });
+    // Lambda checks the function may read the stream when it creates the mapping.
+    eventSource.node.addDependency(listStreams);
     // The on-failure destination: Lambda sends the description of a batch it gave up on.
     projector.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [failures.queueArn] }));
 

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { acknowledge, acknowledgeWildcards } from './nag.ts';
+import { acknowledgeWildcards, starPolicy } from './nag.ts';
 import type { Construct } from 'constructs';
 import { names, prefix } from './names.ts';
 import type { ServiceName } from './names.ts';
@@ -19,6 +19,8 @@ export interface ServiceFunctionProps {
   readonly environment: Record<string, string>;
   /** Subnets and security groups, for a function that must reach the VPC (Postgres). */
   readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
+  /** How many 5-minute periods with errors raise the errors alarm (default: one). */
+  readonly errorsAlarm?: { readonly evaluationPeriods: number; readonly datapointsToAlarm: number };
 }
 
 /**
@@ -43,15 +45,6 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
   const writeLogs = new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.logGroupArn}:*`] });
   role.addToPolicy(writeLogs);
   acknowledgeWildcards(role, writeLogs, 'Log streams are named at run time, inside the function\'s own log group');
-  if (props.vpc) {
-    // What AWSLambdaVPCAccessExecutionRole grants: Lambda attaches the function to the subnets.
-    const attach = new iam.PolicyStatement({
-      actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-      resources: ['*'],
-    });
-    role.addToPolicy(attach);
-    acknowledgeWildcards(role, attach, 'Lambda attaches a VPC function through network interfaces it creates and names at run time');
-  }
 
   const fn = new lambda.DockerImageFunction(scope, id, {
     code: props.code,
@@ -62,9 +55,30 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
     role,
     environment: props.environment,
     logGroup,
-    tracing: lambda.Tracing.ACTIVE,
   });
+  // Active tracing, with its grant in a policy of its own: X-Ray takes no narrower resource than
+  // *, and a * acknowledged on the role's main policy would cover any later * there too.
+  (fn.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE };
+  starPolicy(
+    role,
+    'Tracing',
+    new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
+    'X-Ray accepts trace segments on no narrower resource than *',
+    [fn],
+  );
   if (props.vpc) {
+    // What AWSLambdaVPCAccessExecutionRole grants: Lambda attaches the function to the subnets
+    // (it checks the role has this when it creates the function).
+    starPolicy(
+      role,
+      'VpcAttachment',
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'],
+      }),
+      'Lambda attaches a VPC function through network interfaces it creates and names at run time',
+      [fn],
+    );
     // Subnet ids and the security group come from SSM at deploy time: the only parts of the
     // network the template needs, so the service stack does not import the VPC.
     (fn.node.defaultChild as lambda.CfnFunction).addPropertyOverride('VpcConfig', {
@@ -72,13 +86,11 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
       SecurityGroupIds: props.vpc.securityGroupIds,
     });
   }
-  // Active tracing adds xray:PutTraceSegments and PutTelemetryRecords, which take only *.
-  acknowledge(role, 'X-Ray accepts trace segments on no narrower resource than *', 'AwsSolutions-IAM5[Resource::*]');
 
   const topic = sns.Topic.fromTopicArn(scope, `${id}AlarmTopic`, stack.formatArn({ service: 'sns', resource: names.alarmTopic }));
   // cqrs-es-query-errors for the service's main function, cqrs-es-query-projector-errors else
   const functionPart = props.functionName === `${prefix}-${props.service}` ? '' : `${props.functionName.slice(prefix.length + 1)}-`;
-  const alarm = (name: string, metric: cloudwatch.IMetric, description: string, options: { threshold?: number; evaluationPeriods?: number } = {}) => {
+  const alarm = (name: string, metric: cloudwatch.IMetric, description: string, options: { threshold?: number; evaluationPeriods?: number; datapointsToAlarm?: number } = {}) => {
     const created = new cloudwatch.Alarm(scope, `${id}${name}Alarm`, {
       alarmName: `${names.alarmPrefix(props.service)}${functionPart}${name.toLowerCase()}`,
       alarmDescription: description,
@@ -86,13 +98,19 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
       threshold: options.threshold ?? 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: options.evaluationPeriods ?? 1,
+      ...(options.datapointsToAlarm ? { datapointsToAlarm: options.datapointsToAlarm } : {}),
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     created.addAlarmAction(new cwActions.SnsAction(topic));
     return created;
   };
   const period = Duration.minutes(5);
-  const errors = alarm('Errors', fn.metricErrors({ period, statistic: 'Sum' }), `${props.functionName}: invocations failed (uncaught errors, timeouts, crashes)`);
+  const errors = alarm(
+    'Errors',
+    fn.metricErrors({ period, statistic: 'Sum' }),
+    `${props.functionName}: invocations failed (uncaught errors, timeouts, crashes)${props.errorsAlarm ? ` in ${props.errorsAlarm.datapointsToAlarm} of ${props.errorsAlarm.evaluationPeriods} five-minute periods` : ''}`,
+    props.errorsAlarm ?? {},
+  );
   const throttles = alarm('Throttles', fn.metricThrottles({ period, statistic: 'Sum' }), `${props.functionName}: invocations throttled (concurrency exhausted)`);
   return { fn, role, logGroup, alarms: [errors, throttles], topic, alarm };
 }

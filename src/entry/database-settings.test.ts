@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import t from 'tap';
+import type { Test } from 'tap';
 import { migrate, openDatabase } from '../modules/query/index.ts';
 import { readConfig } from '../shared/config.ts';
 import { postgresTlsProxy, testCa } from '../testing/postgres-tls.ts';
@@ -54,6 +55,36 @@ t.test('an RDS secret becomes connection fields with verified TLS', async (t) =>
   }
 });
 
+/** Points the SDK at a stand-in Secrets Manager for the rest of the test. */
+function useSecretsManager(t: Test, endpoint: string) {
+  const keys = { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' };
+  const saved = Object.fromEntries(Object.keys(keys).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, keys);
+  t.teardown(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+}
+
+t.test('DATABASE_CONNECT_TIMEOUT_MS: 3 s unless set, carried by the settings of either source', async (t) => {
+  t.match(read({ DATABASE_SECRET_ARN: arn }), { DATABASE_CONNECT_TIMEOUT_MS: 3_000 });
+  t.match(read({ DATABASE_SECRET_ARN: arn, DATABASE_CONNECT_TIMEOUT_MS: '20000' }), { DATABASE_CONNECT_TIMEOUT_MS: 20_000 });
+  for (const bad of ['soon', '50', '2.5', '-1']) {
+    t.throws(() => read({ DATABASE_SECRET_ARN: arn, DATABASE_CONNECT_TIMEOUT_MS: bad }), /"DATABASE_CONNECT_TIMEOUT_MS"/, bad);
+  }
+  const fromUrl = await databaseSource(read({ DATABASE_URL: 'postgres://app@db.example:5432/chat', DATABASE_CONNECT_TIMEOUT_MS: '45000' })).postgres({ refresh: false });
+  t.match(fromUrl, { host: 'db.example', user: 'app', database: 'chat', connectTimeoutMs: 45_000 });
+  t.match(await databaseSource(read({ DATABASE_URL: 'postgres://app@db.example/chat' })).postgres({ refresh: false }), { connectTimeoutMs: 3_000 });
+
+  const secret = JSON.stringify({ host: 'c.cluster-x.eu-west-1.rds.amazonaws.com', username: 'app', password: awkward });
+  const secrets = await fakeSecretsManager(t, new Map([[arn, secret]]));
+  useSecretsManager(t, secrets.endpoint);
+  const fromSecret = await databaseSource(read({ DATABASE_SECRET_ARN: arn, DATABASE_CONNECT_TIMEOUT_MS: '20000' })).postgres({ refresh: false });
+  t.match(fromSecret, { host: 'c.cluster-x.eu-west-1.rds.amazonaws.com', password: awkward, connectTimeoutMs: 20_000 });
+});
+
 const noPostgres = process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set';
 
 t.test('the secret is read on first use from Secrets Manager and works over verified TLS', { skip: noPostgres }, async (t) => {
@@ -61,14 +92,7 @@ t.test('the secret is read on first use from Secrets Manager and works over veri
   const proxy = await postgresTlsProxy(t, { host: target.hostname, port: Number(target.port || 5432) });
   const secret = { host: 'localhost', port: proxy.port, username: target.username || 'postgres', password: awkward, dbname: target.pathname.slice(1) };
   const secrets = await fakeSecretsManager(t, new Map([[arn, JSON.stringify(secret)]]));
-  const saved = { ...process.env };
-  Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' });
-  t.teardown(() => {
-    for (const key of ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-  });
+  useSecretsManager(t, secrets.endpoint);
   const schema = `secret_${Date.now().toString(36)}`;
   const config = read({ DATABASE_SECRET_ARN: arn, DATABASE_SCHEMA: schema, DATABASE_CA_CERTS: testCa });
   const database = await openDatabase({ ...databaseSource(config), schema: config.DATABASE_SCHEMA });

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import Joi from 'joi';
-import { DatabaseUrlError, connectionFromUrl, rdsTls } from '../shared/postgres.ts';
+import { DatabaseUrlError, connectionFromUrl, defaultConnectTimeoutMs, rdsTls } from '../shared/postgres.ts';
 import type { PostgresConnectionSettings, PostgresSource } from '../shared/postgres.ts';
 import { awsHttpTimeouts } from '../shared/aws-http.ts';
 
@@ -12,6 +12,12 @@ export interface DatabaseConfig {
   readonly DATABASE_SECRET_ARN?: string;
   readonly DATABASE_SCHEMA: string;
   readonly DATABASE_POOL_SIZE: number;
+  /**
+   * How long opening a connection may take. The default (3 s) fails fast on a laptop or a server
+   * that is down; a deployment whose database pauses (Aurora Serverless v2 at 0 ACU resumes in
+   * about 15 s) sets it above the resume time and below the function timeout.
+   */
+  readonly DATABASE_CONNECT_TIMEOUT_MS: number;
   /** Extra PEM certificates to trust for the database (a region newer than the bundled RDS CAs). */
   readonly DATABASE_CA_CERTS?: string;
 }
@@ -44,6 +50,7 @@ export const databaseSchema = Joi.object<DatabaseConfig>({
   DATABASE_SCHEMA: Joi.string().pattern(/^[a-z_][a-z0-9_]{0,62}$/).default('projections'),
   // One request at a time reaches a Lambda instance; two connections cover a query plus catch-up.
   DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(20).default(2),
+  DATABASE_CONNECT_TIMEOUT_MS: Joi.number().integer().min(100).max(300_000).default(defaultConnectTimeoutMs),
   DATABASE_CA_CERTS: pemCertificates,
 })
   .xor('DATABASE_URL', 'DATABASE_SECRET_ARN')
@@ -85,11 +92,15 @@ export function settingsFromSecret(secretString: string, extraCa: readonly strin
  * named by DATABASE_SECRET_ARN, fetched from Secrets Manager when the first connection is
  * needed (never at start, never baked into the environment) and again when the server refuses
  * the credentials (rotation). The SDK client is loaded only then, so a DATABASE_URL deployment
- * never evaluates it.
+ * never evaluates it. Either way the settings carry DATABASE_CONNECT_TIMEOUT_MS.
  */
-export function databaseSource(config: DatabaseConfig): { readonly url: string } | { readonly postgres: PostgresSource } {
+export function databaseSource(config: DatabaseConfig): { readonly postgres: PostgresSource } {
   const extraCa = config.DATABASE_CA_CERTS ? splitPem(config.DATABASE_CA_CERTS) : [];
-  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  const connectTimeoutMs = config.DATABASE_CONNECT_TIMEOUT_MS;
+  if (config.DATABASE_URL) {
+    const connection = { ...connectionFromUrl(config.DATABASE_URL), connectTimeoutMs };
+    return { postgres: async () => connection };
+  }
   const secretId = config.DATABASE_SECRET_ARN!;
   let client: Promise<{ read: () => Promise<string> }> | undefined;
   const postgres: PostgresSource = async () => {
@@ -97,7 +108,7 @@ export function databaseSource(config: DatabaseConfig): { readonly url: string }
       client = undefined;
       throw error;
     });
-    return settingsFromSecret(await (await client).read(), extraCa);
+    return { ...settingsFromSecret(await (await client).read(), extraCa), connectTimeoutMs };
   };
   return { postgres };
 }

@@ -1,10 +1,35 @@
-import type { ServerRoute } from '@hapi/hapi';
+import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { unavailable } from './http-errors.ts';
 
 /**
+ * The header the Lambda Web Adapter adds to every request it makes from a Lambda invocation (API
+ * Gateway, the stream's pass-through path), replacing any a client sent. Its own readiness check
+ * and every local or in-process call come without it.
+ */
+export const invocationContextHeader = 'x-amzn-request-context';
+
+/** Says which check a health answer ran (`deep`, or `shallow` with the reason a deep one was not run). */
+export const healthCheckDepthHeader = 'Health-Check-Depth';
+const deepNotServed = 'shallow; reason="deep checks are not served through the API"';
+
+/**
+ * Whether a request may run a deep check: only when it asks for one and did not arrive through a
+ * Lambda invocation. Through API Gateway a health route answers anyone without a token, and a deep
+ * check reaches a store (for the query side it wakes a paused database), so an anonymous caller
+ * could keep the database out of auto-pause or learn whether a store is up. Locally, in tests and
+ * for the adapter's own readiness check nothing changes.
+ */
+export function deepCheckServed(request: Pick<Request, 'headers' | 'query'>): boolean {
+  const asked = request.query.deep === true || request.query.deep === 'true';
+  return asked && request.headers[invocationContextHeader] === undefined;
+}
+
+/**
  * A health route (SPEC §2): no auth and no store access, so the Lambda adapter's readiness check
- * never waits on a database; `?deep=true` also runs `check` and answers 503 when it fails.
+ * never waits on a database; `?deep=true` also runs `check` and answers 503 when it fails. A deep
+ * check asked for through the API answers exactly like the shallow one (200, the same text), with
+ * `Health-Check-Depth: shallow; reason=…`, so monitoring never reads a 503 into it.
  */
 export function healthRoute(options: {
   readonly path: string;
@@ -19,17 +44,22 @@ export function healthRoute(options: {
     options: {
       auth: false,
       tags: options.tags,
-      description: `Liveness; with deep=true also reaches the ${options.store}`,
+      description: `Liveness; with deep=true also reaches the ${options.store} (not through API Gateway)`,
+      notes: `A deep check runs only for callers inside the deployment (the Lambda adapter, local calls); through API Gateway deep=true answers the shallow result with ${healthCheckDepthHeader}: ${deepNotServed}.`,
       validate: { query: Joi.object({ deep: Joi.boolean().default(false) }) },
       handler: async (request, h) => {
-        if (request.query.deep) {
+        let depth = 'shallow';
+        if (deepCheckServed(request)) {
           try {
             await options.check();
           } catch {
             throw unavailable(`${options.store} unreachable`, 5);
           }
+          depth = 'deep';
+        } else if (request.query.deep) {
+          depth = deepNotServed;
         }
-        return h.response(options.text).type('text/plain');
+        return h.response(options.text).type('text/plain').header(healthCheckDepthHeader, depth);
       },
     },
   };

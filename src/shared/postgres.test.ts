@@ -1,7 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import t from 'tap';
-import { CredentialedPool, DatabaseConnectError, DatabaseUrlError, connectionFromUrl, rdsCertificateAuthorities, rdsTls } from './postgres.ts';
+import {
+  CredentialedPool,
+  DatabaseConnectError,
+  DatabaseUrlError,
+  connectionFromUrl,
+  createPgPool,
+  defaultConnectTimeoutMs,
+  rdsCertificateAuthorities,
+  rdsTls,
+} from './postgres.ts';
 import type { PostgresConnectionSettings } from './postgres.ts';
 
 const awkward = 'a^b@c/d%e#f?g h:i[j]k\\l"m\'n{o}|p`q<r>s=t&u+v,w;x~y!z*$é';
@@ -49,6 +58,16 @@ t.test('TLS for RDS trusts the RDS CAs and checks the host name', async (t) => {
   t.match(tls, { rejectUnauthorized: true, servername: 'cluster.example.eu-west-1.rds.amazonaws.com' });
   t.equal((tls.ca as string[]).length, subjects.length + 1, 'extra certificates are added, not substituted');
   t.match(connectionFromUrl('postgres://u@h/db?sslmode=verify-full').ssl, { rejectUnauthorized: true, servername: 'h' });
+});
+
+t.test('a pg pool gives up opening a connection after connectTimeoutMs, 3 s unless set', async (t) => {
+  const settings = connectionFromUrl('postgres://u@127.0.0.1:1/x');
+  const set = createPgPool({ ...settings, connectTimeoutMs: 20_000 }, 2);
+  const unset = createPgPool(settings, 2);
+  t.teardown(() => Promise.all([set.end(), unset.end()]));
+  t.equal(set.options.connectionTimeoutMillis, 20_000, 'the setting');
+  t.equal(unset.options.connectionTimeoutMillis, defaultConnectTimeoutMs);
+  t.equal(defaultConnectTimeoutMs, 3_000);
 });
 
 /** Pools that accept only the password currently set on the "server". */

@@ -32,7 +32,12 @@ export interface PostgresConnectionSettings {
   readonly database: string;
   /** TLS options for `pg` (`false`: plain TCP). */
   readonly ssl: ConnectionOptions | false;
+  /** How long opening a connection may take (default `defaultConnectTimeoutMs`). */
+  readonly connectTimeoutMs?: number;
 }
+
+/** Fail fast where nothing pauses: a laptop, a test, a server that is down. */
+export const defaultConnectTimeoutMs = 3_000;
 
 /**
  * Where the settings come from when a connection is needed: a fixed value (DATABASE_URL) or a
@@ -227,7 +232,10 @@ function unreachable(error: unknown): DatabaseConnectError {
   return new DatabaseConnectError(`cannot connect to the database: ${reason}`, '08001', { cause: error });
 }
 
-/** A small `pg` pool that fails fast: Lambda serves one request at a time per instance. */
+/**
+ * A small `pg` pool (Lambda serves one request at a time per instance) that gives up on a
+ * connection after `settings.connectTimeoutMs`.
+ */
 export function createPgPool(settings: PostgresConnectionSettings, poolSize: number): pg.Pool {
   const pool = new pg.Pool({
     host: settings.host,
@@ -238,7 +246,7 @@ export function createPgPool(settings: PostgresConnectionSettings, poolSize: num
     ssl: settings.ssl,
     max: poolSize,
     idleTimeoutMillis: 10_000,
-    connectionTimeoutMillis: 3_000,
+    connectionTimeoutMillis: settings.connectTimeoutMs ?? defaultConnectTimeoutMs,
     // Without this, a query to a dead server waits for the OS TCP timeout.
     query_timeout: 10_000,
   });
