@@ -67,6 +67,7 @@ t.test('a Secrets Manager that never answers is a connection failure (503), not 
     DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf',
     DATABASE_SCHEMA: 'projections',
     DATABASE_POOL_SIZE: 2,
+    DATABASE_CONNECT_TIMEOUT_MS: 3_000,
   });
   const database = await openDatabase({ ...source, schema: 'projections' });
   // Not awaited: with the settings still pending, close() waits on them too (for ever, today).
