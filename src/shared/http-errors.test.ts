@@ -26,7 +26,7 @@ const failing: Plugin<unknown> = {
 t.test('the one onPreResponse hook logs what a failure hides and never changes the answer', async (t) => {
   const { logger, entries } = capturedLogger('debug');
   const server = createHttpServer();
-  await server.register([requestLogging(logger), failing]);
+  await server.register([requestLogging(logger), { plugin: failing }]);
   await server.initialize();
   const logged = (path: string) => entries().filter((entry) => (entry.req as { url?: string } | undefined)?.url === path && entry.tags !== undefined);
 

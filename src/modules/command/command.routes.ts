@@ -6,6 +6,8 @@ import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
+import { documented, etag } from '../../shared/openapi/responses.ts';
+import type { ErrorStatus } from '../../shared/openapi/responses.ts';
 import * as schema from './command.schemas.ts';
 import { groupChatDecider } from './group-chat/group-chat.decider.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
@@ -36,8 +38,25 @@ interface CommandRoute<P, B> {
   readonly validate: { readonly params?: Joi.ObjectSchema<P>; readonly payload: Joi.Schema<B> };
   /** A route that starts a stream: answers 201 with the new id under this name; no If-Match. */
   readonly creates?: 'groupChatId' | 'messageId';
+  /** The refusals of its rules (403, 409), besides what every command of its kind can answer. */
+  readonly refusals: readonly ErrorStatus[];
   readonly toCommand: (input: Input<P, B>) => Target;
 }
+
+/** What any command can answer: bad input, no token, a body too big or not JSON, a reused key, a store down. */
+const always = [400, 401, 413, 415, 422, 503] as const;
+/** ...and one on an existing chat or message: not found / not yours, deleted, stale If-Match. */
+const onExisting = [...always, 404, 410, 412] as const;
+/** ...and a message posted into a chat: not found / not yours, deleted. */
+const intoChat = [...always, 404, 410] as const;
+
+/** How a route answers: 201 with the new id for one that creates, else 200 on an existing stream. */
+const answers = {
+  groupChatId: { status: 201, body: schema.groupChatCreated, errors: always, done: "Created: the new chat's id, its version and a consistency token" },
+  messageId: { status: 201, body: schema.messagePosted, errors: intoChat, done: "Created: the new message's id, its version and a consistency token" },
+  update: { status: 200, body: schema.accepted, errors: onExisting, done: "Done: the stream's new version and a consistency token" },
+} as const;
+const tags = ['api', 'command'];
 
 const chatParams = Joi.object<{ id: string }>({ id: schema.uuid.required() });
 const memberParams = Joi.object<{ id: string; userId: string }>({ id: schema.uuid.required(), userId: schema.userId });
@@ -53,16 +72,18 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats',
     description: 'Create a group chat; the caller becomes its owner and an admin',
-    validate: { payload: nameBody },
+    validate: { payload: nameBody.label('CreateGroupChat') },
     creates: 'groupChatId',
+    refusals: [],
     toCommand: ({ payload, actorId, newId }) => ({ groupChatId: newId, command: { type: 'CreateGroupChat', actorId, name: payload.name } }),
   }),
   route({
     method: 'POST',
     path: '/command/v1/group-chats/{id}/messages',
     description: 'Post a message (members)',
-    validate: { params: chatParams, payload: textBody },
+    validate: { params: chatParams, payload: textBody.label('PostMessage') },
     creates: 'messageId',
+    refusals: [],
     toCommand: ({ params, payload, actorId, newId }) => ({
       messageId: newId,
       command: { type: 'PostMessage', actorId, groupChatId: params.id, text: payload.text },
@@ -72,14 +93,16 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/rename',
     description: 'Rename a group chat (admins)',
-    validate: { params: chatParams, payload: nameBody },
+    validate: { params: chatParams, payload: nameBody.label('RenameGroupChat') },
+    refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({ groupChatId: params.id, command: { type: 'RenameGroupChat', actorId, name: payload.name } }),
   }),
   route({
     method: 'POST',
     path: '/command/v1/group-chats/{id}/members',
     description: 'Add a member (admins)',
-    validate: { params: chatParams, payload: memberBody },
+    validate: { params: chatParams, payload: memberBody.label('AddMember') },
+    refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
       command: { type: 'AddMember', actorId, userId: payload.userId, role: payload.role },
@@ -89,7 +112,8 @@ const commandTable = [
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/members/{userId}',
     description: "Change a member's role (admins)",
-    validate: { params: memberParams, payload: roleBody },
+    validate: { params: memberParams, payload: roleBody.label('ChangeMemberRole') },
+    refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
       command: { type: 'ChangeMemberRole', actorId, userId: params.userId, role: payload.role },
@@ -100,6 +124,7 @@ const commandTable = [
     path: '/command/v1/group-chats/{id}/members/{userId}',
     description: 'Remove a member (admins, or a member leaving)',
     validate: { params: memberParams, payload: schema.noBody },
+    refusals: [403, 409],
     toCommand: ({ params, actorId }) => ({ groupChatId: params.id, command: { type: 'RemoveMember', actorId, userId: params.userId } }),
   }),
   route({
@@ -107,13 +132,15 @@ const commandTable = [
     path: '/command/v1/group-chats/{id}',
     description: 'Delete a group chat (admins); every later command on it answers 410',
     validate: { params: chatParams, payload: schema.noBody },
+    refusals: [403],
     toCommand: ({ params, actorId }) => ({ groupChatId: params.id, command: { type: 'DeleteGroupChat', actorId } }),
   }),
   route({
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/messages/{messageId}',
     description: 'Edit a message (its author)',
-    validate: { params: messageParams, payload: textBody },
+    validate: { params: messageParams, payload: textBody.label('EditMessage') },
+    refusals: [403],
     toCommand: ({ params, payload, actorId }) => ({
       messageId: params.messageId,
       command: { type: 'EditMessage', actorId, groupChatId: params.id, text: payload.text },
@@ -124,6 +151,7 @@ const commandTable = [
     path: '/command/v1/group-chats/{id}/messages/{messageId}',
     description: 'Delete a message (its author or an admin)',
     validate: { params: messageParams, payload: schema.noBody },
+    refusals: [403],
     toCommand: ({ params, actorId }) => ({ messageId: params.messageId, command: { type: 'DeleteMessage', actorId, groupChatId: params.id } }),
   }),
 ];
@@ -149,11 +177,10 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
   ];
 }
 
-const tags = ['api', 'command'];
-
 /** A table row as a hapi route: validate, build the command, run it, answer `{version, token}`. */
 function route<P, B>(definition: CommandRoute<P, B>) {
-  const { method, path, description, validate, creates } = definition;
+  const { method, path, description, validate, creates, refusals } = definition;
+  const { status, body, errors, done } = answers[creates ?? 'update'];
   return (deps: RouteDependencies): ServerRoute => ({
     method,
     path,
@@ -162,7 +189,8 @@ function route<P, B>(definition: CommandRoute<P, B>) {
       tags,
       description,
       validate: { ...(validate.params ? { params: validate.params } : {}), headers: creates ? schema.createHeaders : schema.updateHeaders, payload: validate.payload },
-      response: { status: creates ? { 201: creates === 'groupChatId' ? schema.groupChatCreated : schema.messagePosted } : { 200: schema.accepted } },
+      response: { status: { [status]: body } },
+      plugins: documented({ success: { [status]: { description: done, headers: { ETag: etag } } }, errors: [...errors, ...refusals] }),
       handler: async (request, h) => {
         const actorId = callerOf(request);
         const ids = requestIds(actorId, header(request, 'idempotency-key'));
@@ -180,7 +208,7 @@ function route<P, B>(definition: CommandRoute<P, B>) {
         deps.appended(handled);
         return h
           .response({ ...(creates ? { [creates]: newId } : {}), version: handled.version, token: encodeConsistencyToken(handled) })
-          .code(creates ? 201 : 200)
+          .code(status)
           .header('etag', `"${handled.version}"`);
       },
     },
