@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Accept from '@hapi/accept';
 import Hapi from '@hapi/hapi';
 import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
+import { logFailedResponses } from './http-errors.ts';
 import { requestIdOf } from './request-id.ts';
 
 /** Largest accepted request body (SPEC §2): anything bigger is 413. */
@@ -12,8 +13,8 @@ export const maxBodyBytes = 16 * 1024;
 /**
  * A hapi server with the project's defaults: validation failures name the field (400, never a
  * generic message), bodies are capped, unexpected errors never leak a stack trace, every
- * response carries `x-request-id` and `x-content-type-options: nosniff`, and no malformed
- * connection can stop the process.
+ * response carries `x-request-id` and `x-content-type-options: nosniff`, a 500 or a 503 with a
+ * cause is logged (`logFailedResponses`), and no malformed connection can stop the process.
  */
 export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> = {}) {
   const server = Hapi.server({
@@ -56,6 +57,7 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
     (request.info as { id: string }).id = settle(request.raw.req, request.raw.res);
     return h.continue;
   });
+  logFailedResponses(server);
   answerMalformedConnections(server);
   return server;
 }
