@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { VersionConflictError } from '../../eventstore/index.ts';
 import type { Commit, EventStore, NewEvent } from '../../eventstore/index.ts';
+import { inSpan } from '../../shared/tracing.ts';
+import type { Span } from '../../shared/tracing.ts';
 import { DomainError } from './domain-error.ts';
 import type { Decision, DomainErrorKind } from './domain-error.ts';
 
@@ -109,7 +111,19 @@ export class CommandHandler {
     this.#cache = new LRUCache({ max: options.cacheSize ?? 5_000 });
   }
 
-  async handle<S, E extends NewEvent, C = undefined>(command: Handle<S, E, C>): Promise<Handled> {
+  /**
+   * One span per command (SPEC §10), the store's calls beneath it; each version conflict that
+   * sends it round again is an event on it.
+   */
+  handle<S, E extends NewEvent, C = undefined>(command: Handle<S, E, C>): Promise<Handled> {
+    return inSpan('decide and append', { 'command.stream_id': command.streamId }, async (span) => {
+      const handled = await this.#handle(command, span);
+      span.setAttributes({ 'command.version': handled.version, 'command.appended': handled.appended !== undefined });
+      return handled;
+    });
+  }
+
+  async #handle<S, E extends NewEvent, C>(command: Handle<S, E, C>, span: Span): Promise<Handled> {
     const { streamId, metadata } = command;
     let claimed = metadata.idempotencyKey === undefined;
     for (let attempt = 1; ; attempt++) {
@@ -153,6 +167,7 @@ export class CommandHandler {
         return { streamId, version: commit.version, appended: commit };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
+        span.addEvent('version conflict', { attempt, 'expected_version': loaded.version });
         // Loop: the reload shows whether this very command got in (a retried put) or another did.
         if (attempt >= this.#maxAttempts) throw new ContentionError(streamId, attempt);
         await sleep(Math.random() * Math.min(100, 2 ** attempt));

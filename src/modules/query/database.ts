@@ -3,6 +3,7 @@ import type { GroupChatsTable, MembersTable } from './group-chats/group-chats.ta
 import type { MessagesTable } from './messages/messages.table.ts';
 import type { StreamPositionsTable } from './projection/stream-positions.table.ts';
 import { CredentialedPool, connectionFromUrl } from '../../shared/postgres.ts';
+import { querySpans } from '../../shared/sql-tracing.ts';
 import type { PostgresSource } from '../../shared/postgres.ts';
 
 /** The read model: every projection table, one Kysely interface. */
@@ -58,13 +59,13 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
     }
     // Connects (and reads any secret) on first use, never at start; refetches refused credentials.
     const pool = new CredentialedPool({ source, poolSize: settings.poolSize ?? 4 });
-    base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: querySpans });
   } else {
     kind = 'pglite';
     // Loaded only when used: the Lambda bundle leaves PGlite out (it always has a DATABASE_URL).
     const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
     const pglite = await PGlite.create(settings.dataDir ? { dataDir: settings.dataDir } : {});
-    base = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    base = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: querySpans });
   }
   return {
     db: base.withSchema(schema),

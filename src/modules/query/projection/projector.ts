@@ -2,6 +2,8 @@ import type { Kysely, Transaction } from 'kysely';
 import { groupChatEventTypes, messageEventTypes } from '../../../contracts/events.ts';
 import { parseStreamId } from '../../../contracts/streams.ts';
 import type { Commit, EventStore } from '../../../eventstore/index.ts';
+import { inSpan, linkTo } from '../../../shared/tracing.ts';
+import type { Link } from '../../../shared/tracing.ts';
 import type { Database } from '../database.ts';
 import { projectGroupChatCommit } from '../group-chats/group-chats.projection.ts';
 import { projectMessageCommit } from '../messages/messages.projection.ts';
@@ -128,8 +130,26 @@ export class Projector {
     for (const [streamId, version] of reached) for (const listener of this.#listeners) listener(streamId, version);
   }
 
-  /** Applies the commits past the stream's position; `reached` learns the position it ends at. */
-  async #applyStream(trx: Transaction<Database>, streamId: string, delivered: readonly Commit[], reached: Map<string, number>): Promise<number> {
+  /**
+   * Applies the commits past the stream's position; `reached` learns the position it ends at.
+   * One span (SPEC §10), linked to the trace of each command that wrote a delivered commit: the
+   * projection joins the trace that began with the HTTP request, wherever it is applied.
+   */
+  #applyStream(trx: Transaction<Database>, streamId: string, delivered: readonly Commit[], reached: Map<string, number>): Promise<number> {
+    const links = delivered.map((commit) => linkTo(commit.traceparent, { 'commit.version': commit.version })).filter((link): link is Link => link !== undefined);
+    return inSpan(
+      'projector apply',
+      { 'projection.stream_id': streamId, 'projection.commits_delivered': delivered.length },
+      async (span) => {
+        const events = await this.#applyStreamNow(trx, streamId, delivered, reached);
+        span.setAttributes({ 'projection.events_applied': events, 'projection.position': reached.get(streamId) ?? 0 });
+        return events;
+      },
+      { links },
+    );
+  }
+
+  async #applyStreamNow(trx: Transaction<Database>, streamId: string, delivered: readonly Commit[], reached: Map<string, number>): Promise<number> {
     const stream = parseStreamId(streamId);
     if (!stream) return 0; // not a stream this read model knows
     await trx.insertInto('stream_positions').values({ stream_id: streamId, version: 0 }).onConflict((c) => c.column('stream_id').doNothing()).execute();
