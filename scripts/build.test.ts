@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -59,6 +60,15 @@ t.test('no local-mode or documentation tooling and no native addon ships in any 
     t.same(inputsOf(built).filter((i) => i.endsWith('.node')), [], `${built.bundle}: no .node inputs`);
     const files = await readdir(join(outRoot, built.bundle));
     t.same(files.sort(), ['index.mjs', 'index.mjs.map', 'meta.json'], `${built.bundle}: only the bundle is emitted`);
+  }
+});
+
+t.test('no bundle imports a Node built-in as an ES module (each comes through require)', async (t) => {
+  for (const built of [command, query, projector]) {
+    const [, output] = Object.entries(built.metafile.outputs).find(([name]) => name.endsWith('index.mjs'))!;
+    const required = output.imports.filter((i) => i.external && i.kind === 'require-call').map((i) => i.path);
+    t.ok(required.includes('node:http') || required.includes('node:crypto'), `${built.bundle}: built-ins are required`);
+    t.same(output.imports.filter((i) => i.external && (i.kind === 'import-statement' || i.kind === 'dynamic-import') && isBuiltin(i.path)).map((i) => i.path), [], `${built.bundle}: no ES import of a built-in`);
   }
 });
 

@@ -4,9 +4,6 @@
  * projections live in embedded PGlite under .data/ (or the Postgres of DATABASE_URL).
  */
 import type { Plugin } from '@hapi/hapi';
-import Inert from '@hapi/inert';
-import Vision from '@hapi/vision';
-import HapiSwagger from 'hapi-swagger';
 import Joi from 'joi';
 import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
@@ -14,6 +11,7 @@ import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.t
 import { authPlugin, developmentSecret } from '../shared/auth.ts';
 import { readConfig } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
+import { documentation } from '../shared/openapi/documentation.ts';
 import { startTracing } from '../shared/tracing.ts';
 import { localStoreSettings, openLocalStores } from './local-stores.ts';
 import { serve } from './serve.ts';
@@ -73,19 +71,7 @@ async function main() {
       { plugin: authPlugin as Plugin<unknown>, options: { secret } },
       { plugin: commandModule as Plugin<unknown>, options: { eventStore, onAppended: (commit: Commit) => feed.deliver(commit) } },
       { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector } },
-      { plugin: Inert.plugin as Plugin<unknown> },
-      { plugin: Vision.plugin as Plugin<unknown> },
-      {
-        plugin: HapiSwagger as Plugin<unknown>,
-        options: {
-          OAS: 'v3.0',
-          documentationPath: '/documentation',
-          info: { title: 'cqrs-es-example-ts', version: '1' },
-          securityDefinitions: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-          security: [{ bearer: [] }],
-          grouping: 'tags',
-        },
-      },
+      { plugin: documentation },
     ],
     onStop: async () => {
       await caughtUp;

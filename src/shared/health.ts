@@ -1,6 +1,7 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
 import Joi from 'joi';
 import { unavailable } from './http-errors.ts';
+import { documented } from './openapi/responses.ts';
 
 /**
  * The header the Lambda Web Adapter adds to every request it makes from a Lambda invocation (API
@@ -47,6 +48,20 @@ export function healthRoute(options: {
       description: `Liveness; with deep=true also reaches the ${options.store} (not through API Gateway)`,
       notes: `A deep check runs only for callers inside the deployment (the Lambda adapter, local calls); through API Gateway deep=true answers the shallow result with ${healthCheckDepthHeader}: ${deepNotServed}.`,
       validate: { query: Joi.object({ deep: Joi.boolean().default(false) }) },
+      response: { status: { 200: Joi.string().valid(options.text).example(options.text) } },
+      plugins: documented({
+        success: {
+          200: {
+            description: `The text ${options.text}`,
+            headers: {
+              [healthCheckDepthHeader]: { description: 'Which check ran: deep, or shallow (with the reason when a deep one was asked for)', schema: { type: 'string' }, required: true },
+            },
+          },
+        },
+        errors: [400, 503],
+        // No token: the adapter's readiness check and monitoring call it as they are.
+        operation: { security: [], produces: ['text/plain'] },
+      }),
       handler: async (request, h) => {
         let depth = 'shallow';
         if (deepCheckServed(request)) {

@@ -4,6 +4,7 @@ import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
 import { authPlugin } from '../shared/auth.ts';
+import { documentation } from '../shared/openapi/documentation.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { requestLogging } from '../shared/logging.ts';
 import { client, testSecret } from './command-server.ts';
@@ -18,6 +19,8 @@ export interface AppServerOptions {
   readonly listen?: boolean;
   /** Log requests through this logger, as the entry points do. */
   readonly logger?: Logger;
+  /** Serve `/openapi.json` and `/documentation`, as `npm start` does. */
+  readonly documented?: boolean;
 }
 
 /** Both modules in one server, as `npm start` composes them, over the given stores. */
@@ -42,6 +45,7 @@ export async function appServer(store: EventStore, database: ProjectionDatabase,
       },
     },
   ]);
+  if (options.documented) await server.register(documentation);
   if (options.listen) await server.start();
   else await server.initialize();
   return { ...client(server), projector, feed };

@@ -53,3 +53,10 @@ export async function openTestDatabase(t: Test, url: string | null = process.env
   });
   return database;
 }
+
+/** A projection database that is down: nothing listens on the discard port, every query is refused. */
+export async function refusedDatabase(t: Test): Promise<ProjectionDatabase> {
+  const database = await openDatabase({ url: 'postgres://nobody@127.0.0.1:9/none' });
+  t.teardown(() => database.close());
+  return database;
+}

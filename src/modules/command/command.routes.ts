@@ -6,6 +6,8 @@ import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
+import { documented, etag } from '../../shared/openapi/responses.ts';
+import type { ErrorStatus } from '../../shared/openapi/responses.ts';
 import { toBoom } from './command-errors.ts';
 import * as schema from './command.schemas.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
@@ -114,6 +116,11 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
   const messageParams = Joi.object({ id: schema.uuid.required(), messageId: schema.uuid.required() });
   const auth = { strategy: userAuth };
   const tags = ['api', 'command'];
+  /** What any command can answer: bad input, no token, a body too big or not JSON, a reused key, a store down. */
+  const always = [400, 401, 413, 415, 422, 503] as const;
+  /** ...and one on an existing chat or message: not found / not yours, deleted, stale If-Match. */
+  const onExisting = [...always, 404, 410, 412] as const;
+  const created = (what: string) => ({ 201: { description: `Created: the new ${what}'s id, its version and a consistency token`, headers: { ETag: etag } } });
 
   /** A command on an existing chat or message: 200 `{version, token}`, If-Match honoured. */
   const update = (
@@ -121,6 +128,7 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
     path: string,
     description: string,
     validate: { params: Joi.ObjectSchema; payload: Joi.Schema },
+    refusals: readonly ErrorStatus[],
     run: (started: Started, params: Params, body: Body) => Promise<Handled>,
   ): ServerRoute => ({
     method,
@@ -131,6 +139,10 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       description,
       validate: { params: validate.params, headers: schema.updateHeaders, payload: validate.payload },
       response: { status: { 200: schema.accepted } },
+      plugins: documented({
+        success: { 200: { description: 'Done: the stream\'s new version and a consistency token', headers: { ETag: etag } } },
+        errors: [...onExisting, ...refusals],
+      }),
       handler: (request, h) =>
         answer(request, async () => reply(h, await run(start(request), request.params as Params, (request.payload ?? {}) as Body))),
     },
@@ -151,8 +163,9 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
         auth,
         tags,
         description: 'Create a group chat; the caller becomes its owner and an admin',
-        validate: { headers: schema.createHeaders, payload: Joi.object({ name: schema.name }) },
+        validate: { headers: schema.createHeaders, payload: Joi.object({ name: schema.name }).label('CreateGroupChat') },
         response: { status: { 201: schema.groupChatCreated } },
+        plugins: documented({ success: created('chat'), errors: always }),
         handler: (request, h) =>
           answer(request, async () => {
             const started = start(request);
@@ -170,8 +183,9 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
         auth,
         tags,
         description: 'Post a message (members)',
-        validate: { params: chatParams, headers: schema.createHeaders, payload: Joi.object({ text: schema.text }) },
+        validate: { params: chatParams, headers: schema.createHeaders, payload: Joi.object({ text: schema.text }).label('PostMessage') },
         response: { status: { 201: schema.messagePosted } },
+        plugins: documented({ success: created('message'), errors: [...always, 404, 410] }),
         handler: (request, h) =>
           answer(request, async () => {
             const { id } = request.params as Params;
@@ -187,14 +201,16 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       'POST',
       '/command/v1/group-chats/{id}/rename',
       'Rename a group chat (admins)',
-      { params: chatParams, payload: Joi.object({ name: schema.name }) },
+      { params: chatParams, payload: Joi.object({ name: schema.name }).label('RenameGroupChat') },
+      [403, 409],
       (started, { id }, { name }) => onGroupChat(started, id!, { type: 'RenameGroupChat', actorId: started.actorId, name: name! }),
     ),
     update(
       'POST',
       '/command/v1/group-chats/{id}/members',
       'Add a member (admins)',
-      { params: chatParams, payload: Joi.object({ userId: schema.userId, role: schema.role }) },
+      { params: chatParams, payload: Joi.object({ userId: schema.userId, role: schema.role }).label('AddMember') },
+      [403, 409],
       (started, { id }, { userId, role }) =>
         onGroupChat(started, id!, { type: 'AddMember', actorId: started.actorId, userId: userId!, role: role as Role }),
     ),
@@ -202,7 +218,8 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       'PUT',
       '/command/v1/group-chats/{id}/members/{userId}',
       "Change a member's role (admins)",
-      { params: memberParams, payload: Joi.object({ role: schema.role }) },
+      { params: memberParams, payload: Joi.object({ role: schema.role }).label('ChangeMemberRole') },
+      [403, 409],
       (started, { id, userId }, { role }) =>
         onGroupChat(started, id!, { type: 'ChangeMemberRole', actorId: started.actorId, userId: userId!, role: role as Role }),
     ),
@@ -211,6 +228,7 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       '/command/v1/group-chats/{id}/members/{userId}',
       'Remove a member (admins, or a member leaving)',
       { params: memberParams, payload: schema.noBody },
+      [403, 409],
       (started, { id, userId }) => onGroupChat(started, id!, { type: 'RemoveMember', actorId: started.actorId, userId: userId! }),
     ),
     update(
@@ -218,13 +236,15 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       '/command/v1/group-chats/{id}',
       'Delete a group chat (admins); every later command on it answers 410',
       { params: chatParams, payload: schema.noBody },
+      [403],
       (started, { id }) => onGroupChat(started, id!, { type: 'DeleteGroupChat', actorId: started.actorId }),
     ),
     update(
       'PUT',
       '/command/v1/group-chats/{id}/messages/{messageId}',
       'Edit a message (its author)',
-      { params: messageParams, payload: Joi.object({ text: schema.text }) },
+      { params: messageParams, payload: Joi.object({ text: schema.text }).label('EditMessage') },
+      [403],
       (started, { id, messageId }, { text }) =>
         onMessage(started, messageId!, { type: 'EditMessage', actorId: started.actorId, groupChatId: id!, text: text! }),
     ),
@@ -233,6 +253,7 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
       '/command/v1/group-chats/{id}/messages/{messageId}',
       'Delete a message (its author or an admin)',
       { params: messageParams, payload: schema.noBody },
+      [403],
       (started, { id, messageId }) => onMessage(started, messageId!, { type: 'DeleteMessage', actorId: started.actorId, groupChatId: id! }),
     ),
   ];

@@ -7,6 +7,7 @@ import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
 import { unavailable } from '../../shared/http-errors.ts';
+import { documented } from '../../shared/openapi/responses.ts';
 import type { Database } from './database.ts';
 import { findGroupChat, isMember, listGroupChats } from './group-chats/group-chats.queries.ts';
 import { listMessages } from './messages/messages.queries.ts';
@@ -110,6 +111,8 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
   const notFound = () => Boom.notFound('group chat not found');
   const auth = { strategy: userAuth };
   const tags = ['api', 'query'];
+  /** Bad input, no token, a store down or too many waiting, a consistency token not reached in time. */
+  const listErrors = [400, 401, 503, 504] as const;
 
   return [
     healthRoute({
@@ -128,6 +131,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         description: 'The chats the caller belongs to, newest activity first, a page at a time',
         validate: { headers, query: pageQuery },
         response: { status: { 200: groupChatPage } },
+        plugins: documented({ success: { 200: { description: 'A page of the caller\'s chats' } }, errors: listErrors }),
         handler: (request) =>
           answer(request, async () => {
             await consistent(request);
@@ -145,6 +149,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         description: 'One chat with its members (members only)',
         validate: { headers, params: Joi.object({ id: uuid.required() }) },
         response: { status: { 200: groupChatDetails } },
+        plugins: documented({ success: { 200: { description: 'The chat' } }, errors: [...listErrors, 404] }),
         handler: (request) =>
           answer(request, async () => {
             await consistent(request);
@@ -165,6 +170,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
           query: pageQuery,
         },
         response: { status: { 200: messagePage } },
+        plugins: documented({ success: { 200: { description: 'A page of messages' } }, errors: [...listErrors, 404] }),
         handler: (request) =>
           answer(request, async () => {
             await consistent(request);

@@ -1,0 +1,48 @@
+import type { Plugin } from '@hapi/hapi';
+import Inert from '@hapi/inert';
+import Vision from '@hapi/vision';
+import HapiSwagger from 'hapi-swagger';
+import { finishDocument } from './document.ts';
+
+/** Where the raw description is served. */
+export const documentPath = '/openapi.json';
+
+/**
+ * `GET /documentation` (Swagger UI, served from this process: no request leaves the page) and
+ * `GET /openapi.json`, the OpenAPI 3.0 description of every route tagged `api`: hapi-swagger
+ * generates it from the joi schemas and `documented(...)` options, `finishDocument` completes it.
+ * Local tooling only: no Lambda bundle carries it (scripts/build.test.ts).
+ */
+export const documentation: Plugin<unknown> = {
+  name: 'documentation',
+  async register(server) {
+    await server.register([
+      { plugin: Inert.plugin as Plugin<unknown> },
+      { plugin: Vision.plugin as Plugin<unknown> },
+      {
+        plugin: HapiSwagger as Plugin<unknown>,
+        options: {
+          OAS: 'v3.0',
+          jsonPath: documentPath,
+          documentationPath: '/documentation',
+          info: {
+            title: 'cqrs-es-example-ts',
+            version: '1',
+            description: 'A group-chat backend: commands under /command/v1, queries under /query/v1. Every call but the health checks carries a bearer JWT whose sub names the caller.',
+          },
+          securityDefinitions: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+          security: [{ bearer: [] }],
+          grouping: 'tags',
+        },
+      },
+    ]);
+    let finished: object | undefined;
+    server.ext('onPostHandler', (request, h) => {
+      const response = request.response;
+      if (request.route.path !== documentPath || !('source' in response) || typeof response.source !== 'object') return h.continue;
+      // The routes are fixed once the server starts: finish the description once.
+      finished ??= { ...finishDocument(response.source as Record<string, unknown>), servers: [{ url: '/' }] };
+      return h.response(finished).type('application/json');
+    });
+  },
+};
