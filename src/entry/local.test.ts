@@ -1,46 +1,17 @@
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import t from 'tap';
 import { issueToken } from '../shared/auth.ts';
 import { childEnv } from '../testing/child-env.ts';
+import { startLocal as start } from '../testing/local-process.ts';
 import { sendRaw, statusOf } from '../testing/raw-http.ts';
 
 /** `npm start`'s entry over a real socket: start, serve, stop cleanly, restart with the data kept. */
 
 const secret = 'local-entry-test-secret';
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly lines: string[];
-  readonly exited: Promise<number | null>;
-}
-
-function startLocal(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/entry/local.ts'], {
-    env: childEnv({ PORT: '0', DATA_DIR: dataDir, JWT_SECRET: secret, LOG_LEVEL: 'info' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line);
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'listening' && entry.url) resolve({ child, url: entry.url, lines, exited });
-      } catch {
-        // not a log line
-      }
-    });
-    void exited.then((code) => reject(new Error(`exited with ${code}:\n${lines.join('\n')}`)));
-  });
-}
+const startLocal = (dataDir: string) => start(dataDir, { JWT_SECRET: secret });
 
 t.test('local entry', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'cqrs-local-'));

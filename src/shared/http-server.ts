@@ -6,6 +6,7 @@ import Hapi from '@hapi/hapi';
 import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
+import { logFailedResponses } from './http-errors.ts';
 import { requestIdOf } from './request-id.ts';
 import { enterContext, tracer, tracingEnabled } from './tracing.ts';
 
@@ -15,8 +16,8 @@ export const maxBodyBytes = 16 * 1024;
 /**
  * A hapi server with the project's defaults: validation failures name the field (400, never a
  * generic message), bodies are capped, unexpected errors never leak a stack trace, every
- * response carries `x-request-id` and `x-content-type-options: nosniff`, and no malformed
- * connection can stop the process.
+ * response carries `x-request-id` and `x-content-type-options: nosniff`, a 500 or a 503 with a
+ * cause is logged (`logFailedResponses`), and no malformed connection can stop the process.
  */
 export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> = {}) {
   const server = Hapi.server({
@@ -61,6 +62,7 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
     return h.continue;
   });
   if (tracingEnabled()) server.events.on('response', endServerSpan);
+  logFailedResponses(server);
   answerMalformedConnections(server);
   return server;
 }
