@@ -31,7 +31,7 @@ const childrenOf = (list: readonly ReadableSpan[], parent: ReadableSpan) => list
 /** Until the projector's span for the stream ended (the local feed applies after the response). */
 async function projected(streamId: string): Promise<ReadableSpan> {
   for (let waited = 0; waited < 5_000; waited += 20) {
-    const span = spans().find((s) => s.name === 'projector apply' && s.attributes['projection.stream_id'] === streamId && s.attributes['projection.events_applied'] !== 0);
+    const span = spans().find((s) => s.name === 'projector apply' && (s.attributes['projection.stream_ids'] as string[]).includes(streamId) && s.attributes['projection.events_applied'] !== 0);
     if (span) return span;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
