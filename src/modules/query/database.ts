@@ -5,6 +5,7 @@ import type { GroupChatsTable, MembersTable } from './group-chats/group-chats.ta
 import type { MessagesTable } from './messages/messages.table.ts';
 import type { StreamPositionsTable } from './projection/stream-positions.table.ts';
 import { CredentialedPool, connectionFromUrl } from '../../shared/postgres.ts';
+import { querySpans } from '../../shared/sql-tracing.ts';
 import type { PostgresSource } from '../../shared/postgres.ts';
 
 /** The read model: every projection table, one Kysely interface. */
@@ -79,7 +80,7 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
   // Failures are classified where they leave the driver (503 or not), and a closed database
   // answers like one that cannot be reached.
   const classified = classifiedDialect(dialect);
-  const base = new Kysely<Database>({ dialect: classified.dialect });
+  const base = new Kysely<Database>({ dialect: classified.dialect, log: querySpans });
   return {
     db: base.withSchema(schema),
     schema,

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { parseStreamId } from '../../../contracts/streams.ts';
 import type { StreamKind } from '../../../contracts/streams.ts';
 import type { Commit, EventStore } from '../../../eventstore/index.ts';
+import { inSpan, linkTo } from '../../../shared/tracing.ts';
+import type { Link } from '../../../shared/tracing.ts';
 import type { Database } from '../database.ts';
 import { LogMismatchError, isUnavailable } from '../query-errors.ts';
 import { readStreams } from './log-streams.ts';
@@ -208,7 +210,32 @@ export class Projector {
     }
   }
 
-  async #transaction(streams: readonly StreamWork[], attempt = 1): Promise<Run> {
+  /**
+   * One span per transaction (SPEC §10), linked to the trace of each command that wrote a
+   * delivered commit: the projection joins the trace that began with the HTTP request, wherever
+   * the commit is applied (in process, or in the projector function fed by the stream).
+   */
+  #transaction(streams: readonly StreamWork[], attempt = 1): Promise<Run> {
+    const deliveries = streams.flatMap((stream) => stream.deliveries);
+    const links = deliveries
+      .map(({ commit }) => linkTo(commit.traceparent, { 'commit.stream_id': commit.streamId, 'commit.version': commit.version }))
+      .filter((link): link is Link => link !== undefined);
+    const attributes = { 'projection.stream_ids': streams.map((stream) => stream.streamId).slice(0, 100), 'projection.commits_delivered': deliveries.length, 'projection.attempt': attempt };
+    return inSpan(
+      'projector apply',
+      attributes,
+      async (span) => {
+        const run = await this.#transactionOnce(streams, attempt);
+        let events = 0;
+        for (const outcome of run.outcomes.values()) if (outcome.outcome === 'applied') events += outcome.events;
+        span.setAttribute('projection.events_applied', events);
+        return run;
+      },
+      { links },
+    );
+  }
+
+  async #transactionOnce(streams: readonly StreamWork[], attempt: number): Promise<Run> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
         // Locked in one order (stream id) by every projector, so two never wait on each other.
