@@ -94,7 +94,7 @@ t.test('a query-only file changes only the query service', async (t) => {
 });
 
 t.test('a command-only file changes only the command service', async (t) => {
-  t.same(await changedBy('src/modules/command/rules.ts'), ['command']);
+  t.same(await changedBy('src/modules/command/command.schemas.ts'), ['command']);
 });
 
 t.test('a shared file in both import graphs counts for both, even where tree shaking drops it', async (t) => {

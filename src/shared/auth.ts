@@ -139,7 +139,7 @@ export const authPlugin: Plugin<AuthOptions> = {
         } catch (error) {
           if (error instanceof KeysUnavailableError) {
             request.log(['warn', 'auth'], error.message);
-            throw unavailable('cannot verify the token right now', error.retryAfterSeconds);
+            throw unavailable('cannot verify the token right now', { retryAfterSeconds: error.retryAfterSeconds });
           }
           // WebCrypto refusing a key or a signature (a DOMException) is a token we cannot accept.
           if (!(error instanceof errors.JOSEError) && !(error instanceof TypeError) && !(error instanceof DOMException)) throw error;

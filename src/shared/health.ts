@@ -68,7 +68,7 @@ export function healthRoute(options: {
           try {
             await options.check();
           } catch {
-            throw unavailable(`${options.store} unreachable`, 5);
+            throw unavailable(`${options.store} unreachable`, { retryAfterSeconds: 5 });
           }
           depth = 'deep';
         } else if (request.query.deep) {

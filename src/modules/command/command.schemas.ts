@@ -1,8 +1,19 @@
 import Joi from 'joi';
 import { roles } from '../../contracts/events.ts';
-import { controlCharacters, limits, textControlCharacters, userIdPattern } from './rules.ts';
+import type { Role } from '../../contracts/events.ts';
 
-/** joi schemas of the command API; they also feed the OpenAPI description. */
+/**
+ * joi schemas of the command API, the one place that owns the shape of its input (SPEC §2 limits):
+ * trimmed and bounded names, text, user ids, roles. Deciders receive what passed and check only
+ * rules of state. The schemas also feed the OpenAPI description.
+ */
+
+export const limits = { nameMaxLength: 64, textMaxLength: 4000 } as const;
+const userIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+/** C0/C1 control characters: never part of a chat name. */
+const controlCharacters = /\p{Cc}/u;
+/** Messages may hold line breaks and tabs, but no other control character. */
+const textControlCharacters = /[^\P{Cc}\n\r\t]/u;
 
 export const uuid = Joi.string().guid().lowercase();
 
@@ -35,7 +46,7 @@ export const userId = Joi.string()
   .required()
   .example('bob');
 
-export const role = Joi.string()
+export const role = Joi.string<Role>()
   .valid(...roles)
   .required()
   .example('member');

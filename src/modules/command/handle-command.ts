@@ -1,18 +1,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import Boom from '@hapi/boom';
 import { LRUCache } from 'lru-cache';
-import { VersionConflictError } from '../../eventstore/index.ts';
+import { EventStoreUnavailableError, VersionConflictError } from '../../eventstore/index.ts';
 import type { Commit, EventStore, NewEvent } from '../../eventstore/index.ts';
-import { DomainError } from './domain-error.ts';
-import type { Decision, DomainErrorKind } from './domain-error.ts';
+import { unavailable } from '../../shared/http-errors.ts';
+import { inSpan } from '../../shared/tracing.ts';
+import type { Span } from '../../shared/tracing.ts';
+import { DomainError } from './decider.ts';
+import type { Decider, DomainErrorKind } from './decider.ts';
 
-/** Refusals that say the caller may not see the stream at all (or sent a command that makes no sense). */
-const precedesIfMatch: ReadonlySet<DomainErrorKind> = new Set(['invalid', 'not-found', 'gone']);
+/** The one table from a refusal to its HTTP status (SPEC §2). */
+const statusOf: Record<DomainErrorKind, number> = {
+  'not-found': 404,
+  forbidden: 403,
+  conflict: 409,
+  gone: 410,
+};
 
-/** How a stream's events fold into the state its decisions need. */
-export interface Aggregate<S, E extends NewEvent> {
-  readonly initialState: S;
-  evolve(state: S, event: E): S;
-}
+/** Refusals that say the caller may not see the stream at all: they come before If-Match. */
+const precedesIfMatch: ReadonlySet<DomainErrorKind> = new Set(['not-found', 'gone']);
+
+/** How a stream's events fold into a state (a decider's first two parts). */
+export type Fold<S, E> = Pick<Decider<S, unknown, E, never>, 'initialState' | 'evolve'>;
 
 /** Who issued a command, when, and under which identity (SPEC §2 idempotency). */
 export interface CommandMetadata {
@@ -30,16 +39,17 @@ export interface CommandMetadata {
   readonly now: Date;
 }
 
-export interface Handle<S, E extends NewEvent, C> {
-  readonly streamId: string;
-  readonly aggregate: Aggregate<S, E>;
-  /** Reads what the decision needs besides the stream itself; called again on each retry. */
-  readonly context?: () => Promise<C>;
-  readonly decide: (state: S, context: C) => Decision<E>;
+/** How to run one command, besides the decider, the stream and the command itself. */
+export type RunOptions<R> = {
   readonly metadata: CommandMetadata;
   /** From If-Match: strict optimistic concurrency instead of re-deciding on a conflict. */
   readonly expectedVersion?: number;
-}
+} & (undefined extends R
+  ? { readonly reads?: undefined }
+  : {
+      /** The other stream the decision reads (a message's chat); loaded again on each attempt. */
+      readonly reads: { readonly streamId: string; readonly fold: Fold<R, never> };
+    });
 
 export interface Handled {
   readonly streamId: string;
@@ -47,33 +57,6 @@ export interface Handled {
   readonly version: number;
   /** The commit appended now; absent when a retried command found its earlier commit. */
   readonly appended?: Commit;
-}
-
-/** If-Match named a version the stream has moved past (412). */
-export class StaleVersionError extends Error {
-  override readonly name = 'StaleVersionError';
-  constructor(
-    readonly expectedVersion: number,
-    readonly actualVersion: number,
-  ) {
-    super(`version is ${actualVersion}, not ${expectedVersion}`);
-  }
-}
-
-/** An Idempotency-Key came back with a different request than the one it first named (422). */
-export class IdempotencyKeyReusedError extends Error {
-  override readonly name = 'IdempotencyKeyReusedError';
-  constructor() {
-    super('Idempotency-Key was already used for a different request');
-  }
-}
-
-/** Every attempt lost the race for the stream; the caller may retry shortly (503). */
-export class ContentionError extends Error {
-  override readonly name = 'ContentionError';
-  constructor(streamId: string, attempts: number) {
-    super(`stream ${streamId} kept changing over ${attempts} attempts`);
-  }
 }
 
 interface Loaded<S> {
@@ -91,8 +74,10 @@ export interface CommandHandlerOptions {
 }
 
 /**
- * The one generic command handler: load the stream, fold `evolve`, `decide`, append at the
- * version it decided on, and on a conflict reload and decide again (bounded).
+ * The one generic command handler: load the stream, fold the decider's `evolve`, `decide`, append
+ * at the version it decided on, and on a conflict reload and decide again (bounded). Every way a
+ * command can fail becomes its HTTP answer here, where it happens (a Boom), so nothing travels
+ * through a 500 and back.
  *
  * Folded states are cached per stream: the log is append-only, so a cached state stays true
  * and a load reads only the commits after it. That keeps a command on a chat with a long
@@ -109,35 +94,54 @@ export class CommandHandler {
     this.#cache = new LRUCache({ max: options.cacheSize ?? 5_000 });
   }
 
-  async handle<S, E extends NewEvent, C = undefined>(command: Handle<S, E, C>): Promise<Handled> {
-    const { streamId, metadata } = command;
-    let claimed = metadata.idempotencyKey === undefined;
+  /**
+   * One span per command (SPEC §10), the store's calls beneath it; each version conflict that
+   * sends it round again is an event on it.
+   */
+  handle<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>): Promise<Handled> {
+    return inSpan('decide and append', { 'command.stream_id': streamId }, async (span) => {
+      const handled = await this.#handleOrUnavailable(decider, streamId, command, options, span);
+      span.setAttributes({ 'command.version': handled.version, 'command.appended': handled.appended !== undefined });
+      return handled;
+    });
+  }
+
+  async #handleOrUnavailable<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>, span: Span): Promise<Handled> {
+    try {
+      return await this.#handle(decider, streamId, command, options, span);
+    } catch (error) {
+      // By type, never by message: only the store's own "cannot reach the log" is a 503.
+      if (error instanceof EventStoreUnavailableError) throw unavailable('event store unavailable', { cause: error });
+      throw error;
+    }
+  }
+
+  async #handle<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>, span: Span): Promise<Handled> {
+    const { metadata, expectedVersion, reads } = options;
+    let unclaimedKey = metadata.idempotencyKey;
     for (let attempt = 1; ; attempt++) {
-      const loaded = await this.load(streamId, command.aggregate);
+      const loaded = await this.#load(streamId, decider);
       const earlier = loaded.commands.get(metadata.commandId);
       if (earlier) {
-        if (earlier.commandHash !== metadata.commandHash) throw new IdempotencyKeyReusedError();
+        if (earlier.commandHash !== metadata.commandHash) throw keyReused();
         return { streamId, version: earlier.version };
       }
-      const context = command.context ? await command.context() : (undefined as C);
-      const decision = command.decide(loaded.state, context);
+      const read = (reads ? (await this.#load(reads.streamId, reads.fold)).state : undefined) as R;
+      const decision = decider.decide(command, loaded.state, read);
       // SPEC §2 order of checks: whether the caller may see the chat (404, 410) comes before
       // If-Match (412), which comes before rights and rules (403, 409). A non-member never
       // learns a version.
-      if (decision instanceof DomainError && precedesIfMatch.has(decision.kind)) throw decision;
-      if (command.expectedVersion !== undefined && command.expectedVersion !== loaded.version) {
-        throw new StaleVersionError(command.expectedVersion, loaded.version);
+      if (decision instanceof DomainError && precedesIfMatch.has(decision.kind)) throw refusal(decision);
+      if (expectedVersion !== undefined && expectedVersion !== loaded.version) {
+        throw Boom.preconditionFailed(`If-Match is stale: version is ${loaded.version}, not ${expectedVersion}`);
       }
-      if (decision instanceof DomainError) throw decision;
-      if (!claimed) {
+      if (decision instanceof DomainError) throw refusal(decision);
+      if (unclaimedKey !== undefined) {
         // Before the append: a crash in between leaves a claim that a retry of the same request
         // honours (and completes), while any other request with the key is refused.
-        const fingerprint = metadata.commandHash;
-        const key = metadata.idempotencyKey!;
-        if (!(await this.#store.claimKey({ key, fingerprint, occurredAt: metadata.now.toISOString() }))) {
-          throw new IdempotencyKeyReusedError();
-        }
-        claimed = true;
+        const claim = { key: unclaimedKey, fingerprint: metadata.commandHash, occurredAt: metadata.now.toISOString() };
+        if (!(await this.#store.claimKey(claim))) throw keyReused();
+        unclaimedKey = undefined;
       }
       try {
         const commit = await this.#store.append({
@@ -149,24 +153,25 @@ export class CommandHandler {
           occurredAt: metadata.now.toISOString(),
           events: decision,
         });
-        this.#remember(streamId, fold(loaded, [commit], command.aggregate));
+        this.#remember(streamId, fold(loaded, [commit], decider));
         return { streamId, version: commit.version, appended: commit };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
+        span.addEvent('version conflict', { attempt, expected_version: loaded.version });
         // Loop: the reload shows whether this very command got in (a retried put) or another did.
-        if (attempt >= this.#maxAttempts) throw new ContentionError(streamId, attempt);
+        if (attempt >= this.#maxAttempts) throw unavailable('too many concurrent changes to this chat; retry', { cause: error });
         await sleep(Math.random() * Math.min(100, 2 ** attempt));
       }
     }
   }
 
   /** The stream's current folded state: the cached fold plus whatever was appended since. */
-  async load<S, E extends NewEvent>(streamId: string, aggregate: Aggregate<S, E>): Promise<Loaded<S>> {
+  async #load<S, E>(streamId: string, by: Fold<S, E>): Promise<Loaded<S>> {
     const cached = this.#cache.get(streamId) as Loaded<S> | undefined;
-    const base: Loaded<S> = cached ?? { version: 0, state: aggregate.initialState, commands: new Map() };
+    const base: Loaded<S> = cached ?? { version: 0, state: by.initialState(), commands: new Map() };
     const newer = await this.#store.readStream(streamId, { fromVersion: base.version + 1 });
     if (newer.length === 0) return base;
-    const loaded = fold(base, newer as readonly Commit<E>[], aggregate);
+    const loaded = fold(base, newer as readonly Commit[] as readonly Commit<E & NewEvent>[], by);
     this.#remember(streamId, loaded);
     return loaded;
   }
@@ -177,12 +182,16 @@ export class CommandHandler {
   }
 }
 
-function fold<S, E extends NewEvent>(base: Loaded<S>, commits: readonly Commit<E>[], aggregate: Aggregate<S, E>): Loaded<S> {
+const refusal = (error: DomainError) => new Boom.Boom(error.message, { statusCode: statusOf[error.kind] });
+/** An Idempotency-Key came back with a different request than the one it first named (422). */
+const keyReused = () => Boom.badData('Idempotency-Key was already used for a different request');
+
+function fold<S, E>(base: Loaded<S>, commits: readonly Commit<E & NewEvent>[], by: Fold<S, E>): Loaded<S> {
   let { state, version } = base;
   const commands = new Map(base.commands);
   for (const commit of commits) {
     if (commit.version !== version + 1) throw new Error(`stream ${commit.streamId} skips from ${version} to ${commit.version}`);
-    state = commit.events.reduce(aggregate.evolve, state);
+    state = commit.events.reduce(by.evolve, state);
     version = commit.version;
     commands.set(commit.commandId, { version, commandHash: commit.commandHash });
   }

@@ -1,4 +1,3 @@
-import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Commit, EventStore } from '../../eventstore/index.ts';
@@ -35,7 +34,9 @@ const optionsSchema = Joi.object({
 
 /**
  * The write side (SPEC §2, §3): group-chat commands under /command/v1, decided by pure deciders
- * and appended to the event log. Needs the `auth` plugin for its `user` strategy.
+ * and appended to the event log. Needs the `auth` plugin for its `user` strategy. A refusal or a
+ * store failure is thrown as its HTTP answer where it happens (handle-command.ts); the server's
+ * one `onPreResponse` hook (`src/shared/http-errors.ts`) only logs.
  *
  * @example
  * await server.register([
@@ -69,17 +70,6 @@ export const commandModule: Plugin<CommandModuleOptions> = {
           });
         },
       }),
-    );
-    // Refusals become their status where they happen (command.routes.ts); what still arrives
-    // here as a 500 is a defect, logged with its cause. Logging only: the response stays.
-    server.ext(
-      'onPreResponse',
-      (request, h) => {
-        const { response } = request;
-        if (Boom.isBoom(response) && response.output.statusCode === 500) request.log(['error', 'command'], response);
-        return h.continue;
-      },
-      { sandbox: 'plugin' },
     );
   },
 };

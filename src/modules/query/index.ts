@@ -1,4 +1,3 @@
-import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Kysely } from 'kysely';
@@ -45,17 +44,6 @@ export const queryModule: Plugin<QueryModuleOptions> = {
       maxWaiters: options.maxConsistencyWaiters ?? 100,
     });
     server.route(queryRoutes({ db: options.db, readYourWrites }));
-    // Failures become their status where they happen (query.routes.ts); what still arrives here
-    // as a 500 is a defect, logged with its cause. Logging only: the response stays.
-    server.ext(
-      'onPreResponse',
-      (request, h) => {
-        const { response } = request;
-        if (Boom.isBoom(response) && response.output.statusCode === 500) request.log(['error', 'query'], response);
-        return h.continue;
-      },
-      { sandbox: 'plugin' },
-    );
   },
 };
 

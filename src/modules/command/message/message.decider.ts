@@ -1,71 +1,87 @@
 import type { MessageEvent } from '../../../contracts/events.ts';
-import { DomainError, conflict, forbidden, notFound } from '../domain-error.ts';
-import type { Decision } from '../domain-error.ts';
-import { memberAccess } from '../group-chat/group-chat.state.ts';
-import type { GroupChatState } from '../group-chat/group-chat.state.ts';
-import { checkText } from '../rules.ts';
-import type { MessageState } from './message.state.ts';
+import { DomainError, conflict, forbidden, notFound } from '../decider.ts';
+import type { Decider, Decision } from '../decider.ts';
+import { memberAccess } from '../group-chat/group-chat.decider.ts';
+import type { GroupChatState } from '../group-chat/group-chat.decider.ts';
 
+// The text arrives shaped by the routes' joi schema (not blank, within bounds, no stray control
+// characters): the decider checks only rules of state.
 export type PostMessage = { readonly type: 'PostMessage'; readonly actorId: string; readonly groupChatId: string; readonly text: string };
 export type EditMessage = { readonly type: 'EditMessage'; readonly actorId: string; readonly groupChatId: string; readonly text: string };
 export type DeleteMessage = { readonly type: 'DeleteMessage'; readonly actorId: string; readonly groupChatId: string };
 
 export type MessageCommand = PostMessage | EditMessage | DeleteMessage;
 
-/** A message decision also reads the chat it belongs to (membership, roles); it never writes it. */
-export interface MessageDecisionState {
-  readonly message: MessageState;
-  readonly chat: GroupChatState;
-}
+/** What decisions about a message need: where it lives, who wrote it, whether it is gone. */
+export type MessageState =
+  | { readonly status: 'absent' }
+  | { readonly status: 'posted' | 'deleted'; readonly groupChatId: string; readonly authorId: string };
 
 type Result = Decision<MessageEvent>;
 
-export function decideMessage(command: MessageCommand, state: MessageDecisionState): Result {
-  switch (command.type) {
-    case 'PostMessage':
-      return post(command, state);
-    case 'EditMessage':
-      return edit(command, state);
-    case 'DeleteMessage':
-      return remove(command, state);
+/** A message decision also reads the chat the message belongs to (membership, roles); it never writes it. */
+export const messageDecider: Decider<MessageState, MessageCommand, MessageEvent, GroupChatState> = {
+  initialState: () => ({ status: 'absent' }),
+  evolve,
+  decide(command, message, chat) {
+    switch (command.type) {
+      case 'PostMessage':
+        return post(command, message, chat);
+      case 'EditMessage':
+        return edit(command, message, chat);
+      case 'DeleteMessage':
+        return deleteMessage(command, message, chat);
+      default: {
+        const unknown: never = command;
+        throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+      }
+    }
+  },
+};
+
+function evolve(state: MessageState, event: MessageEvent): MessageState {
+  if (event.type === 'MessagePosted') return { status: 'posted', groupChatId: event.data.groupChatId, authorId: event.data.authorId };
+  // A stream starts with its post; nothing before it describes a message.
+  if (state.status === 'absent') return state;
+  switch (event.type) {
+    case 'MessageEdited':
+      // The text is the read side's business; no decision depends on it.
+      return state;
+    case 'MessageDeleted':
+      return { ...state, status: 'deleted' };
     default: {
-      const unknown: never = command;
-      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+      // An event type this version does not know (written by a newer one) changes nothing here.
+      const _unknown: never = event;
+      return state;
     }
   }
 }
 
-function post(command: PostMessage, { message, chat }: MessageDecisionState): Result {
+function post(command: PostMessage, message: MessageState, chat: GroupChatState): Result {
   const access = memberAccess(chat, command.actorId);
   if (access instanceof DomainError) return access;
   if (message.status !== 'absent') return conflict('message already exists');
-  const text = checkText(command.text);
-  if (text instanceof DomainError) return text;
-  return [{ type: 'MessagePosted', data: { groupChatId: command.groupChatId, authorId: command.actorId, text } }];
+  return [{ type: 'MessagePosted', data: { groupChatId: command.groupChatId, authorId: command.actorId, text: command.text } }];
 }
 
-function edit(command: EditMessage, state: MessageDecisionState): Result {
-  const found = existingMessage(command, state);
+function edit(command: EditMessage, message: MessageState, chat: GroupChatState): Result {
+  const found = existingMessage(command, message, chat);
   if (found instanceof DomainError) return found;
-  if (found.message.authorId !== command.actorId) return forbidden('only the author may edit a message');
-  const text = checkText(command.text);
-  if (text instanceof DomainError) return text;
-  return [{ type: 'MessageEdited', data: { text } }];
+  if (found.authorId !== command.actorId) return forbidden('only the author may edit a message');
+  return [{ type: 'MessageEdited', data: { text: command.text } }];
 }
 
-function remove(command: DeleteMessage, state: MessageDecisionState): Result {
-  const found = existingMessage(command, state);
+function deleteMessage(command: DeleteMessage, message: MessageState, chat: GroupChatState): Result {
+  const found = existingMessage(command, message, chat);
   if (found instanceof DomainError) return found;
-  if (found.message.authorId !== command.actorId && found.role !== 'admin') {
-    return forbidden('only the author or an admin may delete a message');
-  }
+  if (found.authorId !== command.actorId && found.role !== 'admin') return forbidden('only the author or an admin may delete a message');
   return [{ type: 'MessageDeleted', data: {} }];
 }
 
 /** The live message of this chat the caller may see; deleted, unknown and foreign ones are 404. */
-function existingMessage(command: EditMessage | DeleteMessage, { message, chat }: MessageDecisionState) {
+function existingMessage(command: EditMessage | DeleteMessage, message: MessageState, chat: GroupChatState) {
   const access = memberAccess(chat, command.actorId);
   if (access instanceof DomainError) return access;
   if (message.status !== 'posted' || message.groupChatId !== command.groupChatId) return notFound('message not found');
-  return { message, role: access.role };
+  return { authorId: message.authorId, role: access.role };
 }
