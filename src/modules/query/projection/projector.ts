@@ -65,6 +65,8 @@ const failed = (error: unknown): Applied => ({ outcome: 'failed', error: error i
 /** Deadlock and serialization failures: the transaction lost a race, and may simply run again. */
 const retryable = new Set(['40P01', '40001']);
 const streamsPerCatchUpTransaction = 500;
+/** Streams read from the log at once by a catch-up of many. */
+const logReadsAtOnce = 8;
 
 /**
  * Applies commits to the projection tables exactly once in effect (SPEC §4). Any number of
@@ -171,6 +173,44 @@ export class Projector {
       options.onProgress?.({ scanned, streams: pending.length, streamsDone: Math.min(pending.length, start + streamsPerCatchUpTransaction), applied });
     }
     return { scanned, streams: pending.length, streamsDone: pending.length, applied, failed: failures };
+  }
+
+  /**
+   * Brings these streams up to what the log holds now, many per transaction (retries after a
+   * failure): their positions in one query, each one's newer commits from the log, then one
+   * batch. Returns the streams that failed, and why; throws only when a store cannot be reached.
+   */
+  async catchUpStreams(streamIds: readonly string[]): Promise<StreamFailure[]> {
+    const failures: StreamFailure[] = [];
+    for (let start = 0; start < streamIds.length; start += streamsPerCatchUpTransaction) {
+      const ids = streamIds.slice(start, start + streamsPerCatchUpTransaction);
+      const positions = new Map(
+        (await this.#db.selectFrom('stream_positions').select(['stream_id', 'version']).where('stream_id', 'in', ids).execute()).map((r) => [r.stream_id, r.version]),
+      );
+      const commits: Commit[] = [];
+      const unread = [...ids];
+      const readers = Array.from({ length: Math.min(logReadsAtOnce, unread.length) }, async () => {
+        for (let streamId = unread.shift(); streamId !== undefined; streamId = unread.shift()) {
+          try {
+            commits.push(...(await this.#log.readStream(streamId, { fromVersion: (positions.get(streamId) ?? 0) + 1 })));
+          } catch (error) {
+            if (isUnavailable(error)) throw error;
+            failures.push({ streamId, error: error instanceof Error ? error : new Error(String(error)) });
+          }
+        }
+      });
+      await Promise.all(readers);
+      const results = await this.applyBatch(commits);
+      const failed = new Set<string>();
+      results.forEach((result, index) => {
+        const { streamId } = commits[index]!;
+        if (result.outcome === 'failed' && !failed.has(streamId)) {
+          failed.add(streamId);
+          failures.push({ streamId, error: result.error });
+        }
+      });
+    }
+    return failures;
   }
 
   /** The last version of the stream applied to the projection (0 for none). */
