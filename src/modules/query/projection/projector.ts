@@ -278,18 +278,18 @@ export class Projector {
   async #transactionOnce(streams: readonly StreamWork[], attempt: number): Promise<Run> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
-        // Locked in one order (stream id) by every projector, so two never wait on each other.
+        // One statement locks every stream's position row (made at 0 when new) and reads it:
+        // the no-op update takes the row lock. Rows go in stream id order, the same for every
+        // projector, so two batches never wait on each other in a cycle.
         const ids = streams.map((stream) => stream.streamId).sort();
-        await inChunks(ids, (chunk) =>
-          trx
-            .insertInto('stream_positions')
-            .values(chunk.map((streamId) => ({ stream_id: streamId, version: 0 })))
-            .onConflict((c) => c.column('stream_id').doNothing())
-            .execute(),
-        );
         const positions = new Map<string, number>();
         await inChunks(ids, async (chunk) => {
-          const rows = await trx.selectFrom('stream_positions').select(['stream_id', 'version']).where('stream_id', 'in', chunk).orderBy('stream_id').forUpdate().execute();
+          const rows = await trx
+            .insertInto('stream_positions')
+            .values(chunk.map((streamId) => ({ stream_id: streamId, version: 0 })))
+            .onConflict((c) => c.column('stream_id').doUpdateSet((eb) => ({ version: eb.ref('stream_positions.version') })))
+            .returning(['stream_id', 'version'])
+            .execute();
           for (const row of rows) positions.set(row.stream_id, row.version);
         });
 
