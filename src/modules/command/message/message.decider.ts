@@ -13,7 +13,7 @@ export type DeleteMessage = { readonly type: 'DeleteMessage'; readonly actorId: 
 export type MessageCommand = PostMessage | EditMessage | DeleteMessage;
 
 /** What decisions about a message need: where it lives, who wrote it, whether it is gone. */
-export type MessageState =
+type MessageState =
   | { readonly status: 'absent' }
   | { readonly status: 'posted' | 'deleted'; readonly groupChatId: string; readonly authorId: string };
 
