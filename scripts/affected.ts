@@ -191,10 +191,12 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
   const files = new Set<string>([`Dockerfile.${service}`, '.dockerignore', 'scripts/build.ts']);
   const packages = new Set<string>(['node_modules/aws-cdk-lib', 'node_modules/constructs']);
   for (const input of bundled.flatMap((b) => b.inputs)) {
-    const namespaced = /^[a-z-]+:(.*)$/.exec(input);
+    const namespaced = /^([a-z-]+):(.*)$/.exec(input);
+    // a Node built-in routed through require: the image's Node version (its Dockerfile) names it
+    if (namespaced?.[1] === 'builtin-through-require') continue;
     if (namespaced) {
       // a virtual module made from a package (the trimmed mime-db): that package counts
-      packages.add(`node_modules/${namespaced[1]!}`);
+      packages.add(`node_modules/${namespaced[2]!}`);
       continue;
     }
     const pkg = packageDir(input);

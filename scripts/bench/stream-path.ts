@@ -106,7 +106,7 @@ export async function streamPath(context: BenchContext, serving: readonly Bundle
     const times: { ours: number[]; base: number[] } = { ours: [], base: [] };
     try {
       for (let b = 0; b < batches.length; b++) {
-        const body = JSON.stringify(streamEvent(batches[b]!.map((c) => insertRecord(c))));
+        const body = JSON.stringify(streamEvent(batches[b]!.map((c) => insertRecord(c)), table));
         for (const [side, endpoint] of [['base', endpoints[1]], ['ours', endpoints[0]]] as const) {
           const t0 = performance.now();
           const response = await fetch(`${endpoint.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

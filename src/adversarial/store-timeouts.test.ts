@@ -77,6 +77,6 @@ t.test('a Secrets Manager that never answers is a connection failure (503), not 
     settleWithin(sql`select 1`.execute(database.db), 25_000),
     settleWithin(sql`select 1`.execute(database.db), 25_000),
   ]);
-  t.match(first, { code: '08001' }, 'the first query fails as unavailable');
-  t.match(second, { code: '08001' }, 'and so does the one that arrived meanwhile');
+  t.match(first, { name: 'ProjectionUnavailableError', cause: { code: '08001' } }, 'the first query fails as unavailable');
+  t.match(second, { name: 'ProjectionUnavailableError', cause: { code: '08001' } }, 'and so does the one that arrived meanwhile');
 });

@@ -10,8 +10,9 @@ import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
 import { authPlugin, developmentSecret } from '../shared/auth.ts';
 import { readConfig } from '../shared/config.ts';
-import { createLogger } from '../shared/logging.ts';
+import { createLogger, logLevelSetting } from '../shared/logging.ts';
 import { documentation } from '../shared/openapi/documentation.ts';
+import { startTracing } from '../shared/tracing.ts';
 import { localStoreSettings, openLocalStores } from './local-stores.ts';
 import { serve } from './serve.ts';
 import type { LocalStoreConfig } from './local-stores.ts';
@@ -29,14 +30,26 @@ const config = readConfig<LocalConfig>(
     PORT: Joi.number().port().default(3001),
     HOST: Joi.string().hostname().default('127.0.0.1'),
     JWT_SECRET: Joi.string().min(16),
-    LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+    LOG_LEVEL: logLevelSetting,
   },
   process.env,
 );
 
-const logger = createLogger({ level: config.LOG_LEVEL });
+const logger = createLogger({ level: config.LOG_LEVEL, destination: await terminal() });
+
+/**
+ * On a terminal the lines are printed by pino-pretty (a development tool: never in the images'
+ * bundles, which have no terminal); piped or redirected they stay JSON.
+ */
+async function terminal() {
+  if (!process.stdout.isTTY) return undefined;
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
+}
 
 async function main() {
+  const tracing = await startTracing(process.env);
+  if (tracing) logger.info('tracing on: spans are exported as the OTEL_* settings say');
   const stores = await openLocalStores(config, logger);
   const { eventStore, database } = stores;
   const projector = new Projector(database.db, eventStore);
@@ -64,6 +77,7 @@ async function main() {
       await caughtUp;
       await feed.stop();
       await stores.close();
+      await tracing?.stop();
     },
   });
   logger.info({ documentation: `${server.info.uri}/documentation` }, 'OpenAPI description served');

@@ -2,7 +2,8 @@ import type { ServerRegisterPluginObject } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Logger } from 'pino';
 import { readConfig } from '../shared/config.ts';
-import { createLogger } from '../shared/logging.ts';
+import { createLogger, logLevelSetting } from '../shared/logging.ts';
+import { startTracing } from '../shared/tracing.ts';
 import { serve } from './serve.ts';
 
 /** Settings every deployed service reads (the images set PORT; the stack sets the rest). */
@@ -18,7 +19,7 @@ export const serviceSettings = {
   // 3000 and 9001 are taken inside Lambda (runtime API, adapter).
   PORT: Joi.number().port().invalid(3000, 9001).default(8080),
   HOST: Joi.string().default('0.0.0.0'),
-  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  LOG_LEVEL: logLevelSetting,
   EVENTS_TABLE: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/).required(),
   DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
 };
@@ -39,13 +40,18 @@ export async function runService(options: {
   readonly healthPath: string;
 }): Promise<void> {
   const { config, logger } = options;
+  // Before the server exists: its hooks record spans only when tracing was on when it was made.
+  const tracing = await startTracing(process.env);
   await serve({
     port: config.PORT,
     host: config.HOST,
     logger,
     plugins: options.plugins,
     healthPaths: [options.healthPath],
-    onStop: options.onStop,
+    onStop: async () => {
+      await options.onStop();
+      await tracing?.stop();
+    },
   });
 }
 

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Commit, NewEvent } from './event-store.ts';
+import { isTraceparent } from '../shared/tracing.ts';
 
 /**
  * How a commit is stored: one DynamoDB item per commit, keyed by (streamId, version). The same
@@ -18,6 +19,7 @@ export function toItem(commit: Commit): CommitItem {
       actorId: commit.actorId,
       occurredAt: commit.occurredAt,
       events: commit.events.map((event) => ({ type: event.type, data: event.data })),
+      traceparent: commit.traceparent,
     },
     { removeUndefinedValues: true, convertEmptyValues: false },
   );
@@ -31,7 +33,7 @@ export function fromItem(item: CommitItem): Commit {
   } catch (error) {
     throw new MalformedCommitError(`item is not DynamoDB JSON: ${(error as Error).message}`, { cause: error });
   }
-  const { streamId, version, commandId, commandHash, actorId, occurredAt, events } = raw;
+  const { streamId, version, commandId, commandHash, actorId, occurredAt, events, traceparent } = raw;
   if (
     typeof streamId !== 'string' ||
     typeof version !== 'number' ||
@@ -55,6 +57,9 @@ export function fromItem(item: CommitItem): Commit {
     actorId,
     occurredAt,
     events,
+    // A trace context is a hint for the projector's span, never a reason to refuse a commit:
+    // one that is not a well-formed `traceparent` is left out.
+    ...(typeof traceparent === 'string' && isTraceparent(traceparent) ? { traceparent } : {}),
   };
 }
 

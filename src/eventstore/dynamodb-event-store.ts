@@ -16,6 +16,7 @@ import {
 } from './event-store.ts';
 import type { AppendRequest, Commit, EventStore, KeyClaim, NewEvent, ReadOptions, ScanOptions } from './event-store.ts';
 import { awsHttpTimeouts } from '../shared/aws-http.ts';
+import { SpanKind, activeTraceparent, inSpan, tracingEnabled } from '../shared/tracing.ts';
 
 export interface DynamoDbEventStoreOptions {
   readonly client: DynamoDBClient;
@@ -46,6 +47,10 @@ export class DynamoDbEventStore implements EventStore {
       occurredAt: request.occurredAt,
       events: request.events,
     };
+    // The trace of the command that writes the commit travels with it: the projector's span,
+    // wherever the commit is applied, links to it (SPEC §10).
+    const traceparent = activeTraceparent();
+    if (traceparent !== undefined) Object.assign(commit, { traceparent });
     try {
       await this.#client.send(
         new PutItemCommand({
@@ -254,5 +259,40 @@ export function createDynamoDbClient(settings: ClientSettings = {}): DynamoDBCli
       secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
     };
   }
-  return new DynamoDBClient(config);
+  const client = new DynamoDBClient(config);
+  traceCalls(client);
+  return client;
+}
+
+/**
+ * One client span per DynamoDB call (SPEC §10), SDK retries included, from the SDK's own
+ * middleware stack: nothing patches `require`, so it works the same inside a bundle. With
+ * tracing off the middleware only passes the call on.
+ */
+function traceCalls(client: DynamoDBClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!tracingEnabled()) return next(args);
+      const operation = String(context.commandName ?? 'Command').replace(/Command$/, '');
+      const table = (args.input as { TableName?: unknown }).TableName;
+      return inSpan(
+        `DynamoDB.${operation}`,
+        {
+          'rpc.system': 'aws-api',
+          'rpc.service': 'DynamoDB',
+          'rpc.method': operation,
+          ...(typeof table === 'string' ? { 'aws.dynamodb.table_names': [table] } : {}),
+        },
+        async (span) => {
+          const result = await next(args);
+          const metadata = (result.output as { $metadata?: { requestId?: string; attempts?: number } }).$metadata;
+          if (metadata?.requestId) span.setAttribute('aws.request_id', metadata.requestId);
+          if (metadata?.attempts !== undefined) span.setAttribute('aws.attempts', metadata.attempts);
+          return result;
+        },
+        { kind: SpanKind.CLIENT },
+      );
+    },
+    { step: 'initialize', name: 'tracingSpans' },
+  );
 }

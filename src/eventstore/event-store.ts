@@ -20,6 +20,11 @@ export interface Commit<E extends NewEvent = NewEvent> {
   /** ISO-8601 timestamp. */
   readonly occurredAt: string;
   readonly events: readonly E[];
+  /**
+   * The W3C `traceparent` of the command that wrote the commit, when that command was traced
+   * (SPEC §10). Optional: commits written without tracing, and all older ones, have none.
+   */
+  readonly traceparent?: string;
 }
 
 export interface AppendRequest<E extends NewEvent = NewEvent> {

@@ -99,3 +99,19 @@ t.test('what a record means', async (t) => {
   ];
   for (const [name, record] of malformed) t.throws(() => decodeStreamRecord(record), MalformedCommitError, name);
 });
+
+t.test('a commit written by a traced command: its trace context decodes; old and malformed ones stay readable', async (t) => {
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const withTrace = (value: unknown): DynamoDBRecord => ({
+    ...fromAws,
+    dynamodb: { ...fromAws.dynamodb, NewImage: { ...commitImage({ M: {} }), traceparent: value } as Image },
+  });
+  const traced = decodeStreamRecord(withTrace({ S: traceparent }), { tableName: 'events' });
+  t.equal(traced.kind === 'commit' && traced.commit.traceparent, traceparent);
+  const old = decodeStreamRecord(fromAws, { tableName: 'events' });
+  t.ok(old.kind === 'commit' && !('traceparent' in old.commit), 'a commit from before tracing has none, and decodes as before');
+  for (const hostile of [{ S: 'not a traceparent' }, { S: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }, { N: '1' }, { M: { a: { S: 'b' } } }, { S: 'x'.repeat(10_000) }]) {
+    const decoded = decodeStreamRecord(withTrace(hostile), { tableName: 'events' });
+    t.ok(decoded.kind === 'commit' && !('traceparent' in decoded.commit), `a commit with traceparent ${JSON.stringify(hostile).slice(0, 40)} is applied without it`);
+  }
+});

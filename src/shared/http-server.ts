@@ -4,8 +4,11 @@ import { randomUUID } from 'node:crypto';
 import Accept from '@hapi/accept';
 import Hapi from '@hapi/hapi';
 import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import { logFailedResponses } from './http-errors.ts';
 import { requestIdOf } from './request-id.ts';
+import { enterContext, tracer, tracingEnabled } from './tracing.ts';
 
 /** Largest accepted request body (SPEC §2): anything bigger is 413. */
 export const maxBodyBytes = 16 * 1024;
@@ -55,11 +58,55 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
   server.ext('onRequest', (request, h) => {
     // Ours is the id that logs and clients see (`server.inject` skips the listener: settled here).
     (request.info as { id: string }).id = settle(request.raw.req, request.raw.res);
+    if (tracingEnabled()) startServerSpan(request);
     return h.continue;
   });
+  if (tracingEnabled()) server.events.on('response', endServerSpan);
   logFailedResponses(server);
   answerMalformedConnections(server);
   return server;
+}
+
+const serverSpans = new WeakMap<Request, Span>();
+
+/**
+ * The request's server span (SPEC §10), a child of the caller's `traceparent` or
+ * `X-Amzn-Trace-Id` when it sent one. This runs in the first onRequest hook, which hapi calls
+ * synchronously as the request arrives: the span's context entered here is the active one for
+ * everything the request does afterwards (auth, handler, store calls), with no hook around them.
+ */
+function startServerSpan(request: Request): void {
+  const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+  // Started inside the caller's context: a request naming an X-Ray trace without a parent span
+  // gets its root span in that trace (the id generator reads the context).
+  const span = context.with(parent, () =>
+    tracer().startSpan(
+      request.method.toUpperCase(),
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': request.method.toUpperCase(), 'url.path': request.path.slice(0, 256), 'http.request.id': request.info.id },
+      },
+      parent,
+    ),
+  );
+  serverSpans.set(request, span);
+  enterContext(trace.setSpan(parent, span));
+}
+
+function endServerSpan(request: Request): void {
+  const span = serverSpans.get(request);
+  if (!span) return;
+  const status = (request.response as { statusCode?: number } | null)?.statusCode ?? request.raw.res.statusCode;
+  const route = request.route.path;
+  span.updateName(`${request.method.toUpperCase()} ${route}`);
+  span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/** The trace id of the request's server span, when tracing records it. */
+export function traceIdOf(request: Request): string | undefined {
+  return serverSpans.get(request)?.spanContext().traceId;
 }
 
 /**

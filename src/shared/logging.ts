@@ -1,7 +1,9 @@
 import type { Plugin, Request, ServerRegisterPluginObject } from '@hapi/hapi';
 import HapiPino from 'hapi-pino';
+import Joi from 'joi';
 import pino from 'pino';
 import type { DestinationStream, Logger } from 'pino';
+import { traceIdOf } from './http-server.ts';
 
 /**
  * The one logging configuration of every process (SPEC §9, §10): JSON lines that never carry a
@@ -161,15 +163,61 @@ export function createLogger(options: LoggerOptions): Logger {
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
+/** LOG_LEVEL, the one setting every entry reads for its logger. */
+export const logLevelSetting = Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info');
+
+/** What the request line says about the caller: the token's subject, once auth ran. */
+function userOf(request: Request): string | undefined {
+  const credentials = request.auth?.credentials as { userId?: unknown } | null | undefined;
+  return typeof credentials?.userId === 'string' ? credentials.userId : undefined;
+}
+
+/** Why a request was refused (4xx): the message its client got. A 5xx's reason is logged as an error. */
+function reasonOf(request: Request, status: number): string | undefined {
+  if (status < 400 || status >= 500) return undefined;
+  // By the time the response is sent, hapi has turned the refusal (a Boom) into a response that
+  // keeps it as `_error` (what hapi's own logging reads).
+  const response = request.response as { isBoom?: boolean; output?: { payload?: { message?: unknown } }; _error?: { output?: { payload?: { message?: unknown } } } } | null;
+  const boom = response?.isBoom ? response : response?._error;
+  const message = boom?.output?.payload?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
 /**
- * hapi-pino on the shared logger: one line per request with its id, method, path, status and
- * time (serialized as above); health checks, which the Lambda adapter sends often, left out.
+ * The request log (SPEC §10): hapi-pino on the shared logger for request-scoped and error lines,
+ * and one line per request when it completes, with its request id, trace id (when traced), user
+ * (`sub`), route, status, latency and, for a 4xx, the reason the client was told. Health checks,
+ * which the Lambda adapter sends often, are left out.
  */
 export function requestLogging(logger: Logger, options: { readonly ignorePaths?: readonly string[] } = {}): ServerRegisterPluginObject<unknown> {
-  return {
-    plugin: HapiPino as Plugin<unknown>,
-    options: { instance: logger, ignorePaths: [...(options.ignorePaths ?? [])] },
+  const ignorePaths = [...(options.ignorePaths ?? [])];
+  const ignored = new Set(ignorePaths);
+  const plugin: Plugin<unknown> = {
+    name: 'request-logging',
+    register: async (server) => {
+      await server.register({ plugin: HapiPino as Plugin<unknown>, options: { instance: logger, ignorePaths, logRequestComplete: false } });
+      server.events.on('response', (request) => {
+        if (ignored.has(request.path)) return;
+        const { info } = request;
+        const status = (request.response as { statusCode?: number } | null)?.statusCode ?? request.raw.res.statusCode;
+        logger.info(
+          {
+            requestId: info.id,
+            traceId: traceIdOf(request),
+            user: userOf(request),
+            method: request.method.toUpperCase(),
+            route: request.route.path,
+            status,
+            latencyMs: (info.completed || info.responded || Date.now()) - info.received,
+            reason: reasonOf(request, status),
+            req: request,
+          },
+          'request completed',
+        );
+      });
+    },
   };
+  return { plugin };
 }
 
 /**

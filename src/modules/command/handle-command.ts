@@ -4,6 +4,8 @@ import { LRUCache } from 'lru-cache';
 import { EventStoreUnavailableError, VersionConflictError } from '../../eventstore/index.ts';
 import type { Commit, EventStore, NewEvent } from '../../eventstore/index.ts';
 import { unavailable } from '../../shared/http-errors.ts';
+import { inSpan } from '../../shared/tracing.ts';
+import type { Span } from '../../shared/tracing.ts';
 import { DomainError } from './decider.ts';
 import type { Decider, DomainErrorKind } from './decider.ts';
 
@@ -92,9 +94,21 @@ export class CommandHandler {
     this.#cache = new LRUCache({ max: options.cacheSize ?? 5_000 });
   }
 
-  async handle<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>): Promise<Handled> {
+  /**
+   * One span per command (SPEC §10), the store's calls beneath it; each version conflict that
+   * sends it round again is an event on it.
+   */
+  handle<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>): Promise<Handled> {
+    return inSpan('decide and append', { 'command.stream_id': streamId }, async (span) => {
+      const handled = await this.#handleOrUnavailable(decider, streamId, command, options, span);
+      span.setAttributes({ 'command.version': handled.version, 'command.appended': handled.appended !== undefined });
+      return handled;
+    });
+  }
+
+  async #handleOrUnavailable<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>, span: Span): Promise<Handled> {
     try {
-      return await this.#handle(decider, streamId, command, options);
+      return await this.#handle(decider, streamId, command, options, span);
     } catch (error) {
       // By type, never by message: only the store's own "cannot reach the log" is a 503.
       if (error instanceof EventStoreUnavailableError) throw unavailable('event store unavailable', { cause: error });
@@ -102,7 +116,7 @@ export class CommandHandler {
     }
   }
 
-  async #handle<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>): Promise<Handled> {
+  async #handle<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>, span: Span): Promise<Handled> {
     const { metadata, expectedVersion, reads } = options;
     let unclaimedKey = metadata.idempotencyKey;
     for (let attempt = 1; ; attempt++) {
@@ -143,6 +157,7 @@ export class CommandHandler {
         return { streamId, version: commit.version, appended: commit };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
+        span.addEvent('version conflict', { attempt, expected_version: loaded.version });
         // Loop: the reload shows whether this very command got in (a retried put) or another did.
         if (attempt >= this.#maxAttempts) throw unavailable('too many concurrent changes to this chat; retry', { cause: error });
         await sleep(Math.random() * Math.min(100, 2 ** attempt));

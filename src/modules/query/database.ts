@@ -1,8 +1,11 @@
 import { Kysely, PostgresDialect } from 'kysely';
+import type { Dialect } from 'kysely';
+import { classifiedDialect } from './database-driver.ts';
 import type { GroupChatsTable, MembersTable } from './group-chats/group-chats.table.ts';
 import type { MessagesTable } from './messages/messages.table.ts';
 import type { StreamPositionsTable } from './projection/stream-positions.table.ts';
 import { CredentialedPool, connectionFromUrl } from '../../shared/postgres.ts';
+import { querySpans } from '../../shared/sql-tracing.ts';
 import type { PostgresSource } from '../../shared/postgres.ts';
 
 /** The read model: every projection table, one Kysely interface. */
@@ -55,7 +58,7 @@ export const pgliteMemorySettings: readonly string[] = ['-c', 'shared_buffers=16
 export async function openDatabase(settings: DatabaseSettings = {}): Promise<ProjectionDatabase> {
   const schema = settings.schema ?? defaultSchema;
   if (!schemaPattern.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  let base: Kysely<Database>;
+  let dialect: Dialect;
   let kind: ProjectionDatabase['kind'];
   if (settings.url || settings.postgres) {
     kind = 'postgres';
@@ -66,14 +69,18 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
     }
     // Connects (and reads any secret) on first use, never at start; refetches refused credentials.
     const pool = new CredentialedPool({ source, poolSize: settings.poolSize ?? 4 });
-    base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    dialect = new PostgresDialect({ pool });
   } else {
     kind = 'pglite';
     // Loaded only when used: the Lambda bundle leaves PGlite out (it always has a DATABASE_URL).
     const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
     const pglite = await PGlite.create({ ...(settings.dataDir ? { dataDir: settings.dataDir } : {}), startParams: [...PGlite.defaultStartParams, ...pgliteMemorySettings] });
-    base = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    dialect = new PGliteDialect(pglite);
   }
+  // Failures are classified where they leave the driver (503 or not), and a closed database
+  // answers like one that cannot be reached.
+  const classified = classifiedDialect(dialect);
+  const base = new Kysely<Database>({ dialect: classified.dialect, log: querySpans });
   return {
     db: base.withSchema(schema),
     schema,
@@ -82,6 +89,6 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
       if (!schemaPattern.test(other)) throw new Error(`invalid schema name ${other}`);
       return base.withSchema(other);
     },
-    close: () => base.destroy(),
+    close: () => classified.driver.destroy(),
   };
 }

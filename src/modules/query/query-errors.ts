@@ -1,21 +1,36 @@
 import { EventStoreUnavailableError } from '../../eventstore/index.ts';
 
-/** The projection database (or the log it catches up from) cannot be reached: answer 503. */
+/**
+ * The projection database cannot be reached, or lost the connection a query ran on: answer 503
+ * and try again. Thrown in one place, where a query leaves for the database (`database.ts`
+ * wraps the driver), so nothing above it needs to guess from an error what it meant.
+ */
 export class ProjectionUnavailableError extends Error {
   override readonly name = 'ProjectionUnavailableError';
 }
 
-const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
+/** The delivered commit is not what the event log holds (a version it lacks, or a hole before it): never applied. */
+export class LogMismatchError extends Error {
+  override readonly name = 'LogMismatchError';
+}
 
 /**
- * Whether an error means "the store is not there" rather than "the code is wrong": connection
- * failures, timeouts, a closed client, SQLSTATE classes 08 (connection) and 53 (resources).
+ * A commit carries an event type this read model does not know (yet). Applying the rest of it
+ * would move the stream's position past that event for good; refusing keeps it for a reader that
+ * knows the type. The type is cut and quoted: it comes from the log, not from this code.
+ */
+export class UnknownEventTypeError extends Error {
+  override readonly name = 'UnknownEventTypeError';
+  constructor(streamId: string, version: number, type: unknown) {
+    super(`${streamId} version ${version} has an event of unknown type ${JSON.stringify(String(type).slice(0, 64))}`);
+  }
+}
+
+/**
+ * Whether an error means "a store is not there" rather than "the code is wrong": decided by type
+ * only. Both kinds are made where the store is called (the event store's client, the projection
+ * database's driver), never guessed later from an error's words.
  */
 export function isUnavailable(error: unknown): boolean {
-  if (error instanceof EventStoreUnavailableError || error instanceof ProjectionUnavailableError) return true;
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (networkCodes.has(code) || /^(08|53)/.test(code))) return true;
-  // pg and PGlite report lost or closed connections only in words.
-  return /connect|terminated|timeout|closed|destroyed|not initialized/i.test(error.message);
+  return error instanceof ProjectionUnavailableError || error instanceof EventStoreUnavailableError;
 }

@@ -1,59 +1,57 @@
-import type { Transaction } from 'kysely';
 import type { GroupChatEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
-import type { Database } from '../database.ts';
+import { UnknownEventTypeError } from '../query-errors.ts';
+import type { NewGroupChatRow, NewMemberRow } from './group-chats.table.ts';
 
-/** Applies one commit of a GroupChat stream to `group_chats` and `members`. */
-export async function projectGroupChatCommit(trx: Transaction<Database>, groupChatId: string, commit: Commit): Promise<void> {
+/** The rows one chat stream projects to: its `group_chats` row and its `members` rows by user id. */
+export interface GroupChatRows {
+  readonly chat: NewGroupChatRow | undefined;
+  readonly members: ReadonlyMap<string, NewMemberRow>;
+}
+
+export const noGroupChatRows: GroupChatRows = { chat: undefined, members: new Map() };
+
+/**
+ * The projection of a GroupChat stream: the rows after one more commit, as a pure function of
+ * the rows before it. The only statement of this read model's rules: the live projector folds
+ * inside its transaction and writes the result, the rebuild folds the whole log in memory.
+ * Members live in a Map keyed by user id, so `__proto__` or `constructor` are ordinary users.
+ */
+export function projectGroupChat(rows: GroupChatRows, groupChatId: string, commit: Commit): GroupChatRows {
   const at = new Date(commit.occurredAt);
+  let chat = rows.chat;
+  const members = new Map(rows.members);
   for (const event of commit.events as readonly GroupChatEvent[]) {
     switch (event.type) {
       case 'GroupChatCreated':
-        await trx
-          .insertInto('group_chats')
-          .values({
-            group_chat_id: groupChatId,
-            name: event.data.name,
-            owner_id: event.data.ownerId,
-            created_at: at,
-            updated_at: at,
-            version: commit.version,
-            deleted: false,
-          })
-          .execute();
+        chat = { group_chat_id: groupChatId, name: event.data.name, owner_id: event.data.ownerId, created_at: at, updated_at: at, version: commit.version, deleted: false };
         break;
       case 'GroupChatRenamed':
-        await trx.updateTable('group_chats').set({ name: event.data.name }).where('group_chat_id', '=', groupChatId).execute();
+        if (chat) chat = { ...chat, name: event.data.name };
         break;
-      case 'MemberAdded':
-        await trx
-          .insertInto('members')
-          .values({ group_chat_id: groupChatId, user_id: event.data.userId, role: event.data.role, joined_at: at })
-          .onConflict((c) => c.columns(['group_chat_id', 'user_id']).doUpdateSet({ role: event.data.role }))
-          .execute();
+      case 'MemberAdded': {
+        const existing = members.get(event.data.userId);
+        members.set(event.data.userId, existing ? { ...existing, role: event.data.role } : { group_chat_id: groupChatId, user_id: event.data.userId, role: event.data.role, joined_at: at });
         break;
-      case 'MemberRoleChanged':
-        await trx
-          .updateTable('members')
-          .set({ role: event.data.role })
-          .where('group_chat_id', '=', groupChatId)
-          .where('user_id', '=', event.data.userId)
-          .execute();
+      }
+      case 'MemberRoleChanged': {
+        const existing = members.get(event.data.userId);
+        if (existing) members.set(event.data.userId, { ...existing, role: event.data.role });
         break;
+      }
       case 'MemberRemoved':
-        await trx.deleteFrom('members').where('group_chat_id', '=', groupChatId).where('user_id', '=', event.data.userId).execute();
+        members.delete(event.data.userId);
         break;
       case 'GroupChatDeleted':
-        await trx.updateTable('group_chats').set({ deleted: true }).where('group_chat_id', '=', groupChatId).execute();
+        if (chat) chat = { ...chat, deleted: true };
         break;
-      default:
-        // A newer event type: nothing in this read model depends on it yet.
-        break;
+      default: {
+        // A type the log holds but this reader does not know: a projection failure, never skipped.
+        const unknown: never = event;
+        throw new UnknownEventTypeError(commit.streamId, commit.version, (unknown as { type: unknown }).type);
+      }
     }
   }
-  await trx
-    .updateTable('group_chats')
-    .set({ version: commit.version, updated_at: at })
-    .where('group_chat_id', '=', groupChatId)
-    .execute();
+  if (chat) chat = { ...chat, version: commit.version, updated_at: at };
+  return { chat, members };
 }

@@ -1,34 +1,32 @@
-import type { Transaction } from 'kysely';
 import type { MessageEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
-import type { Database } from '../database.ts';
+import { UnknownEventTypeError } from '../query-errors.ts';
+import type { NewMessageRow } from './messages.table.ts';
 
-/** Applies one commit of a Message stream to `messages`; a deleted message leaves no row. */
-export async function projectMessageCommit(trx: Transaction<Database>, messageId: string, commit: Commit): Promise<void> {
+/**
+ * The projection of a Message stream: its `messages` row after one more commit, as a pure
+ * function of the row before it; a deleted message has no row. The only statement of this read
+ * model's rules (see `projectGroupChat`).
+ */
+export function projectMessage(row: NewMessageRow | undefined, messageId: string, commit: Commit): NewMessageRow | undefined {
   const at = new Date(commit.occurredAt);
+  let next = row;
   for (const event of commit.events as readonly MessageEvent[]) {
     switch (event.type) {
       case 'MessagePosted':
-        await trx
-          .insertInto('messages')
-          .values({
-            message_id: messageId,
-            group_chat_id: event.data.groupChatId,
-            author_id: event.data.authorId,
-            text: event.data.text,
-            posted_at: at,
-            edited_at: null,
-          })
-          .execute();
+        next = { message_id: messageId, group_chat_id: event.data.groupChatId, author_id: event.data.authorId, text: event.data.text, posted_at: at, edited_at: null };
         break;
       case 'MessageEdited':
-        await trx.updateTable('messages').set({ text: event.data.text, edited_at: at }).where('message_id', '=', messageId).execute();
+        if (next) next = { ...next, text: event.data.text, edited_at: at };
         break;
       case 'MessageDeleted':
-        await trx.deleteFrom('messages').where('message_id', '=', messageId).execute();
+        next = undefined;
         break;
-      default:
-        break;
+      default: {
+        const unknown: never = event;
+        throw new UnknownEventTypeError(commit.streamId, commit.version, (unknown as { type: unknown }).type);
+      }
     }
   }
+  return next;
 }

@@ -1,74 +1,48 @@
 import type { Kysely } from 'kysely';
 import { parseStreamId } from '../../../contracts/streams.ts';
-import type { Commit } from '../../../eventstore/index.ts';
 import type { Database } from '../database.ts';
-import { foldGroupChatRows, noGroupChatRows } from '../group-chats/group-chats.rows.ts';
-import type { NewGroupChatRow, NewMemberRow } from '../group-chats/group-chats.table.ts';
-import type { NewMessageRow } from '../messages/messages.table.ts';
-import { foldMessageRow } from '../messages/messages.rows.ts';
+import { LogMismatchError } from '../query-errors.ts';
+import { readStreams } from './log-streams.ts';
 import type { CatchUpProgress, EventLog } from './projector.ts';
+import { readModels, streamKinds } from './read-models.ts';
+import { inChunks } from './row-changes.ts';
+import type { RowChange } from './row-changes.ts';
 
 /**
  * Fills empty projection tables from the whole log (the rebuild): one parallel scan, every
- * stream folded in memory by the pure row projections, then multi-row INSERTs, a few thousand
- * rows per statement. Per-commit transactions would cost a round trip per event.
+ * stream folded in memory by its read model's projection (the same fold the live projector
+ * runs), then the rows written as from nothing, a few thousand per statement, in one transaction.
  */
 export async function bulkLoad(
   db: Kysely<Database>,
   log: EventLog,
   options: { onProgress?: (progress: CatchUpProgress) => void; segments?: number } = {},
 ): Promise<CatchUpProgress> {
-  const streams = new Map<string, Commit[]>();
-  let scanned = 0;
-  for await (const page of log.scan({ segments: options.segments ?? 4 })) {
-    for (const commit of page) {
-      const list = streams.get(commit.streamId);
-      if (list) list.push(commit);
-      else streams.set(commit.streamId, [commit]);
-    }
-    scanned += page.length;
-    options.onProgress?.({ scanned, streams: 0, streamsDone: 0, applied: 0 });
-  }
+  const { streams, scanned } = await readStreams(log, {
+    ...(options.segments === undefined ? {} : { segments: options.segments }),
+    onPage: (scanned) => options.onProgress?.({ scanned, streams: 0, streamsDone: 0, applied: 0 }),
+  });
 
-  const chats: NewGroupChatRow[] = [];
-  const members: NewMemberRow[] = [];
-  const messages: NewMessageRow[] = [];
+  const changes = new Map(streamKinds.map((kind) => [kind, [] as RowChange<unknown>[]]));
   const positions: { stream_id: string; version: number }[] = [];
   let applied = 0;
   for (const [streamId, commits] of streams) {
     const stream = parseStreamId(streamId);
     if (!stream) continue;
-    commits.sort((a, b) => a.version - b.version);
-    if (!commits.every((c, i) => c.version === i + 1)) throw new Error(`stream ${streamId} has a gap in the log`);
-    if (stream.kind === 'GroupChat') {
-      const rows = commits.reduce((acc, c) => foldGroupChatRows(acc, stream.id, c), noGroupChatRows);
-      if (rows.chat) chats.push(rows.chat);
-      members.push(...rows.members.values());
-    } else {
-      const row = commits.reduce<NewMessageRow | undefined>((acc, c) => foldMessageRow(acc, stream.id, c), undefined);
-      if (row) messages.push(row);
-    }
-    positions.push({ stream_id: streamId, version: commits[commits.length - 1]!.version });
-    applied += commits.reduce((sum, c) => sum + c.events.length, 0);
+    const gap = commits.findIndex((commit, index) => commit.version !== index + 1);
+    if (gap >= 0) throw new LogMismatchError(`${streamId} cannot be rebuilt: the log does not hold version ${gap + 1}`);
+    const model = readModels[stream.kind];
+    const rows = commits.reduce((acc, commit) => model.project(acc, stream.id, commit), model.empty);
+    changes.get(stream.kind)!.push({ before: model.empty, after: rows });
+    positions.push({ stream_id: streamId, version: commits.length });
+    applied += commits.reduce((sum, commit) => sum + commit.events.length, 0);
   }
 
-  const total = streams.size;
-  let done = 0;
-  const chunk = 2_000;
+  const total = positions.length;
+  options.onProgress?.({ scanned, streams: total, streamsDone: 0, applied });
   await db.transaction().execute(async (trx) => {
-    const insert = async <T extends keyof Database>(table: T, rows: readonly object[]) => {
-      for (let start = 0; start < rows.length; start += chunk) {
-        await trx.insertInto(table).values(rows.slice(start, start + chunk) as never).execute();
-      }
-    };
-    await insert('group_chats', chats);
-    await insert('members', members);
-    await insert('messages', messages);
-    for (let start = 0; start < positions.length; start += chunk) {
-      await trx.insertInto('stream_positions').values(positions.slice(start, start + chunk)).execute();
-      done = Math.min(total, start + chunk);
-      options.onProgress?.({ scanned, streams: total, streamsDone: done, applied });
-    }
+    for (const kind of streamKinds) await readModels[kind].save(trx, changes.get(kind)!);
+    await inChunks(positions, (chunk) => trx.insertInto('stream_positions').values(chunk).execute());
   });
   options.onProgress?.({ scanned, streams: total, streamsDone: total, applied });
   return { scanned, streams: total, streamsDone: total, applied };

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { StreamPosition } from '../../../contracts/consistency-token.ts';
 import { parseStreamId } from '../../../contracts/streams.ts';
 import { unavailable } from '../../../shared/http-errors.ts';
+import { inSpan } from '../../../shared/tracing.ts';
 import type { Database } from '../database.ts';
 import { isMember } from '../group-chats/group-chats.queries.ts';
 import { chatOfMessage } from '../messages/messages.queries.ts';
@@ -80,7 +81,15 @@ export class ReadYourWrites {
    * Resolves true once the stream's projection reached the target version (catching it up from
    * the log when the projector is behind), false after the deadline.
    */
-  async reach(target: StreamPosition): Promise<boolean> {
+  reach(target: StreamPosition): Promise<boolean> {
+    return inSpan('consistency wait', { 'consistency.stream_id': target.streamId, 'consistency.version': target.version }, async (span) => {
+      const reached = await this.#reach(target);
+      span.setAttribute('consistency.reached', reached);
+      return reached;
+    });
+  }
+
+  async #reach(target: StreamPosition): Promise<boolean> {
     if ((await this.#projector.position(target.streamId)) >= target.version) return true;
     if (this.#waiting >= this.#options.maxWaiters) {
       throw unavailable('too many queries are waiting for their X-Consistency-Token; retry shortly');

@@ -120,7 +120,7 @@ eachDatabase(t, 'projector', async (t, open) => {
     t.same(await snapshot(database.db), expected);
   });
 
-  t.test('the bulk load of a rebuild writes the very same rows as the projector', async (t) => {
+  t.test('the bulk load of a rebuild writes the very same rows as the live projector', async (t) => {
     const database = await open();
     const loaded = await bulkLoad(database.db, store);
     t.equal(loaded.scanned, commits.length);
@@ -156,5 +156,42 @@ eachDatabase(t, 'projector', async (t, open) => {
     };
     t.equal(await projector.apply(foreign), 0);
     t.same((await snapshot(database.db)).stream_positions, []);
+  });
+});
+
+eachDatabase(t, 'one batch, one transaction', async (t, open) => {
+  const { store } = await freshEventStore();
+  const api = await commandServer(store);
+  const alice = api.as('alice');
+  const { id: chat } = await alice.createChat('Batched');
+  const kept = await alice.post(chat, 'kept');
+  const refused = await alice.post(chat, 'edited into something Postgres refuses');
+  await alice.edit(chat, refused.id, 'fine for now');
+
+  t.test('a row the database refuses fails its commit alone; the rest of the batch applies', async (t) => {
+    const database = await open();
+    const projector = new Projector(database.db, store);
+    const [posted, edited] = await store.readStream(messageStream(refused.id));
+    // Text with a NUL byte is valid JSON and a valid commit, but no Postgres text column takes it.
+    const poisoned: Commit = { ...edited!, events: [{ type: 'MessageEdited', data: { text: 'nul \u0000 byte' } }] };
+    const [chatCommit] = await store.readStream(groupChatStream(chat));
+    const [keptCommit] = await store.readStream(messageStream(kept.id));
+    const results = await projector.applyBatch([chatCommit!, posted!, poisoned, keptCommit!]);
+    t.match(results, [{ outcome: 'applied' }, { outcome: 'applied' }, { outcome: 'failed', error: { code: '22021' } }, { outcome: 'applied' }]);
+    const rows = await database.db.selectFrom('messages').select(['message_id', 'text']).orderBy('message_id').execute();
+    t.same(rows.map((r) => r.text).sort(), ['edited into something Postgres refuses', 'kept']);
+    t.equal(await projector.position(messageStream(refused.id)), 1, 'the refused commit left the position before it');
+  });
+
+  t.test('every stream of a batch is announced once its transaction committed', async (t) => {
+    const database = await open();
+    const projector = new Projector(database.db, store);
+    const heard: [string, number][] = [];
+    projector.onPosition((streamId, version) => heard.push([streamId, version]));
+    const commits = await allCommits(store);
+    const results = await projector.applyBatch(commits);
+    t.ok(results.every((r) => r.outcome === 'applied'));
+    t.same(new Map(heard), new Map([[groupChatStream(chat), 1], [messageStream(kept.id), 1], [messageStream(refused.id), 2]]));
+    t.same(await projector.applyBatch(commits), commits.map(() => ({ outcome: 'already-applied' })), 'a replay applies nothing');
   });
 });

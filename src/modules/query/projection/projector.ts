@@ -1,31 +1,32 @@
-import type { Kysely, Transaction } from 'kysely';
-import { groupChatEventTypes, messageEventTypes } from '../../../contracts/events.ts';
+import type { Kysely } from 'kysely';
 import { parseStreamId } from '../../../contracts/streams.ts';
+import type { StreamKind } from '../../../contracts/streams.ts';
 import type { Commit, EventStore } from '../../../eventstore/index.ts';
+import { inSpan, linkTo } from '../../../shared/tracing.ts';
+import type { Link } from '../../../shared/tracing.ts';
 import type { Database } from '../database.ts';
-import { projectGroupChatCommit } from '../group-chats/group-chats.projection.ts';
-import { projectMessageCommit } from '../messages/messages.projection.ts';
+import { LogMismatchError, isUnavailable } from '../query-errors.ts';
+import { readStreams } from './log-streams.ts';
+import { readModels, streamKinds } from './read-models.ts';
+import type { ReadModel } from './read-models.ts';
+import { inChunks } from './row-changes.ts';
+import type { RowChange } from './row-changes.ts';
 
 export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;
 
 /** Told a stream's projected position (last applied version) after the projector reached it. */
 export type PositionListener = (streamId: string, version: number) => void;
 
-/** The delivered commit is not what the event log holds (a version it lacks, or a hole before it): never applied. */
-export class LogMismatchError extends Error {
-  override readonly name = 'LogMismatchError';
-}
-
-/**
- * A commit carries an event type this read model does not know (yet). Applying the rest of it
- * would move the stream's position past that event for good; refusing keeps it for a reader that
- * knows the type.
- */
-export class UnknownEventTypeError extends Error {
-  override readonly name = 'UnknownEventTypeError';
-}
-
-const knownEventTypes = { GroupChat: new Set<string>(groupChatEventTypes), Message: new Set<string>(messageEventTypes) };
+/** How one delivered commit ended. */
+export type Applied =
+  /** It is in the projection now; `events` counts its events and those of any gap read before it. */
+  | { readonly outcome: 'applied'; readonly events: number }
+  /** The projection held it already (a duplicate, a retried delivery). */
+  | { readonly outcome: 'already-applied' }
+  /** Its stream is of no kind this read model projects. */
+  | { readonly outcome: 'not-projected' }
+  /** It cannot be applied as it is (a version the log lacks, an unknown event type, a row the database refuses). */
+  | { readonly outcome: 'failed'; readonly error: Error };
 
 export interface CatchUpProgress {
   /** Commits read from the log so far. */
@@ -38,11 +39,45 @@ export interface CatchUpProgress {
   readonly applied: number;
 }
 
+/** A stream a catch-up could not bring up to the log, and why. */
+export interface StreamFailure {
+  readonly streamId: string;
+  readonly error: Error;
+}
+
+interface StreamWork {
+  readonly streamId: string;
+  readonly kind: StreamKind;
+  readonly id: string;
+  /** Its commits as delivered, in delivery order, with their place in the batch. */
+  readonly deliveries: readonly { readonly commit: Commit; readonly index: number }[];
+}
+
+interface Run {
+  readonly outcomes: ReadonlyMap<number, Applied>;
+  readonly reached: ReadonlyMap<string, number>;
+}
+
+const alreadyApplied: Applied = { outcome: 'already-applied' };
+const notProjected: Applied = { outcome: 'not-projected' };
+const failed = (error: unknown): Applied => ({ outcome: 'failed', error: error instanceof Error ? error : new Error(String(error)) });
+
+/** Deadlock and serialization failures: the transaction lost a race, and may simply run again. */
+const retryable = new Set(['40P01', '40001']);
+const streamsPerCatchUpTransaction = 500;
+
 /**
- * Applies commits to the projection tables exactly once in effect (SPEC §4). Per stream, the
- * position (last applied version) is read and moved in the same transaction as the rows, so
- * a duplicate is skipped, and a commit that arrives ahead of its predecessors first has the
- * missing ones read from the event log. Any delivery order gives the same rows.
+ * Applies commits to the projection tables exactly once in effect (SPEC §4). Any number of
+ * commits of any number of streams go through one transaction: the streams' positions (last
+ * applied versions) are locked and read, their rows read, each stream's commits folded by its
+ * read model's projection (the pure fold, the only statement of its rules), and the rows that
+ * changed written with the new positions, a few statements for the whole batch. A duplicate is
+ * skipped; a commit that arrives ahead of its predecessors has the missing ones read from the
+ * event log first. Any delivery order gives the same rows.
+ *
+ * One commit that cannot be applied never holds back the others: it fails on its own (and its
+ * stream's later commits with it), and a row the database refuses is found by applying the
+ * batch's streams apart. A store that cannot be reached fails the whole call.
  */
 export class Projector {
   readonly #db: Kysely<Database>;
@@ -63,59 +98,79 @@ export class Projector {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Applies one delivered commit (and any gap before it). Returns the events applied. */
-  async apply(commit: Commit): Promise<number> {
-    const reached = new Map<string, number>();
-    const events = await this.#db.transaction().execute((trx) => this.#applyStream(trx, commit.streamId, [commit], reached));
-    this.#announce(reached);
-    return events;
+  /**
+   * Applies delivered commits (and any gap before them), in one transaction when nothing fails.
+   * Returns how each ended, in the order given; throws only when a store cannot be reached.
+   */
+  async applyBatch(commits: readonly Commit[]): Promise<Applied[]> {
+    const results: Applied[] = commits.map(() => notProjected);
+    const streams = new Map<string, { streamId: string; kind: StreamKind; id: string; deliveries: { commit: Commit; index: number }[] }>();
+    commits.forEach((commit, index) => {
+      const stream = parseStreamId(commit.streamId);
+      if (!stream) return;
+      let work = streams.get(commit.streamId);
+      if (!work) streams.set(commit.streamId, (work = { streamId: commit.streamId, ...stream, deliveries: [] }));
+      work.deliveries.push({ commit, index });
+    });
+    const { outcomes } = await this.#apply([...streams.values()]);
+    for (const [index, outcome] of outcomes) results[index] = outcome;
+    return results;
   }
 
-  /** Brings one stream up to what the log holds now. Returns the stream's position afterwards. */
-  async catchUp(streamId: string): Promise<number> {
-    const position = await this.position(streamId);
-    const commits = await this.#log.readStream(streamId, { fromVersion: position + 1 });
-    const reached = new Map([[streamId, position]]);
-    if (commits.length > 0) await this.#db.transaction().execute((trx) => this.#applyStream(trx, streamId, commits, reached));
-    this.#announce(reached);
-    return reached.get(streamId)!;
+  /** Applies one delivered commit (and any gap before it). Returns the events applied; throws why it failed. */
+  async apply(commit: Commit): Promise<number> {
+    const [result] = await this.applyBatch([commit]);
+    if (result!.outcome === 'failed') throw result!.error;
+    return result!.outcome === 'applied' ? result!.events : 0;
   }
 
   /**
-   * Brings every stream up to the log (start-up, rebuilds): one scan, then per stream only the
-   * commits past its position, many streams per transaction.
+   * Brings one stream up to what the log holds now. Returns the stream's position afterwards;
+   * throws why a commit failed (what came before it is applied).
    */
-  async catchUpAll(options: { onProgress?: (progress: CatchUpProgress) => void; segments?: number } = {}): Promise<CatchUpProgress> {
+  async catchUp(streamId: string): Promise<number> {
+    const position = await this.position(streamId);
+    const commits = await this.#log.readStream(streamId, { fromVersion: position + 1 });
+    if (commits.length === 0) {
+      this.#announce(new Map([[streamId, position]]));
+      return position;
+    }
+    const failure = (await this.applyBatch(commits)).find((result) => result.outcome === 'failed');
+    if (failure) throw failure.error;
+    return commits[commits.length - 1]!.version;
+  }
+
+  /**
+   * Brings every stream up to the log (start-up, retries after an outage): one scan, then per
+   * stream only the commits past its position, many streams per transaction. Streams that fail
+   * are reported; the others go on.
+   */
+  async catchUpAll(
+    options: { onProgress?: (progress: CatchUpProgress) => void; segments?: number } = {},
+  ): Promise<CatchUpProgress & { readonly failed: readonly StreamFailure[] }> {
     const positions = new Map(
       (await this.#db.selectFrom('stream_positions').select(['stream_id', 'version']).execute()).map((r) => [r.stream_id, r.version]),
     );
-    const pending = new Map<string, Commit[]>();
-    let scanned = 0;
-    for await (const page of this.#log.scan({ segments: options.segments ?? 4 })) {
-      for (const commit of page) {
-        if (commit.version <= (positions.get(commit.streamId) ?? 0)) continue;
-        const list = pending.get(commit.streamId);
-        if (list) list.push(commit);
-        else pending.set(commit.streamId, [commit]);
-      }
-      scanned += page.length;
-      options.onProgress?.({ scanned, streams: 0, streamsDone: 0, applied: 0 });
-    }
+    const { streams, scanned } = await readStreams(this.#log, {
+      ...(options.segments === undefined ? {} : { segments: options.segments }),
+      keep: (commit) => commit.version > (positions.get(commit.streamId) ?? 0),
+      onPage: (scanned) => options.onProgress?.({ scanned, streams: 0, streamsDone: 0, applied: 0 }),
+    });
+    const pending = [...streams.values()];
     let applied = 0;
-    const streams = [...pending.entries()];
-    const perTransaction = 100;
-    for (let start = 0; start < streams.length; start += perTransaction) {
-      const batch = streams.slice(start, start + perTransaction);
-      const reached = new Map<string, number>();
-      applied += await this.#db.transaction().execute(async (trx) => {
-        let events = 0;
-        for (const [streamId, commits] of batch) events += await this.#applyStream(trx, streamId, commits, reached);
-        return events;
+    const failures: StreamFailure[] = [];
+    for (let start = 0; start < pending.length; start += streamsPerCatchUpTransaction) {
+      const commits = pending.slice(start, start + streamsPerCatchUpTransaction).flat();
+      const results = await this.applyBatch(commits);
+      const failedStreams = new Map<string, Error>();
+      results.forEach((result, index) => {
+        if (result.outcome === 'applied') applied += result.events;
+        else if (result.outcome === 'failed' && !failedStreams.has(commits[index]!.streamId)) failedStreams.set(commits[index]!.streamId, result.error);
       });
-      this.#announce(reached);
-      options.onProgress?.({ scanned, streams: streams.length, streamsDone: start + batch.length, applied });
+      for (const [streamId, error] of failedStreams) failures.push({ streamId, error });
+      options.onProgress?.({ scanned, streams: pending.length, streamsDone: Math.min(pending.length, start + streamsPerCatchUpTransaction), applied });
     }
-    return { scanned, streams: streams.length, streamsDone: streams.length, applied };
+    return { scanned, streams: pending.length, streamsDone: pending.length, applied, failed: failures };
   }
 
   /** The last version of the stream applied to the projection (0 for none). */
@@ -128,43 +183,180 @@ export class Projector {
     for (const [streamId, version] of reached) for (const listener of this.#listeners) listener(streamId, version);
   }
 
-  /** Applies the commits past the stream's position; `reached` learns the position it ends at. */
-  async #applyStream(trx: Transaction<Database>, streamId: string, delivered: readonly Commit[], reached: Map<string, number>): Promise<number> {
-    const stream = parseStreamId(streamId);
-    if (!stream) return 0; // not a stream this read model knows
-    await trx.insertInto('stream_positions').values({ stream_id: streamId, version: 0 }).onConflict((c) => c.column('stream_id').doNothing()).execute();
-    const { version: position } = await trx
-      .selectFrom('stream_positions')
-      .select('version')
-      .where('stream_id', '=', streamId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    reached.set(streamId, position);
-    let commits = [...delivered].filter((c) => c.version > position).sort((a, b) => a.version - b.version);
-    if (commits.length === 0) return 0;
-    if (!isContiguous(position, commits)) {
-      // A gap: the log is the truth; read everything after our position from it.
-      const fromLog = await this.#log.readStream(streamId, { fromVersion: position + 1 });
-      const last = commits[commits.length - 1]!.version;
-      commits = fromLog.filter((c) => c.version <= last);
-      if (!isContiguous(position, commits)) throw new LogMismatchError(`stream ${streamId} has a gap after version ${position} in the log`);
-      if (commits[commits.length - 1]?.version !== last) throw new LogMismatchError(`the log does not hold ${streamId} version ${last}`);
+  /**
+   * Applies the streams in one transaction. When the database refuses something, the transaction
+   * is lost as a whole: the streams are applied apart (and a stream's commits one by one) to
+   * find the commit it belongs to, which alone fails.
+   */
+  async #apply(streams: readonly StreamWork[]): Promise<Run> {
+    if (streams.length === 0) return { outcomes: new Map(), reached: new Map() };
+    try {
+      const run = await this.#transaction(streams);
+      this.#announce(run.reached);
+      return run;
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      const pieces: StreamWork[] =
+        streams.length > 1 ? [...streams] : streams[0]!.deliveries.length > 1 ? streams[0]!.deliveries.map((delivery) => ({ ...streams[0]!, deliveries: [delivery] })) : [];
+      if (pieces.length === 0) return { outcomes: new Map([[streams[0]!.deliveries[0]!.index, failed(error)]]), reached: new Map() };
+      const outcomes = new Map<number, Applied>();
+      const reached = new Map<string, number>();
+      for (const piece of pieces) {
+        const run = await this.#apply([piece]);
+        for (const [index, outcome] of run.outcomes) outcomes.set(index, outcome);
+        for (const [streamId, version] of run.reached) reached.set(streamId, version);
+      }
+      return { outcomes, reached };
     }
-    let events = 0;
-    for (const commit of commits) {
-      const unknown = commit.events.find((event) => !knownEventTypes[stream.kind].has(event.type));
-      if (unknown) throw new UnknownEventTypeError(`${streamId} version ${commit.version} has an event of unknown type ${JSON.stringify(unknown.type.slice(0, 64))}`);
-      if (stream.kind === 'GroupChat') await projectGroupChatCommit(trx, stream.id, commit);
-      else await projectMessageCommit(trx, stream.id, commit);
-      events += commit.events.length;
+  }
+
+  /**
+   * One span per transaction (SPEC §10), linked to the trace of each command that wrote a
+   * delivered commit: the projection joins the trace that began with the HTTP request, wherever
+   * the commit is applied (in process, or in the projector function fed by the stream).
+   */
+  #transaction(streams: readonly StreamWork[], attempt = 1): Promise<Run> {
+    const deliveries = streams.flatMap((stream) => stream.deliveries);
+    const links = deliveries
+      .map(({ commit }) => linkTo(commit.traceparent, { 'commit.stream_id': commit.streamId, 'commit.version': commit.version }))
+      .filter((link): link is Link => link !== undefined);
+    const attributes = { 'projection.stream_ids': streams.map((stream) => stream.streamId).slice(0, 100), 'projection.commits_delivered': deliveries.length, 'projection.attempt': attempt };
+    return inSpan(
+      'projector apply',
+      attributes,
+      async (span) => {
+        const run = await this.#transactionOnce(streams, attempt);
+        let events = 0;
+        for (const outcome of run.outcomes.values()) if (outcome.outcome === 'applied') events += outcome.events;
+        span.setAttribute('projection.events_applied', events);
+        return run;
+      },
+      { links },
+    );
+  }
+
+  async #transactionOnce(streams: readonly StreamWork[], attempt: number): Promise<Run> {
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        // Locked in one order (stream id) by every projector, so two never wait on each other.
+        const ids = streams.map((stream) => stream.streamId).sort();
+        await inChunks(ids, (chunk) =>
+          trx
+            .insertInto('stream_positions')
+            .values(chunk.map((streamId) => ({ stream_id: streamId, version: 0 })))
+            .onConflict((c) => c.column('stream_id').doNothing())
+            .execute(),
+        );
+        const positions = new Map<string, number>();
+        await inChunks(ids, async (chunk) => {
+          const rows = await trx.selectFrom('stream_positions').select(['stream_id', 'version']).where('stream_id', 'in', chunk).orderBy('stream_id').forUpdate().execute();
+          for (const row of rows) positions.set(row.stream_id, row.version);
+        });
+
+        const outcomes = new Map<number, Applied>();
+        const reached = new Map<string, number>();
+        const moved: { stream_id: string; version: number }[] = [];
+        for (const kind of streamKinds) {
+          const model = readModels[kind];
+          const ofKind = streams.filter((stream) => stream.kind === kind);
+          if (ofKind.length === 0) continue;
+          // Only a stream with a position has rows.
+          const before = await model.load(
+            trx,
+            ofKind.filter((stream) => positions.get(stream.streamId)! > 0).map((stream) => stream.id),
+          );
+          const changes: RowChange<unknown>[] = [];
+          for (const stream of ofKind) {
+            const start = positions.get(stream.streamId)!;
+            const rows = before.get(stream.id) ?? model.empty;
+            const folded = await this.#fold(stream, start, rows, model, outcomes);
+            reached.set(stream.streamId, folded.position);
+            if (folded.position === start) continue;
+            changes.push({ before: rows, after: folded.rows });
+            moved.push({ stream_id: stream.streamId, version: folded.position });
+          }
+          await model.save(trx, changes);
+        }
+        await inChunks(moved, (chunk) =>
+          trx
+            .insertInto('stream_positions')
+            .values(chunk)
+            .onConflict((c) => c.column('stream_id').doUpdateSet((eb) => ({ version: eb.ref('excluded.version') })))
+            .execute(),
+        );
+        return { outcomes, reached };
+      });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && retryable.has(code) && attempt < 3) return this.#transaction(streams, attempt + 1);
+      throw error;
     }
-    const last = commits[commits.length - 1]!.version;
-    await trx.updateTable('stream_positions').set({ version: last }).where('stream_id', '=', streamId).execute();
-    reached.set(streamId, last);
-    return events;
+  }
+
+  /**
+   * Folds one stream's deliveries onto its rows, in delivery order, as if each were applied on
+   * its own: a version at or below the position is already applied; one further on needs every
+   * commit between, delivered or else read from the log (which is the truth); a delivery that
+   * cannot be applied fails alone and leaves the rows and the position as they were.
+   */
+  async #fold(stream: StreamWork, start: number, rows: unknown, model: ReadModel<unknown>, outcomes: Map<number, Applied>): Promise<{ rows: unknown; position: number }> {
+    let position = start;
+    const delivered = new Map<number, Commit>();
+    for (const { commit } of stream.deliveries) if (!delivered.has(commit.version)) delivered.set(commit.version, commit);
+    let fromLog: Map<number, Commit> | Error | undefined;
+    for (const { commit, index } of stream.deliveries) {
+      if (commit.version <= position) {
+        outcomes.set(index, alreadyApplied);
+        continue;
+      }
+      let source: ReadonlyMap<number, Commit> = delivered;
+      if (!holdsAll(delivered, position, commit.version)) {
+        fromLog ??= await this.#readLog(stream.streamId, start);
+        if (fromLog instanceof Error) {
+          outcomes.set(index, failed(fromLog));
+          continue;
+        }
+        source = fromLog;
+      }
+      const needed: Commit[] = [];
+      for (let version = position + 1; version <= commit.version; version++) {
+        const next = source.get(version);
+        if (!next) break;
+        needed.push(next);
+      }
+      if (needed.length !== commit.version - position) {
+        const missing = position + needed.length + 1;
+        outcomes.set(index, failed(new LogMismatchError(`${stream.streamId} version ${commit.version} cannot be applied: the log does not hold version ${missing}`)));
+        continue;
+      }
+      let next: unknown;
+      try {
+        next = needed.reduce((acc, each) => model.project(acc, stream.id, each), rows);
+      } catch (error) {
+        outcomes.set(index, failed(error));
+        continue;
+      }
+      rows = next;
+      position = commit.version;
+      outcomes.set(index, { outcome: 'applied', events: needed.reduce((sum, each) => sum + each.events.length, 0) });
+    }
+    return { rows, position };
+  }
+
+  /** The stream's commits after `position` as the log holds them; a failure that is not an outage fails the deliveries that needed them. */
+  async #readLog(streamId: string, position: number): Promise<Map<number, Commit> | Error> {
+    try {
+      return new Map((await this.#log.readStream(streamId, { fromVersion: position + 1 })).map((commit) => [commit.version, commit]));
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 }
 
-function isContiguous(position: number, commits: readonly Commit[]): boolean {
-  return commits.every((commit, index) => commit.version === position + index + 1);
+/** Whether `commits` holds every version after `position` up to `version`. */
+function holdsAll(commits: ReadonlyMap<number, Commit>, position: number, version: number): boolean {
+  if (version - position > commits.size) return false;
+  for (let v = position + 1; v <= version; v++) if (!commits.has(v)) return false;
+  return true;
 }

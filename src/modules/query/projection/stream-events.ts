@@ -3,7 +3,7 @@ import type { Plugin, Request } from '@hapi/hapi';
 import type { DynamoDBRecord } from 'aws-lambda';
 import Joi from 'joi';
 import { MalformedCommitError, decodeStreamRecord } from '../../../eventstore/index.ts';
-import type { SkipReason } from '../../../eventstore/index.ts';
+import type { Commit, SkipReason } from '../../../eventstore/index.ts';
 import { unavailable } from '../../../shared/http-errors.ts';
 import { isUnavailable } from '../query-errors.ts';
 import { Projector } from './projector.ts';
@@ -22,9 +22,6 @@ const maxEventBytes = 6 * 1024 * 1024;
 const eventSchema = Joi.object({
   Records: Joi.array().items(Joi.object().unknown(true)).required(),
 }).unknown(true);
-
-/** How a record ended; `failed` records are the ones reported back to Lambda. */
-export type RecordOutcome = 'applied' | 'skipped' | 'failed';
 
 /** The counts the projector logs for each batch: every record ends in exactly one of them. */
 export interface BatchSummary {
@@ -52,7 +49,9 @@ export interface BatchSummary {
  *   still applies: Lambda retries from the first failed record (commits applied meanwhile are
  *   skipped as already applied) and, once its retries are spent, hands the record to the
  *   on-failure destination.
- * Records are applied in order. Mounted only by the projector entry, never routed by the API.
+ * The commits of the whole batch go through one transaction (positions and rows of all its streams
+ * read and written together); each stream's records are applied in their order. Mounted only by
+ * the projector entry, never routed by the API.
  */
 export const streamEventsEndpoint: Plugin<StreamEventsOptions> = {
   name: 'stream-events',
@@ -68,79 +67,91 @@ export const streamEventsEndpoint: Plugin<StreamEventsOptions> = {
         validate: { payload: eventSchema },
         handler: async (request) => {
           const records = (request.payload as { Records: DynamoDBRecord[] }).Records;
-          const summary: BatchSummary = {
-            records: records.length,
-            applied: 0,
-            skipped: { 'already-applied': 0, 'not-an-insert': 0, 'not-a-stream': 0, 'other-table': 0 },
-            failed: 0,
-            events: 0,
-          };
-          const batchItemFailures: { itemIdentifier: string }[] = [];
-          for (const [index, record] of records.entries()) {
-            const sequenceNumber = record.dynamodb?.SequenceNumber;
-            if (typeof sequenceNumber !== 'string' || sequenceNumber.length === 0) {
-              // Without its sequence number a record cannot be reported: fail the whole batch.
-              throw Boom.badRequest(`record ${index} has no dynamodb.SequenceNumber`);
-            }
-            const outcome = await applyRecord(request, projector, record, sequenceNumber, options.tableName, summary);
-            if (outcome === 'failed') batchItemFailures.push({ itemIdentifier: sequenceNumber });
-          }
-          request.log([summary.failed > 0 ? 'warn' : 'info', 'projector'], { msg: 'stream batch', ...summary });
-          return { batchItemFailures };
+          return applyRecords(request, projector, records, options.tableName);
         },
       },
     });
   },
 };
 
-async function applyRecord(
-  request: Request,
-  projector: Projector,
-  record: DynamoDBRecord,
-  sequenceNumber: string,
-  tableName: string | undefined,
-  summary: BatchSummary,
-): Promise<RecordOutcome> {
-  const fail = (reason: string, streamId?: string) => {
-    summary.failed++;
-    request.log(['error', 'projector'], { msg: 'stream record failed', sequenceNumber, streamId, reason });
-    return 'failed' as const;
+/**
+ * Decodes every record, applies the commits among them in one batch (one transaction when
+ * nothing fails), and reports each record's outcome.
+ */
+async function applyRecords(request: Request, projector: Projector, records: readonly DynamoDBRecord[], tableName: string | undefined) {
+  const sequenceNumbers = records.map((record, index) => {
+    const sequenceNumber = record.dynamodb?.SequenceNumber;
+    // Without its sequence number a record cannot be reported: fail the whole batch, before anything applies.
+    if (typeof sequenceNumber !== 'string' || sequenceNumber.length === 0) throw Boom.badRequest(`record ${index} has no dynamodb.SequenceNumber`);
+    return sequenceNumber;
+  });
+  const summary: BatchSummary = {
+    records: records.length,
+    applied: 0,
+    skipped: { 'already-applied': 0, 'not-an-insert': 0, 'not-a-stream': 0, 'other-table': 0 },
+    failed: 0,
+    events: 0,
   };
-  let meaning;
+  const failures = new Map<number, { reason: string; streamId: string | undefined }>();
+  const fail = (index: number, reason: string, streamId?: string) => {
+    summary.failed++;
+    failures.set(index, { reason, streamId });
+  };
+  const skip = (index: number, reason: SkipReason | 'already-applied', detail?: string) => {
+    summary.skipped[reason]++;
+    // Other kinds of items and duplicates are expected; a changed commit or another table's record is not.
+    if (reason !== 'already-applied') {
+      request.log([reason === 'not-a-stream' ? 'debug' : 'warn', 'projector'], { msg: 'stream record skipped', sequenceNumber: sequenceNumbers[index], reason, detail });
+    }
+  };
+
+  const commits: { commit: Commit; index: number }[] = [];
+  records.forEach((record, index) => {
+    let meaning;
+    try {
+      meaning = decodeStreamRecord(record, tableName === undefined ? {} : { tableName });
+    } catch (error) {
+      if (error instanceof MalformedCommitError) return fail(index, error.message);
+      throw error;
+    }
+    if (meaning.kind === 'skip') skip(index, meaning.reason, meaning.detail);
+    else commits.push({ commit: meaning.commit, index });
+  });
+
+  let results;
   try {
-    meaning = decodeStreamRecord(record, tableName === undefined ? {} : { tableName });
-  } catch (error) {
-    if (error instanceof MalformedCommitError) return fail(error.message);
-    throw error;
-  }
-  if (meaning.kind === 'skip') {
-    summary.skipped[meaning.reason]++;
-    // Other kinds of items are expected; a changed commit or another table's record is not.
-    request.log([meaning.reason === 'not-a-stream' ? 'debug' : 'warn', 'projector'], {
-      msg: 'stream record skipped',
-      sequenceNumber,
-      reason: meaning.reason,
-      detail: meaning.detail,
-    });
-    return 'skipped';
-  }
-  const { commit } = meaning;
-  let events: number;
-  try {
-    events = await projector.apply(commit);
+    results = await projector.applyBatch(commits.map(({ commit }) => commit));
   } catch (error) {
     // The database or the log is down: no record can be applied, fail the invocation (503).
     if (isUnavailable(error)) {
       request.log(['warn', 'projector'], { msg: 'stores unavailable: the batch will be retried', err: error });
       throw unavailable('projection stores unavailable');
     }
-    return fail(error instanceof Error ? error.message : String(error), commit.streamId);
+    throw error;
   }
-  if (events === 0) {
-    summary.skipped['already-applied']++;
-    return 'skipped';
+  results.forEach((result, n) => {
+    const { commit, index } = commits[n]!;
+    switch (result.outcome) {
+      case 'applied':
+        summary.applied++;
+        summary.events += result.events;
+        break;
+      case 'already-applied':
+        skip(index, 'already-applied');
+        break;
+      case 'not-projected':
+        skip(index, 'not-a-stream', commit.streamId);
+        break;
+      case 'failed':
+        fail(index, result.error.message, commit.streamId);
+        break;
+    }
+  });
+  // In the order of the batch: Lambda retries from the first one reported.
+  const failed = [...failures].sort(([a], [b]) => a - b);
+  for (const [index, { reason, streamId }] of failed) {
+    request.log(['error', 'projector'], { msg: 'stream record failed', sequenceNumber: sequenceNumbers[index], streamId, reason });
   }
-  summary.applied++;
-  summary.events += events;
-  return 'applied';
+  request.log([summary.failed > 0 ? 'warn' : 'info', 'projector'], { msg: 'stream batch', ...summary });
+  return { batchItemFailures: failed.map(([index]) => ({ itemIdentifier: sequenceNumbers[index]! })) };
 }

@@ -1,0 +1,43 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../database.ts';
+import { inChunks, sameRow } from '../projection/row-changes.ts';
+import type { RowChange } from '../projection/row-changes.ts';
+import type { NewMessageRow } from './messages.table.ts';
+
+/** The rows of these messages as the database holds them now (absent: none, or deleted). */
+export async function loadMessageRows(db: Kysely<Database>, messageIds: readonly string[]): Promise<Map<string, NewMessageRow | undefined>> {
+  const rows = new Map<string, NewMessageRow>();
+  if (messageIds.length > 0) {
+    for (const row of await db.selectFrom('messages').selectAll().where('message_id', 'in', messageIds).execute()) rows.set(row.message_id, row);
+  }
+  return new Map(messageIds.map((id) => [id, rows.get(id)]));
+}
+
+/** Writes what the fold changed: changed rows upserted, deleted messages' rows removed, in a few statements. */
+export async function saveMessageRows(db: Kysely<Database>, changes: readonly RowChange<NewMessageRow | undefined>[]): Promise<void> {
+  const upserts: NewMessageRow[] = [];
+  const gone: string[] = [];
+  for (const { before, after } of changes) {
+    if (after === undefined) {
+      if (before !== undefined) gone.push(before.message_id);
+    } else if (!sameRow(before, after)) {
+      upserts.push(after);
+    }
+  }
+  await inChunks(gone, (chunk) => db.deleteFrom('messages').where('message_id', 'in', chunk).execute());
+  await inChunks(upserts, (chunk) =>
+    db
+      .insertInto('messages')
+      .values(chunk)
+      .onConflict((c) =>
+        c.column('message_id').doUpdateSet((eb) => ({
+          group_chat_id: eb.ref('excluded.group_chat_id'),
+          author_id: eb.ref('excluded.author_id'),
+          text: eb.ref('excluded.text'),
+          posted_at: eb.ref('excluded.posted_at'),
+          edited_at: eb.ref('excluded.edited_at'),
+        })),
+      )
+      .execute(),
+  );
+}
