@@ -142,8 +142,9 @@ type ExistingGroupChat = Exclude<GroupChatState, { status: 'absent' }>;
  * deleted chat gets 410.
  */
 export function memberAccess(state: GroupChatState, actorId: string): { chat: ExistingGroupChat; role: Role } | DomainError {
-  const role = state.status === 'absent' ? undefined : state.members.get(actorId);
-  if (state.status === 'absent' || role === undefined) return notFound('group chat not found');
+  if (state.status === 'absent') return notFound('group chat not found');
+  const role = state.members.get(actorId);
+  if (role === undefined) return notFound('group chat not found');
   if (state.status === 'deleted') return gone('group chat was deleted');
   return { chat: state, role };
 }
