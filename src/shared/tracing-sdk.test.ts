@@ -2,10 +2,11 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import t from 'tap';
 import { XRayDaemonExporter } from './tracing-sdk.ts';
-import { inSpan, startTracing } from './tracing.ts';
+import { RequestContextManager, inSpan, startTracing } from './tracing.ts';
 
 /**
  * How spans leave a process (SPEC §10): to the X-Ray daemon over UDP (what a Lambda function with
@@ -86,25 +87,56 @@ t.test('OTEL_TRACES_EXPORTER=xray: the process sends its spans to AWS_XRAY_DAEMO
   await tracing!.stop();
 });
 
-t.test('OTLP/HTTP protobuf is the default protocol', async (t) => {
-  const received: { contentType: string; body: Buffer }[] = [];
-  const collector = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ contentType: String(req.headers['content-type']), body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+for (const [protocol, contentType] of [
+  [undefined, 'application/x-protobuf'],
+  ['http/json', 'application/json'],
+] as const) {
+  t.test(`OTLP/HTTP ${protocol ?? 'protobuf (the default)'}`, async (t) => {
+    const received: { contentType: string; body: Buffer }[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ contentType: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': contentType }).end(contentType === 'application/json' ? '{}' : undefined);
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => collector.close());
+    const tracing = await startTracing({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/`,
+      ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}),
+    });
+    await inSpan('projector apply', {}, async () => undefined);
+    await tracing!.flush();
+    await tracing!.stop();
+    t.equal(received.length, 1);
+    t.equal(received[0]!.contentType, contentType);
+    t.ok(received[0]!.body.includes(Buffer.from('projector apply')));
+  });
+}
+
+t.test('the context manager: a context entered lasts for the rest of the flow; bound functions run in theirs', async (t) => {
+  const manager = new RequestContextManager();
+  const key = createContextKey('test');
+  const outer = ROOT_CONTEXT.setValue(key, 'outer');
+  t.equal(manager.active(), ROOT_CONTEXT, 'nothing entered: the root context');
+  const bound = manager.bind(outer, () => manager.active().getValue(key));
+  t.equal(bound(), 'outer');
+  t.equal(manager.bind(outer, 42), 42, 'a value that is not a function is left as it is');
+  await new Promise<void>((resolve) => {
+    setImmediate(async () => {
+      manager.enter(ROOT_CONTEXT.setValue(key, 'entered'));
+      await Promise.resolve();
+      t.equal(manager.active().getValue(key), 'entered', 'still active after an await');
+      t.equal(manager.with(outer, () => manager.active().getValue(key)), 'outer');
+      resolve();
     });
   });
-  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => collector.close());
-  const tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}` });
-  await inSpan('projector apply', {}, async () => undefined);
-  await tracing!.flush();
-  await tracing!.stop();
-  t.equal(received.length, 1);
-  t.equal(received[0]!.contentType, 'application/x-protobuf');
-  t.ok(received[0]!.body.includes(Buffer.from('projector apply')));
+  t.equal(manager.active(), ROOT_CONTEXT, 'and gone outside that flow');
+  t.equal(manager.enable(), manager);
+  manager.disable();
+  t.equal(manager.active(), ROOT_CONTEXT);
 });
 
 t.test('settings it cannot honour stop the start, naming the variable', async (t) => {
