@@ -101,9 +101,9 @@ t.test('--only keeps the other groups\' rows from the previous results', async (
     raw: { rebuild: 'kept' },
   };
   await writeFile(join(out, 'bench-results.json'), JSON.stringify(previous));
-  const report = await runBench({ out, smoke: true, only: ['tracing'], log: () => undefined });
+  const report = await runBench({ out, only: ['tracing'], rounds: 1, download: false, log: () => undefined });
   t.same(
-    report.rows.map((r) => r.group),
+    [...new Set(report.rows.map((r) => r.group))],
     ['rebuild', 'tracing'],
     'the measured group, and the carried-over one, in report order',
   );

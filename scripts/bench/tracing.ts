@@ -90,7 +90,8 @@ export async function tracingFigures(context: BenchContext): Promise<Row[]> {
     if (response.status !== 201) throw new Error(`create chat → ${response.status}`);
     return performance.now() - t0;
   };
-  const requests = context.smoke ? 20 : 600;
+  // 600 in a full run (50 per cold-start round), fewer when the rounds are cut.
+  const requests = context.smoke ? 20 : 50 * context.sizes.coldRounds;
   for (let warm = 0; warm < Math.min(50, requests); warm++) {
     await create(off);
     await create(on);

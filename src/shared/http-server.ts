@@ -8,7 +8,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } f
 import type { Span } from '@opentelemetry/api';
 import { logFailedResponses } from './http-errors.ts';
 import { contextField, requestIdOf } from './request-id.ts';
-import { enterContext, tracer, tracingEnabled } from './tracing.ts';
+import { enterContext, requestEnded, tracer, tracingEnabled } from './tracing.ts';
 
 /** Largest accepted request body (SPEC §2): anything bigger is 413. */
 export const maxBodyBytes = 16 * 1024;
@@ -107,6 +107,7 @@ function endServerSpan(request: Request): void {
   span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
   if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
+  requestEnded();
 }
 
 /** The trace id of the request's server span, when tracing records it. */

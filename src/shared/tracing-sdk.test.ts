@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import t from 'tap';
+import { createHttpServer } from './http-server.ts';
 import { XRayDaemonExporter } from './tracing-sdk.ts';
 import { RequestContextManager, inSpan, startTracing } from './tracing.ts';
 
@@ -75,14 +76,19 @@ t.test('a daemon address that is not host:port is refused, naming the setting', 
   t.throws(() => new XRayDaemonExporter('nowhere'), /AWS_XRAY_DAEMON_ADDRESS must be host:port/);
 });
 
-t.test('OTEL_TRACES_EXPORTER=xray: the process sends its spans to AWS_XRAY_DAEMON_ADDRESS', async (t) => {
+t.test('OTEL_TRACES_EXPORTER=xray: a request\'s spans go to AWS_XRAY_DAEMON_ADDRESS together, as it ends', async (t) => {
   const udp = await daemon();
   t.teardown(() => udp.socket.close());
   const tracing = await startTracing({ OTEL_TRACES_EXPORTER: 'xray', AWS_XRAY_DAEMON_ADDRESS: udp.address, OTEL_SERVICE_NAME: 'command' });
   t.ok(tracing);
-  await inSpan('decide and append', {}, async () => undefined);
-  await until('the span', () => udp.datagrams.some((datagram) => payloadOf(datagram).includes(Buffer.from('decide and append'))));
-  t.ok(payloadOf(udp.datagrams[0]!).includes(Buffer.from('command')), 'under the service name');
+  const server = createHttpServer();
+  server.route({ method: 'POST', path: '/work', handler: () => inSpan('decide and append', {}, async () => ({ done: true })) });
+  await server.initialize();
+  t.equal((await server.inject({ method: 'POST', url: '/work' })).statusCode, 200);
+  await until('the request\'s datagram', () => udp.datagrams.length > 0);
+  const payload = payloadOf(udp.datagrams[0]!);
+  t.ok(payload.includes(Buffer.from('decide and append')) && payload.includes(Buffer.from('POST /work')), 'the route and its child in one datagram');
+  t.ok(payload.includes(Buffer.from('command')), 'under the service name');
   await tracing!.flush();
   await tracing!.stop();
 });
