@@ -37,7 +37,7 @@ import type { ServiceName } from '../infra/lib/names.ts';
 import { projectContext } from '../infra/lib/project-context.ts';
 import { imageBundles } from '../infra/lib/service-image.ts';
 import { serviceSettingKeys } from '../infra/lib/settings.ts';
-import { buildBundle, bundleOptions, bundles } from './build.ts';
+import { buildBundle, builtinNamespace, bundleOptions, bundles } from './build.ts';
 import type { Bundle } from './build.ts';
 
 export type Service = ServiceName;
@@ -75,6 +75,10 @@ function packageDir(input: string): string | undefined {
 }
 
 /**
+ * Symlinks are kept as they are found (`preserveSymlinks`): the chunk names esbuild hashes depend
+ * on the inputs' paths, and a tree whose node_modules is a link to another tree's must bundle
+ * to the same code as that tree.
+ *
  * One esbuild context per tree and bundle, kept for the life of the process: a rebuild re-reads
  * every file and re-parses only those whose content changed, so a process that fingerprints many
  * times (the tests) bundles fast, with the same output as a fresh build. Rebuilds of one context
@@ -96,7 +100,7 @@ async function bundle(root: string, name: Bundle) {
   const key = `${root}\0${name}`;
   let bundler = bundlers.get(key);
   if (!bundler) {
-    bundler = { context: context({ ...bundleOptions(name, join(root, '.affected-out'), root), write: false, metafile: true, logLevel: 'silent' }), last: Promise.resolve() };
+    bundler = { context: context({ ...bundleOptions(name, join(root, '.affected-out'), root), write: false, metafile: true, logLevel: 'silent', preserveSymlinks: true }), last: Promise.resolve() };
     bundlers.set(key, bundler);
   }
   const { context: pending } = bundler;
@@ -191,10 +195,14 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
   const files = new Set<string>([`Dockerfile.${service}`, '.dockerignore', 'scripts/build.ts']);
   const packages = new Set<string>(['node_modules/aws-cdk-lib', 'node_modules/constructs']);
   for (const input of bundled.flatMap((b) => b.inputs)) {
-    const namespaced = /^[a-z-]+:(.*)$/.exec(input);
+    const namespaced = /^([a-z-]+):(.*)$/.exec(input);
+    // a Node built-in routed through require: the image's Node version (its Dockerfile) names it
+    if (namespaced?.[1] === 'builtin-through-require') continue;
     if (namespaced) {
+      // a Node built-in reached through require: part of the runtime, not of node_modules
+      if (input.startsWith(`${builtinNamespace}:`)) continue;
       // a virtual module made from a package (the trimmed mime-db): that package counts
-      packages.add(`node_modules/${namespaced[1]!}`);
+      packages.add(`node_modules/${namespaced[2]!}`);
       continue;
     }
     const pkg = packageDir(input);

@@ -12,7 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { migrate, openDatabase } from '../src/modules/query/index.ts';
 import type { ProjectionDatabase } from '../src/modules/query/index.ts';
-import { createDynamoDbClient } from '../src/eventstore/index.ts';
+import { createDynamoDbClient } from '../src/eventstore/dynamodb-event-store.ts';
 import { buildBundle } from './build.ts';
 import type { Bundle as Service } from './build.ts';
 import type { BenchContext, Runtimes, Sizes } from './bench/context.ts';
@@ -154,7 +154,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
         );
         for (const spec of bundles) {
           const bytes = bundleBytes.get(spec.service)!;
-          rows.push(measured('build', `bundle size, ${spec.service}`, bytes / 1024, built.hapi!.bytes / 1024, 'KB', `≤ ${(spec.sizeBudgetBytes / 1000).toLocaleString('en-US')} KB`, bytes <= spec.sizeBudgetBytes, { note: 'minified; baseline: the bare hapi bundle' }));
+          rows.push(measured('build', `bundle size, ${spec.service}`, bytes / 1024, built.hapi!.bytes / 1024, 'KB', `≤ ${(spec.sizeBudgetBytes / 1000).toLocaleString('en-US')} KB`, bytes <= spec.sizeBudgetBytes, { note: 'minified, the entry and the chunks it loads on first use; baseline: the bare hapi bundle' }));
         }
       }
     }

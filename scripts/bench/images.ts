@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { bundleOptions } from '../build.ts';
+import { bundleBytes, bundleOptions } from '../build.ts';
 import type { Bundle as Service } from '../build.ts';
 import { parseDockerfile } from '../../src/testing/dockerfile.ts';
 
@@ -99,6 +99,5 @@ export interface BuiltBaseline {
 export async function buildBaseline(name: Baseline, outRoot: string): Promise<BuiltBaseline> {
   const outdir = join(outRoot, name);
   const result = await build({ ...bundleOptions('command', outdir), entryPoints: { index: baselines[name] }, metafile: true });
-  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.mjs'))!;
-  return { file: join(outdir, 'index.mjs'), bytes: output[1].bytes };
+  return { file: join(outdir, 'index.mjs'), bytes: bundleBytes(result.metafile) };
 }

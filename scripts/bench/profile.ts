@@ -150,7 +150,7 @@ export async function summariseProfiles(profiles: readonly CpuProfile[], bundle:
     (text) => JSON.parse(text) as { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> },
     () => undefined,
   );
-  const output = meta && Object.entries(meta.outputs).find(([name]) => name.endsWith('.mjs'))?.[1];
+  const output = meta && (Object.entries(meta.outputs).find(([name]) => name.endsWith('/index.mjs')) ?? Object.entries(meta.outputs).find(([name]) => name.endsWith('.mjs')))?.[1];
   for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
     const name = packageOf(input);
     bytes.set(name, (bytes.get(name) ?? 0) + bytesInOutput);

@@ -11,7 +11,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { bundleOptions, bundles as serviceEntries } from '../build.ts';
 import { groupChatStream, messageStream } from '../../src/contracts/streams.ts';
 import type { Commit } from '../../src/eventstore/index.ts';
-import { DynamoDbEventStore } from '../../src/eventstore/index.ts';
+import { DynamoDbEventStore } from '../../src/eventstore/dynamodb-event-store.ts';
 import { Projector } from '../../src/modules/query/index.ts';
 import { issueToken } from '../../src/shared/auth.ts';
 import { insertRecord, streamEvent } from '../../src/testing/stream-events.ts';

@@ -7,7 +7,7 @@
 import { CompiledQuery } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Commit } from '../../src/eventstore/index.ts';
-import { DynamoDbEventStore } from '../../src/eventstore/index.ts';
+import { DynamoDbEventStore } from '../../src/eventstore/dynamodb-event-store.ts';
 import type { ProjectionDatabase } from '../../src/modules/query/index.ts';
 import { insertRecord, streamEvent } from '../../src/testing/stream-events.ts';
 import { projectBatch } from './baselines/raw-projection.ts';

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbClient } from '../../src/eventstore/index.ts';
+import { createDynamoDbClient } from '../../src/eventstore/dynamodb-event-store.ts';
 import { freePort, stopProcess } from './processes.ts';
 
 /**

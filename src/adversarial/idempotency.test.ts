@@ -1,7 +1,8 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import t from 'tap';
 import { groupChatStream } from '../contracts/streams.ts';
-import { createDynamoDbClient, isKeyRecord } from '../eventstore/index.ts';
+import { isKeyRecord } from '../eventstore/index.ts';
+import { createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
 import type { Commit, EventStore } from '../eventstore/index.ts';
 import { Projector } from '../modules/query/index.ts';
 import { commandServer } from '../testing/command-server.ts';

@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import t from 'tap';
 import type { Test } from 'tap';
 import { databaseSource } from '../entry/database-settings.ts';
-import { DynamoDbEventStore, EventStoreUnavailableError, createDynamoDbClient } from '../eventstore/index.ts';
+import { EventStoreUnavailableError } from '../eventstore/index.ts';
+import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
 import { openDatabase } from '../modules/query/index.ts';
 
 /**

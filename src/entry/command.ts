@@ -3,7 +3,7 @@
  * Adapter. Everything comes from the environment and is checked before listening.
  */
 import type { Plugin } from '@hapi/hapi';
-import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/index.ts';
+import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { readServiceConfig, runService, serviceLogger } from './service.ts';
 import type { ServiceConfig } from './service.ts';
@@ -12,14 +12,14 @@ import type { UserAuthConfig } from './user-auth.ts';
 
 const config = readServiceConfig<ServiceConfig & UserAuthConfig>({}, [userAuthSchema]);
 const logger = serviceLogger(config);
-const client = createDynamoDbClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
-const eventStore = new DynamoDbEventStore({ client, tableName: config.EVENTS_TABLE });
+// The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
+const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
 
 runService({
   config,
   logger,
   plugins: [userAuth(config), { plugin: commandModule as Plugin<unknown>, options: { eventStore } }],
-  onStop: async () => client.destroy(),
+  onStop: () => eventStore.close(),
   healthPath: '/command/v1/healthcheck',
 }).catch((error: unknown) => {
   logger.fatal({ err: error }, 'failed to start');

@@ -1,7 +1,8 @@
 import { join, resolve } from 'node:path';
 import Joi from 'joi';
 import type { Logger } from 'pino';
-import { DynamoDbEventStore, createDynamoDbClient, ensureEventsTable } from '../eventstore/index.ts';
+import { ensureEventsTable } from '../eventstore/events-table.ts';
+import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
 import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
 import { migrate, openDatabase } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';

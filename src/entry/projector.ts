@@ -8,11 +8,10 @@
  */
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
-import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/index.ts';
-import { Projector, migrate, openDatabase, projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
+import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
+import { Projector, openDatabase, projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
 import { databaseSchema, databaseSource } from './database-settings.ts';
 import type { DatabaseConfig } from './database-settings.ts';
-import { preparedOnFirstUse } from './first-use.ts';
 import { readServiceConfig, runService, serviceLogger } from './service.ts';
 import type { ServiceConfig } from './service.ts';
 
@@ -22,8 +21,8 @@ interface ProjectorConfig extends ServiceConfig, DatabaseConfig {
 
 const config = readServiceConfig<ProjectorConfig>({ AWS_LWA_PASS_THROUGH_PATH: Joi.string().pattern(/^\/[A-Za-z0-9/_.-]*$/).default('/events') }, [databaseSchema]);
 const logger = serviceLogger(config);
-const client = createDynamoDbClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
-const eventStore = new DynamoDbEventStore({ client, tableName: config.EVENTS_TABLE });
+// The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
+const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
 
 async function main() {
   const database = await openDatabase({ ...databaseSource(config), schema: config.DATABASE_SCHEMA, poolSize: config.DATABASE_POOL_SIZE });
@@ -32,15 +31,14 @@ async function main() {
     config,
     logger,
     plugins: [
-      { plugin: preparedOnFirstUse({ prepare: () => migrate(database.db, database.schema), healthPath: projectorHealthPath, logger }) },
       {
         plugin: projectorModule as Plugin<unknown>,
-        options: { db: database.db, projector, path: config.AWS_LWA_PASS_THROUGH_PATH, tableName: config.EVENTS_TABLE },
+        options: { db: database.db, projector, path: config.AWS_LWA_PASS_THROUGH_PATH, tableName: config.EVENTS_TABLE, migrateOnFirstUse: { schema: database.schema } },
       },
     ],
     onStop: async () => {
       await database.close();
-      client.destroy();
+      await eventStore.close();
     },
     healthPath: projectorHealthPath,
   });

@@ -6,11 +6,10 @@
  * that needs them: the readiness check answers at once, migrations run on first use.
  */
 import type { Plugin } from '@hapi/hapi';
-import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/index.ts';
-import { Projector, migrate, openDatabase, queryModule } from '../modules/query/index.ts';
+import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
+import { Projector, openDatabase, queryModule } from '../modules/query/index.ts';
 import { databaseSchema, databaseSource } from './database-settings.ts';
 import type { DatabaseConfig } from './database-settings.ts';
-import { preparedOnFirstUse } from './first-use.ts';
 import { readServiceConfig, runService, serviceLogger } from './service.ts';
 import type { ServiceConfig } from './service.ts';
 import { userAuth, userAuthSchema } from './user-auth.ts';
@@ -21,8 +20,8 @@ type QueryConfig = ServiceConfig & UserAuthConfig & DatabaseConfig;
 const healthPath = '/query/healthcheck';
 const config = readServiceConfig<QueryConfig>({}, [userAuthSchema, databaseSchema]);
 const logger = serviceLogger(config);
-const client = createDynamoDbClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
-const eventStore = new DynamoDbEventStore({ client, tableName: config.EVENTS_TABLE });
+// The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
+const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
 
 async function main() {
   const database = await openDatabase({ ...databaseSource(config), schema: config.DATABASE_SCHEMA, poolSize: config.DATABASE_POOL_SIZE });
@@ -31,13 +30,12 @@ async function main() {
     config,
     logger,
     plugins: [
-      { plugin: preparedOnFirstUse({ prepare: () => migrate(database.db, database.schema), healthPath, logger }) },
       userAuth(config),
-      { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector } },
+      { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector, migrateOnFirstUse: { schema: database.schema } } },
     ],
     onStop: async () => {
       await database.close();
-      client.destroy();
+      await eventStore.close();
     },
     healthPath,
   });

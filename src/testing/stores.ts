@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDbEventStore, createDynamoDbClient, ensureEventsTable } from '../eventstore/index.ts';
+import { ensureEventsTable } from '../eventstore/events-table.ts';
+import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
 import type { EventStore } from '../eventstore/index.ts';
 import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
 import type { LocalDynamoDb } from '../eventstore/local-dynalite.ts';

@@ -8,7 +8,8 @@ import type { ErrorStatus } from './responses.ts';
  * - joi's `guid()` / `isoDate()` come out as `x-format: {guid}` / `{isoDate}`, not `format`;
  * - every array and enum becomes a component named after its property (`items`, `role`) or
  *   `ModelN`; only labelled objects deserve a name, the rest is inlined where it is used;
- * - a DELETE route's "no body allowed" schema becomes a request body;
+ * - a DELETE route's "no body allowed" schema becomes a request body, and the bodies the other
+ *   routes require are not marked required;
  * - a route's `produces` applies to its error answers too (the health routes answer text, their
  *   errors JSON), and no error answer gets an example;
  * - headers that every answer carries (src/shared/http-server.ts) are nobody's route option.
@@ -61,6 +62,8 @@ export function finishDocument(source: Json): Json {
       if (!isObject(operation)) continue;
       // A DELETE takes no body: its schema only refuses one.
       if (method === 'delete') delete operation.requestBody;
+      // A body a route validates is one it requires: without one the answer is 400.
+      else if (isObject(operation.requestBody)) operation.requestBody.required = true;
       const parameters = ((operation.parameters ?? []) as Json[]).map((parameter) =>
         parameter.in === 'header' ? { ...parameter, name: headerName(parameter.name as string) } : parameter,
       );
