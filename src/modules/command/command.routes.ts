@@ -156,7 +156,7 @@ const commandTable = [
   }),
 ];
 
-export interface RouteDependencies {
+interface RouteDependencies {
   readonly handler: CommandHandler;
   readonly store: EventStore;
   readonly clock: () => Date;
