@@ -26,10 +26,11 @@ import { memoryUnderLoad, projectionLag, startLocal } from './bench/local-proces
 import type { LocalProcess } from './bench/local-process.ts';
 import { developmentNode, findImageNode, imageNodeVersion } from './bench/node-runtimes.ts';
 import { stop } from './bench/processes.ts';
-import { groups, measured, notMeasured, writeReport } from './bench/report.ts';
+import { groups, measured, writeReport } from './bench/report.ts';
 import type { Group, Report, Row } from './bench/report.ts';
 import { coldStarts, firstRequests, idleRss, startProfiles, streamBundles } from './bench/starts.ts';
 import { streamPath } from './bench/stream-path.ts';
+import { tracingFigures } from './bench/tracing.ts';
 
 export type { Row, Report } from './bench/report.ts';
 
@@ -54,8 +55,8 @@ export interface BenchOptions {
 }
 
 const secret = 'bench-secret-of-enough-length';
-const bundleGroups: readonly Group[] = ['build', 'cold-start', 'first-request', 'rss', 'events', 'command', 'profile'];
-const nodeGroups: readonly Group[] = ['cold-start', 'first-request', 'rss', 'events', 'profile'];
+const bundleGroups: readonly Group[] = ['build', 'cold-start', 'first-request', 'rss', 'events', 'command', 'tracing', 'profile'];
+const nodeGroups: readonly Group[] = ['cold-start', 'first-request', 'rss', 'events', 'tracing', 'profile'];
 
 async function startDynalite(): Promise<{ endpoint: string; child?: ChildProcess }> {
   if (process.env.DYNAMODB_ENDPOINT) return { endpoint: process.env.DYNAMODB_ENDPOINT };
@@ -64,13 +65,6 @@ async function startDynalite(): Promise<{ endpoint: string; child?: ChildProcess
   });
   const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
   return { endpoint: `http://127.0.0.1:${port}`, child };
-}
-
-/** Tracing (SPEC §10) does not exist yet: its figure is reported as not measured until it does. */
-function tracingFigures(): Row[] {
-  return [
-    notMeasured('tracing', 'tracing on vs off: cold start and command latency', '%', 'within 5 % of tracing off', 'tracing (SPEC §10) is not implemented yet; this row becomes the interleaved comparison once OTEL_* switches it on'),
-  ];
 }
 
 export async function runBench(options: BenchOptions = {}): Promise<Report> {
@@ -128,7 +122,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
   };
 
   try {
-    const needsStores = selected.some((g) => g !== 'build' && g !== 'tracing');
+    const needsStores = selected.some((g) => g !== 'build');
     const dynamo = needsStores ? await startDynalite() : { endpoint: 'http://127.0.0.1:1' };
     if ('child' in dynamo && dynamo.child) defer(() => stop(dynamo.child!));
     const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
@@ -228,7 +222,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
     if (wants('query')) steps.push(['query', 'query latency against the raw SQL', () => queryLatency(context)]);
     if (wants('history')) steps.push(['history', 'a chat with a long history', () => longHistory(context)]);
     if (wants('rebuild')) steps.push(['rebuild', 'rebuild throughput', () => rebuildThroughput(context)]);
-    if (wants('tracing')) steps.push(['tracing', 'tracing on vs off', async () => tracingFigures()]);
+    if (wants('tracing')) steps.push(['tracing', 'tracing on vs off: cold start and command latency, interleaved', () => tracingFigures(context)]);
     for (const [index, [, title, step]] of steps.entries()) {
       log(`== ${index + 1} of ${steps.length}: ${title}`);
       const t0 = performance.now();

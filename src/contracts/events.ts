@@ -31,8 +31,6 @@ export type MessageDeleted = { readonly type: 'MessageDeleted'; readonly data: R
 
 export type MessageEvent = MessagePosted | MessageEdited | MessageDeleted;
 
-export type DomainEvent = GroupChatEvent | MessageEvent;
-
 /** Every event type of each stream kind: what a reader must understand to apply a commit. */
 export const groupChatEventTypes = [
   'GroupChatCreated',

@@ -9,10 +9,9 @@
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
-import { Projector, migrate, openDatabase, projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
+import { Projector, openDatabase, projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
 import { databaseSchema, databaseSource } from './database-settings.ts';
 import type { DatabaseConfig } from './database-settings.ts';
-import { preparedOnFirstUse } from './first-use.ts';
 import { readServiceConfig, runService, serviceLogger } from './service.ts';
 import type { ServiceConfig } from './service.ts';
 
@@ -33,10 +32,9 @@ export async function start(): Promise<void> {
       config,
       logger,
       plugins: [
-        { plugin: preparedOnFirstUse({ prepare: () => migrate(database.db, database.schema), healthPath: projectorHealthPath, logger }) },
         {
           plugin: projectorModule as Plugin<unknown>,
-          options: { db: database.db, projector, path: config.AWS_LWA_PASS_THROUGH_PATH, tableName: config.EVENTS_TABLE },
+          options: { db: database.db, projector, path: config.AWS_LWA_PASS_THROUGH_PATH, tableName: config.EVENTS_TABLE, migrateOnFirstUse: { schema: database.schema } },
         },
       ],
       onStop: async () => {

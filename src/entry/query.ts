@@ -7,10 +7,9 @@
  */
 import type { Plugin } from '@hapi/hapi';
 import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
-import { Projector, migrate, openDatabase, queryModule } from '../modules/query/index.ts';
+import { Projector, openDatabase, queryModule } from '../modules/query/index.ts';
 import { databaseSchema, databaseSource } from './database-settings.ts';
 import type { DatabaseConfig } from './database-settings.ts';
-import { preparedOnFirstUse } from './first-use.ts';
 import { readServiceConfig, runService, serviceLogger } from './service.ts';
 import type { ServiceConfig } from './service.ts';
 import { userAuth, userAuthSchema } from './user-auth.ts';
@@ -33,9 +32,8 @@ export async function start(): Promise<void> {
       config,
       logger,
       plugins: [
-        { plugin: preparedOnFirstUse({ prepare: () => migrate(database.db, database.schema), healthPath, logger }) },
         userAuth(config),
-        { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector } },
+        { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector, migrateOnFirstUse: { schema: database.schema } } },
       ],
       onStop: async () => {
         await database.close();

@@ -27,17 +27,6 @@ export interface Commit<E extends NewEvent = NewEvent> {
   readonly traceparent?: string;
 }
 
-/** The envelope of SPEC §3: one event with the facts of the commit it belongs to. */
-export interface EventEnvelope<E extends NewEvent = NewEvent> {
-  readonly streamId: string;
-  readonly version: number;
-  readonly type: E['type'];
-  readonly data: E['data'];
-  readonly occurredAt: string;
-  readonly actorId: string;
-  readonly commandId: string;
-}
-
 export interface AppendRequest<E extends NewEvent = NewEvent> {
   readonly streamId: string;
   /** The version the caller decided on; 0 for a stream that must not exist yet. */
@@ -112,19 +101,6 @@ export class EventStoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
-}
-
-/** Flattens a commit into the per-event envelopes of SPEC §3. */
-export function envelopes<E extends NewEvent>(commit: Commit<E>): EventEnvelope<E>[] {
-  return commit.events.map((event) => ({
-    streamId: commit.streamId,
-    version: commit.version,
-    type: event.type,
-    data: event.data,
-    occurredAt: commit.occurredAt,
-    actorId: commit.actorId,
-    commandId: commit.commandId,
-  }));
 }
 
 export function validateAppend(request: AppendRequest): void {

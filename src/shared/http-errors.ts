@@ -1,7 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 
-export interface UnavailableOptions {
+interface UnavailableOptions {
   /** Seconds the client should wait before it tries again (Retry-After); 1 by default. */
   readonly retryAfterSeconds?: number;
   /** What failed underneath: logged (by `logFailedResponses`), never sent to the client. */

@@ -154,6 +154,15 @@ t.test('X-Amzn-Trace-Id: a full header is the parent; Root alone names the trace
   t.ok(named(trace, 'DynamoDB.PutItem').length > 0, 'with the store calls beneath');
 });
 
+t.test("behind the Lambda adapter, the invocation's trace is the parent, whatever the client sent", async (t) => {
+  const { alice } = await setup(t);
+  const lambdaContext = JSON.stringify({ request_id: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef', xray_trace_id: 'Root=1-6789abcd-0123456789abcdef01234567;Parent=1111222233334444;Sampled=1' });
+  const created = await alice.createChat('In Lambda', { 'x-amzn-lambda-context': lambdaContext, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+  t.equal(created.status, 201);
+  const [route] = named(ofTrace('6789abcd0123456789abcdef01234567'), 'POST /command/v1/group-chats');
+  t.equal(parentOf(route!), '1111222233334444', "the function's segment is the parent");
+});
+
 t.test('hostile trace headers start a fresh trace, with X-Ray compatible ids', async (t) => {
   const { alice } = await setup(t);
   exporter.reset();

@@ -64,6 +64,15 @@ export class RequestContextManager implements ContextManager {
 }
 
 let contextManager: RequestContextManager | undefined;
+let flushEachRequest: (() => void) | undefined;
+
+/**
+ * Called as a request ends: sends its spans at once where the process may be frozen next
+ * (Lambda); elsewhere they go with the next batch.
+ */
+export function requestEnded(): void {
+  flushEachRequest?.();
+}
 
 /** Makes `ctx` the active context for the rest of the current asynchronous flow (a no-op when off). */
 export function enterContext(ctx: Context): void {
@@ -111,15 +120,20 @@ export async function startTracing(env: NodeJS.ProcessEnv, options: TracingOptio
   contextManager = manager;
   // Taken from the provider just installed (a tracer taken earlier stays with the one before).
   currentTracer = trace.getTracer(tracerName);
+  if (installed.flushEachRequest) flushEachRequest = () => void installed.flush().catch(() => undefined);
   enabled = true;
   return {
-    flush: () => installed.flush(),
+    // Spans an unreachable receiver did not take are dropped: tracing never fails a request or a stop.
+    flush: () => installed.flush().catch(() => undefined),
     stop: async () => {
       try {
         await installed.stop();
+      } catch {
+        // as above
       } finally {
         enabled = false;
         contextManager = undefined;
+        flushEachRequest = undefined;
       }
     },
   };

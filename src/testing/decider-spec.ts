@@ -21,7 +21,8 @@ export function deciderSpec<S, C, E, R>(decider: Decider<S, C, E, R>, ...read: u
           },
           thenError(kind: DomainErrorKind, message: string) {
             t.type(decision, DomainError);
-            t.same(decision instanceof DomainError ? { kind: decision.kind, message: decision.message } : decision, { kind, message });
+            const refusal = decision instanceof DomainError ? { name: decision.name, kind: decision.kind, message: decision.message } : decision;
+            t.same(refusal, { name: 'DomainError', kind, message });
           },
         };
       },

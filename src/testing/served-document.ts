@@ -6,7 +6,7 @@ import type { EventStore } from '../eventstore/index.ts';
 
 export type OpenApiDocument = Record<string, unknown> & {
   paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown>; requestBody?: unknown; security?: unknown[] }>>;
-  components: { schemas: Record<string, unknown>; headers: Record<string, unknown> };
+  components: { schemas: Record<string, unknown>; headers: Record<string, unknown>; parameters: Record<string, unknown> };
 };
 
 /** Both modules with `/openapi.json` and `/documentation`, as `npm start` serves them. */

@@ -108,6 +108,32 @@ t.test('messages', async (t) => {
   t.match(await carol.deleteMessage(id, own.id), { status: 200 }, 'the author may delete');
 });
 
+t.test('the exact body of every refusal a client reads', async (t) => {
+  const { alice, bob, eve } = await setup();
+  const body = (statusCode: number, error: string, message: string) => ({ statusCode, error, message });
+  const { id } = await alice.createChat();
+  await alice.addMember(id, 'bob');
+  const hidden = body(404, 'Not Found', 'group chat not found');
+  t.same((await eve.rename(randomUUID(), 'x')).body, hidden, 'an unknown chat');
+  t.same((await eve.rename(id, 'x')).body, hidden, "someone else's chat: the same body, nothing about membership");
+  t.same((await eve.post(id, 'x')).body, hidden, 'a post into it too');
+  t.same((await bob.rename(id, 'x')).body, body(403, 'Forbidden', 'only an admin may rename the group chat'));
+  t.same((await bob.removeMember(id, 'alice')).body, body(403, 'Forbidden', 'only an admin may remove other members'));
+  t.same((await alice.changeRole(id, 'zed', 'admin')).body, body(404, 'Not Found', 'zed is not a member'));
+  t.same((await alice.addMember(id, 'bob')).body, body(409, 'Conflict', 'bob is already a member'));
+  t.same((await alice.removeMember(id, 'alice')).body, body(409, 'Conflict', 'cannot remove the last admin'));
+  t.same((await alice.rename(id, 'Team', { 'if-match': '"1"' })).body, body(412, 'Precondition Failed', 'If-Match is stale: version is 2, not 1'));
+  const posted = await bob.post(id, 'hi');
+  t.same((await alice.edit(id, posted.id, 'x')).body, body(403, 'Forbidden', 'only the author may edit a message'));
+  t.same((await bob.edit(id, randomUUID(), 'x')).body, body(404, 'Not Found', 'message not found'));
+  t.same((await eve.edit(id, posted.id, 'x')).body, hidden, "a stranger editing a message learns nothing of it");
+  await alice.deleteChat(id);
+  t.same((await bob.post(id, 'x')).body, body(410, 'Gone', 'group chat was deleted'));
+  t.same((await eve.post(id, 'x')).body, hidden, 'a deleted chat still hides from non-members');
+  await alice.createChat('One', { 'idempotency-key': 'k-1' });
+  t.same((await alice.createChat('Two', { 'idempotency-key': 'k-1' })).body, body(422, 'Unprocessable Entity', 'Idempotency-Key was already used for a different request'));
+});
+
 t.test('If-Match', async (t) => {
   const { alice } = await setup();
   const { id } = await alice.createChat();

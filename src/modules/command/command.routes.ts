@@ -156,12 +156,12 @@ const commandTable = [
   }),
 ];
 
-export interface RouteDependencies {
+interface RouteDependencies {
   readonly handler: CommandHandler;
   readonly store: EventStore;
   readonly clock: () => Date;
   /** Told about each new commit once it is in the log; never awaited by the request. */
-  readonly appended: (handled: Handled) => void;
+  readonly appended: (handled: Handled) => Promise<void>;
 }
 
 export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
@@ -205,7 +205,7 @@ function route<P, B>(definition: CommandRoute<P, B>) {
           now: deps.clock(),
         };
         const handled = await run(deps.handler, target, { metadata, ...ifMatch(request) });
-        deps.appended(handled);
+        await deps.appended(handled);
         return h
           .response({ ...(creates ? { [creates]: newId } : {}), version: handled.version, token: encodeConsistencyToken(handled) })
           .code(status)

@@ -21,7 +21,7 @@ const statusOf: Record<DomainErrorKind, number> = {
 const precedesIfMatch: ReadonlySet<DomainErrorKind> = new Set(['not-found', 'gone']);
 
 /** How a stream's events fold into a state (a decider's first two parts). */
-export type Fold<S, E> = Pick<Decider<S, unknown, E, never>, 'initialState' | 'evolve'>;
+type Fold<S, E> = Pick<Decider<S, unknown, E, never>, 'initialState' | 'evolve'>;
 
 /** Who issued a command, when, and under which identity (SPEC §2 idempotency). */
 export interface CommandMetadata {

@@ -10,7 +10,7 @@ const entityNamespace = 'b3d6a1c2-8e4f-4f0a-b5c7-1d2e3f4a5b6c';
  * With one, the command id and any new entity id derive from the caller and the key, so a
  * retry, even after a restart, targets the same stream and finds its own earlier commit there.
  */
-export interface RequestIds {
+interface RequestIds {
   readonly commandId: string;
   /** With an Idempotency-Key: the name of its key record (SPEC §2: one request per key and caller). */
   readonly idempotencyKey?: string;

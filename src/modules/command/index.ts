@@ -9,7 +9,9 @@ export interface CommandModuleOptions {
   readonly eventStore: EventStore;
   /**
    * Called with each commit after it is in the log (local one-process mode hands it to the
-   * projector). Called without waiting; a throw or rejection is logged, never fails the command.
+   * projector), before the command answers. A promise it returns holds the answer until it
+   * settles: that is how the local projection pushes back on writers when its queue is full (it
+   * returns at once otherwise). A throw or rejection is logged, never fails the command.
    */
   readonly onAppended?: (commit: Commit) => unknown;
   /** Attempts per command while concurrent writers keep winning its stream. */
@@ -60,14 +62,13 @@ export const commandModule: Plugin<CommandModuleOptions> = {
         handler,
         store: options.eventStore,
         clock: options.clock ?? (() => new Date()),
-        appended: (handled) => {
+        appended: async (handled) => {
           if (!onAppended || !handled.appended) return;
-          const commit = handled.appended;
-          setImmediate(() => {
-            Promise.resolve()
-              .then(() => onAppended(commit))
-              .catch((error: unknown) => server.log(['error', 'command', 'onAppended'], error as Error));
-          });
+          try {
+            await onAppended(handled.appended);
+          } catch (error) {
+            server.log(['error', 'command', 'onAppended'], error as Error);
+          }
         },
       }),
     );

@@ -2,19 +2,29 @@ import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Kysely } from 'kysely';
 import type { Database } from './database.ts';
+import { prepareOnFirstUse } from './first-use.ts';
+import { migrate } from './migrations.ts';
 import { ReadYourWrites } from './projection/consistency.ts';
 import { Projector } from './projection/projector.ts';
-import { queryRoutes } from './query.routes.ts';
+import { queryHealthPath, queryRoutes } from './query.routes.ts';
 
 export interface QueryModuleOptions {
-  /** The projection database (from `openDatabase`), migrated. */
+  /** The projection database (from `openDatabase`): migrated, or see `migrateOnFirstUse`. */
   readonly db: Kysely<Database>;
+  /**
+   * Migrate `db` (whose schema this names) on the first request that needs it rather than
+   * before: a deployed function's cold start waits on no database, and only an authenticated,
+   * valid request (or a deep health check that is served) makes it touch the schema.
+   */
+  readonly migrateOnFirstUse?: { readonly schema: string };
   /** Applies commits; queries use it to catch a stream up for X-Consistency-Token. */
   readonly projector: Projector;
   /** How long a query waits for a consistency token before 504 (SPEC §5: 2 s). */
   readonly consistencyTimeoutMs?: number;
   /** Queries that may wait for a consistency token at once; one more answers 503 (default 100). */
   readonly maxConsistencyWaiters?: number;
+  /** Of those, how many one caller may hold (default 10): no caller can take every slot. */
+  readonly maxConsistencyWaitersPerCaller?: number;
 }
 
 const optionsSchema = Joi.object({
@@ -22,6 +32,8 @@ const optionsSchema = Joi.object({
   projector: Joi.object().instance(Projector).required(),
   consistencyTimeoutMs: Joi.number().integer().min(0).max(30_000),
   maxConsistencyWaiters: Joi.number().integer().min(0).max(100_000),
+  maxConsistencyWaitersPerCaller: Joi.number().integer().min(0).max(100_000),
+  migrateOnFirstUse: Joi.object({ schema: Joi.string().required() }),
 });
 
 /**
@@ -42,12 +54,16 @@ export const queryModule: Plugin<QueryModuleOptions> = {
     const readYourWrites = new ReadYourWrites(options.projector, options.db, {
       timeoutMs: options.consistencyTimeoutMs ?? 2_000,
       maxWaiters: options.maxConsistencyWaiters ?? 100,
+      maxWaitersPerCaller: options.maxConsistencyWaitersPerCaller ?? 10,
+      onProjectionFailure: (streamId, error) => server.log(['error', 'query', 'projection'], { msg: 'a consistency catch-up could not apply a commit', streamId, err: error }),
     });
+    const { migrateOnFirstUse } = options;
+    if (migrateOnFirstUse) prepareOnFirstUse(server, { prepare: () => migrate(options.db, migrateOnFirstUse.schema), healthPath: queryHealthPath });
     server.route(queryRoutes({ db: options.db, readYourWrites }));
   },
 };
 
-export { openDatabase, defaultSchema } from './database.ts';
+export { openDatabase } from './database.ts';
 export type { Database, DatabaseSettings, ProjectionDatabase } from './database.ts';
 export { migrate } from './migrations.ts';
 export { Projector } from './projection/projector.ts';

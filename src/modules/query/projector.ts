@@ -11,11 +11,15 @@ import type { Kysely } from 'kysely';
 import { healthRoute } from '../../shared/health.ts';
 import type { Database } from './database.ts';
 import { Projector } from './projection/projector.ts';
-import { streamEventsEndpoint } from './projection/stream-events.ts';
+import { prepareOnFirstUse } from './first-use.ts';
+import { migrate } from './migrations.ts';
+import { streamEventsRoute } from './projection/stream-events.ts';
 
 export interface ProjectorModuleOptions {
-  /** The projection database (from `openDatabase`), migrated before records arrive. */
+  /** The projection database (from `openDatabase`): migrated, or see `migrateOnFirstUse`. */
   readonly db: Kysely<Database>;
+  /** Migrate `db` (whose schema this names) when the first batch (or a served deep check) arrives, never at start. */
+  readonly migrateOnFirstUse?: { readonly schema: string };
   readonly projector: Projector;
   /** The adapter's pass-through path (AWS_LWA_PASS_THROUGH_PATH). */
   readonly path: string;
@@ -35,10 +39,16 @@ export const projectorHealthPath = '/projector/healthcheck';
  */
 export const projectorModule: Plugin<ProjectorModuleOptions> = {
   name: 'projector',
-  async register(server, options) {
+  register(server, options) {
     Joi.assert(
       options,
-      Joi.object({ db: Joi.object().required(), projector: Joi.object().instance(Projector).required(), path: Joi.string().pattern(/^\//).required(), tableName: Joi.string().required() }),
+      Joi.object({
+        db: Joi.object().required(),
+        projector: Joi.object().instance(Projector).required(),
+        path: Joi.string().pattern(/^\//).required(),
+        tableName: Joi.string().required(),
+        migrateOnFirstUse: Joi.object({ schema: Joi.string().required() }),
+      }),
       'projector module options:',
     );
     server.route(
@@ -50,11 +60,12 @@ export const projectorModule: Plugin<ProjectorModuleOptions> = {
         tags: ['projector'],
       }),
     );
-    await server.register({ plugin: streamEventsEndpoint, options: { projector: options.projector, path: options.path, tableName: options.tableName } });
+    server.route(streamEventsRoute({ projector: options.projector, path: options.path, tableName: options.tableName }));
+    const { migrateOnFirstUse } = options;
+    if (migrateOnFirstUse) prepareOnFirstUse(server, { prepare: () => migrate(options.db, migrateOnFirstUse.schema), healthPath: projectorHealthPath });
   },
 };
 
 export { openDatabase } from './database.ts';
 export type { ProjectionDatabase } from './database.ts';
-export { migrate } from './migrations.ts';
 export { Projector } from './projection/projector.ts';

@@ -4,6 +4,7 @@ import Joi from 'joi';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
+import type { StreamPosition } from '../../contracts/consistency-token.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
 import { unavailable } from '../../shared/http-errors.ts';
@@ -28,7 +29,8 @@ const role = Joi.string().valid('admin', 'member');
 const headers = Joi.object({
   'x-consistency-token': Joi.string()
     .max(200)
-    .custom((value: string, helpers) => (decodeConsistencyToken(value) ? value : helpers.error('token.invalid')))
+    // Decoded here, once: the validated header is the stream position it names.
+    .custom((value: string, helpers) => decodeConsistencyToken(value) ?? helpers.error('token.invalid'))
     .messages({ 'token.invalid': '{{#label}} is not a token this service issued' })
     .description('A command\'s token: answer only once that write is visible (504 after the deadline)'),
 }).unknown(true);
@@ -83,29 +85,30 @@ const messagePage = Joi.object({
   nextCursor: Joi.string().allow(null).required(),
 }).label('MessagePage');
 
+export const queryHealthPath = '/query/healthcheck';
+
 export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
   /**
    * Honours X-Consistency-Token before the query reads (SPEC §5), for a stream the caller may
    * see; any other token changes nothing, exactly as for a stream that does not exist.
    */
   const consistent = async (request: Request) => {
-    const token = request.headers['x-consistency-token'];
-    if (typeof token !== 'string') return;
-    const target = decodeConsistencyToken(token)!;
-    if (!(await deps.readYourWrites.follows(callerOf(request), target))) return;
-    if (!(await deps.readYourWrites.reach(target))) {
+    const target = (request.headers as { 'x-consistency-token'?: StreamPosition })['x-consistency-token'];
+    if (target === undefined) return;
+    const caller = callerOf(request);
+    if (!(await deps.readYourWrites.follows(caller, target))) return;
+    if (!(await deps.readYourWrites.reach(target, caller))) {
       throw Boom.gatewayTimeout('the write named by X-Consistency-Token is not visible yet; retry');
     }
   };
 
   /** Runs a query; a store that cannot be reached becomes 503 right here, not a 500 first. */
-  const answer = async <T>(request: Request, work: () => Promise<T>): Promise<T> => {
+  const answer = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (error) {
-      if (Boom.isBoom(error) || !isUnavailable(error)) throw error;
-      request.log(['warn', 'query'], error as Error);
-      throw unavailable('projection database unavailable');
+      if (isUnavailable(error)) throw unavailable('projection database unavailable', { cause: error });
+      throw error;
     }
   };
   const notFound = () => Boom.notFound('group chat not found');
@@ -116,7 +119,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
 
   return [
     healthRoute({
-      path: '/query/healthcheck',
+      path: queryHealthPath,
       text: 'Query Running',
       store: 'projection database',
       check: () => sql`select 1`.execute(deps.db),
@@ -133,7 +136,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         response: { status: { 200: groupChatPage } },
         plugins: documented({ success: { 200: { description: 'A page of the caller\'s chats' } }, errors: listErrors }),
         handler: (request) =>
-          answer(request, async () => {
+          answer(async () => {
             await consistent(request);
             const { limit, before } = request.query as { limit: number; before?: PageCursor };
             return listGroupChats(deps.db, callerOf(request), { limit, ...(before ? { before } : {}) });
@@ -151,7 +154,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         response: { status: { 200: groupChatDetails } },
         plugins: documented({ success: { 200: { description: 'The chat' } }, errors: [...listErrors, 404] }),
         handler: (request) =>
-          answer(request, async () => {
+          answer(async () => {
             await consistent(request);
             return (await findGroupChat(deps.db, request.params.id as string, callerOf(request))) ?? notFound();
           }),
@@ -172,7 +175,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         response: { status: { 200: messagePage } },
         plugins: documented({ success: { 200: { description: 'A page of messages' } }, errors: [...listErrors, 404] }),
         handler: (request) =>
-          answer(request, async () => {
+          answer(async () => {
             await consistent(request);
             const groupChatId = request.params.id as string;
             if (!(await isMember(deps.db, groupChatId, callerOf(request)))) return notFound();

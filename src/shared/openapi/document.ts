@@ -1,4 +1,4 @@
-import { errorExample, everyResponseHeaderRefs, requestIdParameter, sharedHeaders } from './responses.ts';
+import { errorExample, everyRequestParameters, everyResponseHeaderRefs, sharedHeaders } from './responses.ts';
 import type { ErrorStatus } from './responses.ts';
 
 /**
@@ -12,7 +12,8 @@ import type { ErrorStatus } from './responses.ts';
  *   routes require are not marked required;
  * - a route's `produces` applies to its error answers too (the health routes answer text, their
  *   errors JSON), and no error answer gets an example;
- * - headers that every answer carries (src/shared/http-server.ts) are nobody's route option.
+ * - headers that every answer carries (src/shared/http-server.ts) and that every request may
+ *   carry (its id, trace context) are nobody's route option.
  * Pure: a document in, a new document out (src/shared/openapi/document.test.ts).
  */
 
@@ -67,8 +68,10 @@ export function finishDocument(source: Json): Json {
       const parameters = ((operation.parameters ?? []) as Json[]).map((parameter) =>
         parameter.in === 'header' ? { ...parameter, name: headerName(parameter.name as string) } : parameter,
       );
-      if (!parameters.some((parameter) => parameter.in === 'header' && parameter.name === requestIdParameter.name)) {
-        parameters.push({ ...requestIdParameter });
+      for (const [key, common] of Object.entries(everyRequestParameters)) {
+        if (!parameters.some((parameter) => parameter.in === 'header' && parameter.name === common.name)) {
+          parameters.push({ $ref: `#/components/parameters/${key}` });
+        }
       }
       operation.parameters = parameters;
       for (const [status, response] of Object.entries((operation.responses ?? {}) as Record<string, Json>)) {
@@ -94,7 +97,7 @@ export function finishDocument(source: Json): Json {
     kept[name] = named[name];
     pending.push(...refsIn(named[name]));
   }
-  document.components = { ...components, schemas: kept, headers: sharedHeaders };
+  document.components = { ...components, schemas: kept, headers: sharedHeaders, parameters: everyRequestParameters };
   return document;
 }
 

@@ -28,14 +28,30 @@ export const everyResponseHeaders: Readonly<Record<string, HeaderObject>> = {
   'X-Content-Type-Options': { description: 'Always nosniff', schema: { type: 'string', enum: ['nosniff'] }, required: true },
 };
 
-/** Every request may carry this; it becomes the `X-Request-Id` of the answer. */
-export const requestIdParameter = {
-  name: 'X-Request-Id',
-  in: 'header',
-  required: false,
-  description: 'Up to 128 characters of A-Z a-z 0-9 . _ : = + -; names the request in the logs and comes back in the answer',
-  schema: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9._:=+-]{1,128}$' },
-} as const;
+/** Headers every request may carry (components.parameters): the request id and trace context. */
+export const everyRequestParameters: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  RequestId: {
+    name: 'X-Request-Id',
+    in: 'header',
+    required: false,
+    description: 'Up to 128 characters of A-Z a-z 0-9 . _ : = + -; names the request in the logs and comes back in the answer',
+    schema: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9._:=+-]{1,128}$' },
+  },
+  Traceparent: {
+    name: 'traceparent',
+    in: 'header',
+    required: false,
+    description: "W3C trace context: with tracing on (OTEL_* settings), the request's spans join this trace",
+    schema: { type: 'string', example: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+  },
+  AmznTraceId: {
+    name: 'X-Amzn-Trace-Id',
+    in: 'header',
+    required: false,
+    description: "AWS X-Ray trace header: with tracing on, the request's spans join this trace",
+    schema: { type: 'string', example: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' },
+  },
+};
 
 const etagHeader: HeaderObject = {
   description: 'The stream version after the command, quoted: send it back as If-Match',

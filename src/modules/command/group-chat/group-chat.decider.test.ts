@@ -210,6 +210,20 @@ t.test('a deleted chat', async (t) => {
   });
 });
 
+t.test('the state a chat folds into', async (t) => {
+  const { evolve, initialState } = groupChatDecider;
+  t.same(initialState(), { status: 'absent' });
+  const state = [...withBob, { type: 'GroupChatRenamed', data: { name: 'Crew' } } as const].reduce(evolve, initialState());
+  t.same(state, { status: 'active', name: 'Crew', ownerId: 'alice', members: new Map([['alice', 'admin'], ['bob', 'member']]) });
+  t.same(evolve(state, { type: 'GroupChatDeleted', data: {} }), { ...state, status: 'deleted' });
+});
+
+t.test('a command this version does not know is a defect, never a decision', async (t) => {
+  t.throws(() => groupChatDecider.decide({ type: 'Promote', actorId: 'alice' } as never, groupChatDecider.initialState(), undefined), {
+    message: 'unknown command {"type":"Promote","actorId":"alice"}',
+  });
+});
+
 t.test('an event this version does not know leaves the state as it was', async (t) => {
   const state = created.reduce(groupChatDecider.evolve, groupChatDecider.initialState());
   t.equal(groupChatDecider.evolve(state, { type: 'SomethingNew', data: {} } as never), state);

@@ -3,7 +3,7 @@ import { DomainError, conflict, forbidden, gone, notFound } from '../decider.ts'
 import type { Decider, Decision } from '../decider.ts';
 
 /** SPEC §2: a chat holds at most this many members. */
-export const maxMembers = 100;
+const maxMembers = 100;
 
 // Commands arrive typed and shaped by the routes' joi schemas (a trimmed name within its bounds,
 // a well-formed user id, a known role): the decider checks only rules of state.
@@ -134,7 +134,7 @@ function deleteChat(command: DeleteGroupChat, state: GroupChatState): Result {
   return [{ type: 'GroupChatDeleted', data: {} }];
 }
 
-export type ExistingGroupChat = Exclude<GroupChatState, { status: 'absent' }>;
+type ExistingGroupChat = Exclude<GroupChatState, { status: 'absent' }>;
 
 /**
  * The caller's role in a chat it may act on. A chat that does not exist and a chat the caller
@@ -142,8 +142,9 @@ export type ExistingGroupChat = Exclude<GroupChatState, { status: 'absent' }>;
  * deleted chat gets 410.
  */
 export function memberAccess(state: GroupChatState, actorId: string): { chat: ExistingGroupChat; role: Role } | DomainError {
-  const role = state.status === 'absent' ? undefined : state.members.get(actorId);
-  if (state.status === 'absent' || role === undefined) return notFound('group chat not found');
+  if (state.status === 'absent') return notFound('group chat not found');
+  const role = state.members.get(actorId);
+  if (role === undefined) return notFound('group chat not found');
   if (state.status === 'deleted') return gone('group chat was deleted');
   return { chat: state, role };
 }

@@ -109,6 +109,20 @@ t.test('an edit, or an event this version does not know, does not change what de
   t.equal(evolve(state, { type: 'Unknown', data: {} } as never), state);
 });
 
+t.test('the state a message folds into: where it lives, who wrote it, whether it is gone', async (t) => {
+  const { evolve, initialState } = messageDecider;
+  t.same(initialState(), { status: 'absent' });
+  const state = posted.reduce(evolve, initialState());
+  t.same(state, { status: 'posted', groupChatId: chatId, authorId: 'bob' });
+  t.same(evolve(state, { type: 'MessageDeleted', data: {} }), { status: 'deleted', groupChatId: chatId, authorId: 'bob' });
+});
+
+t.test('a command this version does not know is a defect, never a decision', async (t) => {
+  t.throws(() => messageDecider.decide({ type: 'Pin', actorId: 'bob' } as never, messageDecider.initialState(), chatOf(chat)), {
+    message: 'unknown command {"type":"Pin","actorId":"bob"}',
+  });
+});
+
 t.test('events before the post describe no message', async (t) => {
   const stray: MessageEvent[] = [{ type: 'MessageEdited', data: { text: 'x' } }, { type: 'MessageDeleted', data: {} }];
   inChat(chat)(t).given(stray).when({ type: 'PostMessage', actorId: 'bob', groupChatId: chatId, text: 'hi' }).then([

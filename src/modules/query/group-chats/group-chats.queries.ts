@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { encodePageCursor } from '../page-cursor.ts';
@@ -90,23 +91,34 @@ export async function listGroupChats(
   };
 }
 
-/** One chat with its members, or undefined when it is unknown, deleted, or the user is not in it. */
+/**
+ * One chat with its members, or undefined when it is unknown, deleted, or the user is not in it:
+ * one round trip (the members come as a JSON array of the same query).
+ */
 export async function findGroupChat(db: Kysely<Database>, groupChatId: string, userId: string): Promise<GroupChatDetails | undefined> {
-  if (!(await isMember(db, groupChatId, userId))) return undefined;
-  const chat = await db.selectFrom('group_chats').selectAll().where('group_chat_id', '=', groupChatId).executeTakeFirst();
+  const chat = await db
+    .selectFrom('group_chats as g')
+    .innerJoin('members as me', (join) => join.onRef('me.group_chat_id', '=', 'g.group_chat_id').on('me.user_id', '=', userId))
+    .where('g.group_chat_id', '=', groupChatId)
+    .where('g.deleted', '=', false)
+    .select(['g.group_chat_id', 'g.name', 'g.owner_id', 'g.created_at', 'g.updated_at', 'g.version'])
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('members as m')
+          .select(['m.user_id', 'm.role', 'm.joined_at'])
+          .whereRef('m.group_chat_id', '=', 'g.group_chat_id')
+          .orderBy('m.joined_at')
+          .orderBy('m.user_id'),
+      ).as('members'),
+    )
+    .executeTakeFirst();
   if (!chat) return undefined;
-  const members = await db
-    .selectFrom('members')
-    .select(['user_id', 'role', 'joined_at'])
-    .where('group_chat_id', '=', groupChatId)
-    .orderBy('joined_at')
-    .orderBy('user_id')
-    .execute();
   return {
     groupChatId: chat.group_chat_id,
     name: chat.name,
     ownerId: chat.owner_id,
-    members: members.map((m) => ({ userId: m.user_id, role: m.role, joinedAt: iso(m.joined_at) })),
+    members: chat.members.map((m) => ({ userId: m.user_id, role: m.role, joinedAt: iso(m.joined_at) })),
     createdAt: iso(chat.created_at),
     updatedAt: iso(chat.updated_at),
     version: chat.version,

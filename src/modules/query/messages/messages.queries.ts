@@ -51,8 +51,19 @@ export async function listMessages(
   };
 }
 
-/** The chat a live message belongs to, or undefined for an unknown or deleted message. */
-export async function chatOfMessage(db: Kysely<Database>, messageId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('messages').select('group_chat_id').where('message_id', '=', messageId).executeTakeFirst();
-  return row?.group_chat_id;
+/**
+ * Whether the user may read the message's chat: a live message, in a chat that is not deleted,
+ * of which the user is a member. One query, the same for a message that does not exist.
+ */
+export async function isMemberOfMessageChat(db: Kysely<Database>, messageId: string, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('messages as msg')
+    .innerJoin('members as m', 'm.group_chat_id', 'msg.group_chat_id')
+    .innerJoin('group_chats as g', 'g.group_chat_id', 'msg.group_chat_id')
+    .select('m.user_id')
+    .where('msg.message_id', '=', messageId)
+    .where('m.user_id', '=', userId)
+    .where('g.deleted', '=', false)
+    .executeTakeFirst();
+  return row !== undefined;
 }

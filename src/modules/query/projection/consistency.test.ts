@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Boom from '@hapi/boom';
 import t from 'tap';
 import { groupChatStream, messageStream } from '../../../contracts/streams.ts';
+import { EventStoreUnavailableError } from '../../../eventstore/index.ts';
 import type { EventStore, ReadOptions } from '../../../eventstore/index.ts';
 import { commandServer } from '../../../testing/command-server.ts';
 import { eachDatabase } from '../../../testing/databases.ts';
@@ -66,12 +67,13 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
   const database = await open();
   const alice = (await commandServer(store)).as('alice');
 
-  const setup = (options: { timeoutMs?: number; maxWaiters?: number } = {}) => {
+  const setup = (options: { timeoutMs?: number; maxWaiters?: number; maxWaitersPerCaller?: number } = {}) => {
     const observed = observedLog(store);
     const projector = new Projector(database.db, observed.log);
     const readYourWrites = new ReadYourWrites(projector, database.db, {
       timeoutMs: options.timeoutMs ?? 60_000,
       maxWaiters: options.maxWaiters ?? 100,
+      maxWaitersPerCaller: options.maxWaitersPerCaller ?? 100,
     });
     return { ...observed, projector, readYourWrites };
   };
@@ -81,7 +83,7 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
     const streamId = groupChatStream(id);
     const { readYourWrites, readsOf, hold, release } = setup();
     hold();
-    const waits = Array.from({ length: 20 }, () => readYourWrites.reach({ streamId, version: 1 }));
+    const waits = Array.from({ length: 20 }, () => readYourWrites.reach({ streamId, version: 1 }, 'alice'));
     await until(() => readYourWrites.waiting === 20);
     release();
     t.same(await Promise.all(waits), Array(20).fill(true));
@@ -94,7 +96,7 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
     const streamId = groupChatStream(id);
     const { readYourWrites, projector, readsOf } = setup();
     await projector.catchUp(streamId);
-    const wait = readYourWrites.reach({ streamId, version: 2 });
+    const wait = readYourWrites.reach({ streamId, version: 2 }, 'alice');
     await until(() => readYourWrites.waiting === 1 && readsOf(streamId) === 2);
     const [commit] = await renameTimes(store, streamId, 1, 2);
     await projector.apply(commit!);
@@ -107,12 +109,12 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
     const streamId = groupChatStream(id);
     const { readYourWrites, projector } = setup({ maxWaiters: 2 });
     await projector.catchUp(streamId);
-    const waits = [readYourWrites.reach({ streamId, version: 3 }), readYourWrites.reach({ streamId, version: 3 })];
+    const waits = [readYourWrites.reach({ streamId, version: 3 }, 'alice'), readYourWrites.reach({ streamId, version: 3 }, 'alice')];
     await until(() => readYourWrites.waiting === 2);
-    const refused = await readYourWrites.reach({ streamId, version: 3 }).catch((error: unknown) => error);
+    const refused = await readYourWrites.reach({ streamId, version: 3 }, 'alice').catch((error: unknown) => error);
     t.ok(Boom.isBoom(refused), 'a Boom');
     t.match(refused, { output: { statusCode: 503, headers: { 'Retry-After': '1' } } });
-    t.equal(await readYourWrites.reach({ streamId, version: 1 }), true, 'a version already reached never waits, so never counts');
+    t.equal(await readYourWrites.reach({ streamId, version: 1 }, 'alice'), true, 'a version already reached never waits, so never counts');
     await renameTimes(store, streamId, 1, 3);
     await projector.catchUp(streamId);
     t.same(await Promise.all(waits), [true, true]);
@@ -122,19 +124,61 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
   t.test('a version that never comes answers false at the deadline', async (t) => {
     const { id } = await alice.createChat('Never');
     const { readYourWrites } = setup({ timeoutMs: 20 });
-    t.equal(await readYourWrites.reach({ streamId: groupChatStream(id), version: 9 }), false);
+    t.equal(await readYourWrites.reach({ streamId: groupChatStream(id), version: 9 }, 'alice'), false);
     t.equal(readYourWrites.waiting, 0);
   });
 
-  t.test('a catch-up that fails fails its waiters', async (t) => {
+  t.test('a catch-up that cannot reach the log fails its waiters (503 upstream)', async (t) => {
     const broken = wrapStore(store, {
       readStream: async () => {
-        throw new Error('log unreachable');
+        throw new EventStoreUnavailableError('log unreachable');
       },
     });
-    const readYourWrites = new ReadYourWrites(new Projector(database.db, broken), database.db, { timeoutMs: 60_000, maxWaiters: 10 });
-    await t.rejects(readYourWrites.reach({ streamId: groupChatStream(randomUUID()), version: 1 }), /log unreachable/);
+    const readYourWrites = new ReadYourWrites(new Projector(database.db, broken), database.db, { timeoutMs: 60_000, maxWaiters: 10, maxWaitersPerCaller: 10 });
+    await t.rejects(readYourWrites.reach({ streamId: groupChatStream(randomUUID()), version: 1 }, 'alice'), { name: 'EventStoreUnavailableError' });
     t.equal(readYourWrites.waiting, 0);
+  });
+
+  t.test('a catch-up that cannot apply a commit is reported, and its waiters answer "not reached"', async (t) => {
+    const { id } = await alice.createChat('From the future');
+    const streamId = groupChatStream(id);
+    await store.append({ streamId, expectedVersion: 1, commandId: randomUUID(), actorId: 'alice', occurredAt: new Date().toISOString(), events: [{ type: 'GroupChatArchived', data: {} }] as never });
+    const reported: [string, Error][] = [];
+    const readYourWrites = new ReadYourWrites(new Projector(database.db, store), database.db, {
+      timeoutMs: 60_000,
+      maxWaiters: 10,
+      maxWaitersPerCaller: 10,
+      onProjectionFailure: (failed, error) => reported.push([failed, error]),
+    });
+    t.equal(await readYourWrites.reach({ streamId, version: 2 }, 'alice'), false, 'at once, not at the deadline');
+    t.equal(await readYourWrites.follows('alice', { streamId, version: 2 }), true, 'the chat itself applied up to the unknown event');
+    t.equal(reported.length, 1);
+    t.match(reported[0], [streamId, { name: 'UnknownEventTypeError', message: /unknown type "GroupChatArchived"/ }]);
+    t.equal(readYourWrites.waiting, 0);
+  });
+
+  t.test('one caller cannot take every waiting slot', async (t) => {
+    const { id } = await alice.createChat('Hogged');
+    const streamId = groupChatStream(id);
+    const { readYourWrites, projector } = setup({ maxWaiters: 10, maxWaitersPerCaller: 2 });
+    await projector.catchUp(streamId);
+    const mallory = [readYourWrites.reach({ streamId, version: 2 }, 'mallory'), readYourWrites.reach({ streamId, version: 2 }, 'mallory')];
+    await until(() => readYourWrites.waiting === 2);
+    const refused = await readYourWrites.reach({ streamId, version: 2 }, 'mallory').catch((error: unknown) => error);
+    t.match(refused, { output: { statusCode: 503, headers: { 'Retry-After': '1' } } }, 'a third wait of the same caller');
+    const alices = readYourWrites.reach({ streamId, version: 2 }, 'alice');
+    await until(() => readYourWrites.waiting === 3);
+    t.pass('another caller still waits');
+    await renameTimes(store, streamId, 1, 2);
+    await projector.catchUp(streamId);
+    t.same(await Promise.all([...mallory, alices]), [true, true, true]);
+    t.equal(readYourWrites.waiting, 0);
+    const again = [readYourWrites.reach({ streamId, version: 3 }, 'mallory'), readYourWrites.reach({ streamId, version: 3 }, 'mallory')];
+    await until(() => readYourWrites.waiting === 2);
+    t.pass('the slots are given back');
+    await renameTimes(store, streamId, 2, 3);
+    await projector.catchUp(streamId);
+    t.same(await Promise.all(again), [true, true]);
   });
 
   t.test('who may follow a token', async (t) => {
@@ -153,18 +197,32 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
     t.equal(await readYourWrites.follows('eve', { streamId: messageStream(randomUUID()), version: 1 }), false, 'an unknown message');
   });
 
-  t.test('a foreign stream and an unknown one cost the same reads of the log', async (t) => {
+  t.test('a foreign stream and an unknown one cost the same reads of the log and the same SQL', async (t) => {
     const chat = await alice.createChat('Probed');
     const posted = await alice.post(chat.id, 'secret');
-    const { readYourWrites, reads } = setup();
+    const statements: string[] = [];
+    const counted = database.db.withPlugin({
+      transformQuery: (args) => {
+        statements.push(database.db.getExecutor().compileQuery(args.node, args.queryId).sql);
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const observed = observedLog(store);
+    const readYourWrites = new ReadYourWrites(new Projector(counted, observed.log), counted, { timeoutMs: 60_000, maxWaiters: 10, maxWaitersPerCaller: 10 });
     await readYourWrites.follows('alice', { streamId: groupChatStream(chat.id), version: 1 });
     await readYourWrites.follows('alice', { streamId: messageStream(posted.id), version: 1 });
     const probe = async (streamId: string) => {
-      reads.length = 0;
+      observed.reads.length = 0;
+      statements.length = 0;
       const followed = await readYourWrites.follows('eve', { streamId, version: 1 });
-      return { followed, reads: reads.length };
+      return { followed, reads: observed.reads.length, statements: [...statements] };
     };
-    t.same(await probe(groupChatStream(chat.id)), await probe(groupChatStream(randomUUID())));
-    t.same(await probe(messageStream(posted.id)), await probe(messageStream(randomUUID())));
+    const foreignChat = await probe(groupChatStream(chat.id));
+    t.same(foreignChat, await probe(groupChatStream(randomUUID())));
+    const foreignMessage = await probe(messageStream(posted.id));
+    t.same(foreignMessage, await probe(messageStream(randomUUID())));
+    t.equal(foreignMessage.followed, false);
+    t.ok(foreignMessage.statements.length > 0, `${foreignMessage.statements.length} statements each`);
   });
 });

@@ -5,7 +5,8 @@ import { unavailable } from '../../../shared/http-errors.ts';
 import { inSpan } from '../../../shared/tracing.ts';
 import type { Database } from '../database.ts';
 import { isMember } from '../group-chats/group-chats.queries.ts';
-import { chatOfMessage } from '../messages/messages.queries.ts';
+import { isMemberOfMessageChat } from '../messages/messages.queries.ts';
+import { isUnavailable } from '../query-errors.ts';
 import type { Projector } from './projector.ts';
 
 export interface ReadYourWritesOptions {
@@ -13,6 +14,14 @@ export interface ReadYourWritesOptions {
   readonly timeoutMs: number;
   /** Queries that may wait at once in this process; one more answers 503 with Retry-After. */
   readonly maxWaiters: number;
+  /** Of those, how many one caller may hold, so that no caller can take every slot. */
+  readonly maxWaitersPerCaller: number;
+  /**
+   * Told when a catch-up could not apply a commit (an event type this reader does not know, a
+   * commit the log contradicts, a row the database refuses): a projection failure, reported
+   * here and never answered as a 500.
+   */
+  readonly onProjectionFailure?: (streamId: string, error: Error) => void;
 }
 
 interface Waiter {
@@ -43,13 +52,15 @@ interface StreamState {
  * Waiting is cheap. Waiters on one stream share one catch-up from the log (a caller arriving
  * while it runs shares the next one, which is sure to see the caller's write); they are woken
  * when the projector reports the position, whoever reached it (the local feed, a catch-up);
- * nobody polls. At most `maxWaiters` wait at once: one more is told 503 with Retry-After.
+ * nobody polls. At most `maxWaiters` wait at once, and `maxWaitersPerCaller` of one caller:
+ * one more is told 503 with Retry-After.
  */
 export class ReadYourWrites {
   readonly #projector: Projector;
   readonly #db: Kysely<Database>;
   readonly #options: ReadYourWritesOptions;
   readonly #streams = new Map<string, StreamState>();
+  readonly #waitingPerCaller = new Map<string, number>();
   #waiting = 0;
 
   constructor(projector: Projector, db: Kysely<Database>, options: ReadYourWritesOptions) {
@@ -72,27 +83,37 @@ export class ReadYourWrites {
   async follows(callerId: string, target: StreamPosition): Promise<boolean> {
     if (await this.#visible(callerId, target.streamId)) return true;
     // Exactly the same work whether the stream does not exist or is someone else's: one
-    // catch-up of the named stream from the log, then the same question again.
-    await this.catchUp(target.streamId);
+    // catch-up of the named stream from the log, then the same question again. A catch-up that
+    // fails for a projection reason is reported and changes nothing, so it tells nothing either.
+    try {
+      await this.catchUp(target.streamId);
+    } catch (error) {
+      this.#projectionFailed(target.streamId, error);
+    }
     return this.#visible(callerId, target.streamId);
   }
 
   /**
    * Resolves true once the stream's projection reached the target version (catching it up from
-   * the log when the projector is behind), false after the deadline.
+   * the log when the projector is behind), false after the deadline or when the catch-up cannot
+   * apply the commits before it (reported through `onProjectionFailure`).
    */
-  reach(target: StreamPosition): Promise<boolean> {
+  reach(target: StreamPosition, callerId: string): Promise<boolean> {
     return inSpan('consistency wait', { 'consistency.stream_id': target.streamId, 'consistency.version': target.version }, async (span) => {
-      const reached = await this.#reach(target);
+      const reached = await this.#reach(target, callerId);
       span.setAttribute('consistency.reached', reached);
       return reached;
     });
   }
 
-  async #reach(target: StreamPosition): Promise<boolean> {
+  async #reach(target: StreamPosition, callerId: string): Promise<boolean> {
     if ((await this.#projector.position(target.streamId)) >= target.version) return true;
     if (this.#waiting >= this.#options.maxWaiters) {
       throw unavailable('too many queries are waiting for their X-Consistency-Token; retry shortly');
+    }
+    const own = this.#waitingPerCaller.get(callerId) ?? 0;
+    if (own >= this.#options.maxWaitersPerCaller) {
+      throw unavailable('too many of your queries are waiting for their X-Consistency-Token; retry shortly');
     }
     const state = this.#state(target.streamId);
     const reached = new Promise<boolean | Error>((resolve) => {
@@ -102,11 +123,15 @@ export class ReadYourWrites {
         if (!state.waiters.delete(waiter)) return;
         clearTimeout(timer);
         this.#waiting--;
+        const left = (this.#waitingPerCaller.get(callerId) ?? 1) - 1;
+        if (left > 0) this.#waitingPerCaller.set(callerId, left);
+        else this.#waitingPerCaller.delete(callerId);
         this.#forget(target.streamId);
         resolve(outcome);
       };
       state.waiters.add(waiter);
       this.#waiting++;
+      this.#waitingPerCaller.set(callerId, own + 1);
     });
     this.catchUp(target.streamId).catch((error: unknown) => this.#failed(target.streamId, error));
     const outcome = await reached;
@@ -152,17 +177,26 @@ export class ReadYourWrites {
     for (const waiter of [...state.waiters]) if (waiter.version <= version) waiter.settle(true);
   }
 
+  /** A catch-up failed: an outage fails its waiters (503); a projection failure is reported, and they answer as not reached. */
   #failed(streamId: string, error: unknown): void {
     const state = this.#streams.get(streamId);
     if (!state) return;
-    for (const waiter of [...state.waiters]) waiter.settle(error instanceof Error ? error : new Error(String(error)));
+    let outcome: boolean | Error = false;
+    if (isUnavailable(error)) outcome = error as Error;
+    else this.#projectionFailed(streamId, error);
+    for (const waiter of [...state.waiters]) waiter.settle(outcome);
   }
 
+  #projectionFailed(streamId: string, error: unknown): void {
+    if (isUnavailable(error)) throw error;
+    this.#options.onProjectionFailure?.(streamId, error instanceof Error ? error : new Error(String(error)));
+  }
+
+  /** One query, whatever the stream: whether it exists, and whose it is, changes only its answer. */
   async #visible(callerId: string, streamId: string): Promise<boolean> {
     const stream = parseStreamId(streamId);
     if (!stream) return false;
-    const chat = stream.kind === 'GroupChat' ? stream.id : await chatOfMessage(this.#db, stream.id);
-    return chat !== undefined && isMember(this.#db, chat, callerId);
+    return stream.kind === 'GroupChat' ? isMember(this.#db, stream.id, callerId) : isMemberOfMessageChat(this.#db, stream.id, callerId);
   }
 
   #state(streamId: string): StreamState {

@@ -65,6 +65,8 @@ const failed = (error: unknown): Applied => ({ outcome: 'failed', error: error i
 /** Deadlock and serialization failures: the transaction lost a race, and may simply run again. */
 const retryable = new Set(['40P01', '40001']);
 const streamsPerCatchUpTransaction = 500;
+/** Streams read from the log at once by a catch-up of many. */
+const logReadsAtOnce = 8;
 
 /**
  * Applies commits to the projection tables exactly once in effect (SPEC §4). Any number of
@@ -173,6 +175,44 @@ export class Projector {
     return { scanned, streams: pending.length, streamsDone: pending.length, applied, failed: failures };
   }
 
+  /**
+   * Brings these streams up to what the log holds now, many per transaction (retries after a
+   * failure): their positions in one query, each one's newer commits from the log, then one
+   * batch. Returns the streams that failed, and why; throws only when a store cannot be reached.
+   */
+  async catchUpStreams(streamIds: readonly string[]): Promise<StreamFailure[]> {
+    const failures: StreamFailure[] = [];
+    for (let start = 0; start < streamIds.length; start += streamsPerCatchUpTransaction) {
+      const ids = streamIds.slice(start, start + streamsPerCatchUpTransaction);
+      const positions = new Map(
+        (await this.#db.selectFrom('stream_positions').select(['stream_id', 'version']).where('stream_id', 'in', ids).execute()).map((r) => [r.stream_id, r.version]),
+      );
+      const commits: Commit[] = [];
+      const unread = [...ids];
+      const readers = Array.from({ length: Math.min(logReadsAtOnce, unread.length) }, async () => {
+        for (let streamId = unread.shift(); streamId !== undefined; streamId = unread.shift()) {
+          try {
+            commits.push(...(await this.#log.readStream(streamId, { fromVersion: (positions.get(streamId) ?? 0) + 1 })));
+          } catch (error) {
+            if (isUnavailable(error)) throw error;
+            failures.push({ streamId, error: error instanceof Error ? error : new Error(String(error)) });
+          }
+        }
+      });
+      await Promise.all(readers);
+      const results = await this.applyBatch(commits);
+      const failed = new Set<string>();
+      results.forEach((result, index) => {
+        const { streamId } = commits[index]!;
+        if (result.outcome === 'failed' && !failed.has(streamId)) {
+          failed.add(streamId);
+          failures.push({ streamId, error: result.error });
+        }
+      });
+    }
+    return failures;
+  }
+
   /** The last version of the stream applied to the projection (0 for none). */
   async position(streamId: string): Promise<number> {
     const row = await this.#db.selectFrom('stream_positions').select('version').where('stream_id', '=', streamId).executeTakeFirst();
@@ -238,18 +278,18 @@ export class Projector {
   async #transactionOnce(streams: readonly StreamWork[], attempt: number): Promise<Run> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
-        // Locked in one order (stream id) by every projector, so two never wait on each other.
+        // One statement locks every stream's position row (made at 0 when new) and reads it:
+        // the no-op update takes the row lock. Rows go in stream id order, the same for every
+        // projector, so two batches never wait on each other in a cycle.
         const ids = streams.map((stream) => stream.streamId).sort();
-        await inChunks(ids, (chunk) =>
-          trx
-            .insertInto('stream_positions')
-            .values(chunk.map((streamId) => ({ stream_id: streamId, version: 0 })))
-            .onConflict((c) => c.column('stream_id').doNothing())
-            .execute(),
-        );
         const positions = new Map<string, number>();
         await inChunks(ids, async (chunk) => {
-          const rows = await trx.selectFrom('stream_positions').select(['stream_id', 'version']).where('stream_id', 'in', chunk).orderBy('stream_id').forUpdate().execute();
+          const rows = await trx
+            .insertInto('stream_positions')
+            .values(chunk.map((streamId) => ({ stream_id: streamId, version: 0 })))
+            .onConflict((c) => c.column('stream_id').doUpdateSet((eb) => ({ version: eb.ref('stream_positions.version') })))
+            .returning(['stream_id', 'version'])
+            .execute();
           for (const row of rows) positions.set(row.stream_id, row.version);
         });
 

@@ -1,5 +1,5 @@
 import Boom from '@hapi/boom';
-import type { Plugin, Request } from '@hapi/hapi';
+import type { Plugin, Request, ServerRoute } from '@hapi/hapi';
 import type { DynamoDBRecord } from 'aws-lambda';
 import Joi from 'joi';
 import { MalformedCommitError, decodeStreamRecord } from '../../../eventstore/index.ts';
@@ -56,23 +56,28 @@ export interface BatchSummary {
 export const streamEventsEndpoint: Plugin<StreamEventsOptions> = {
   name: 'stream-events',
   register(server, options) {
-    Joi.assert(options, Joi.object({ projector: Joi.object().instance(Projector).required(), path: Joi.string(), tableName: Joi.string() }));
-    const { projector } = options;
-    server.route({
-      method: 'POST',
-      path: options.path ?? '/events',
-      options: {
-        auth: false,
-        payload: { maxBytes: maxEventBytes },
-        validate: { payload: eventSchema },
-        handler: async (request) => {
-          const records = (request.payload as { Records: DynamoDBRecord[] }).Records;
-          return applyRecords(request, projector, records, options.tableName);
-        },
-      },
-    });
+    server.route(streamEventsRoute(options));
   },
 };
+
+/** The endpoint's route alone, for a plugin that mounts it among its own routes (the projector module). */
+export function streamEventsRoute(options: StreamEventsOptions): ServerRoute {
+  Joi.assert(options, Joi.object({ projector: Joi.object().instance(Projector).required(), path: Joi.string(), tableName: Joi.string() }));
+  const { projector } = options;
+  return {
+    method: 'POST',
+    path: options.path ?? '/events',
+    options: {
+      auth: false,
+      payload: { maxBytes: maxEventBytes },
+      validate: { payload: eventSchema },
+      handler: async (request) => {
+        const records = (request.payload as { Records: DynamoDBRecord[] }).Records;
+        return applyRecords(request, projector, records, options.tableName);
+      },
+    },
+  };
+}
 
 /**
  * Decodes every record, applies the commits among them in one batch (one transaction when

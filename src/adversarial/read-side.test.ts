@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import t from 'tap';
+import { v7 as uuidv7 } from 'uuid';
+import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
+import { groupChatStream, messageStream } from '../contracts/streams.ts';
+import { Projector, openDatabase, queryModule } from '../modules/query/index.ts';
+import type { Database } from '../modules/query/index.ts';
+import { projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
+import { authPlugin, issueToken } from '../shared/auth.ts';
+import { invocationContextHeader } from '../shared/health.ts';
+import { createHttpServer } from '../shared/http-server.ts';
+import { appServer } from '../testing/app-server.ts';
+import { testSecret } from '../testing/command-server.ts';
+import { openTestDatabase } from '../testing/databases.ts';
+import { capturedLogger } from '../testing/log-capture.ts';
+import { insertRecord, streamEvent } from '../testing/stream-events.ts';
+import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
+
+/**
+ * SPEC §4, §5, §9 on the read side: what an anonymous caller can make the query and projector
+ * functions do, what a commit this reader does not understand can make a query answer, and
+ * whether a consistency token tells a foreign stream from one that does not exist.
+ */
+
+t.teardown(closeTestDynamoDb);
+
+const schemaExists = async (db: Kysely<Database>, schema: string) =>
+  (await sql<{ n: number }>`select count(*)::int as n from information_schema.schemata where schema_name = ${schema}`.execute(db)).rows[0]!.n === 1;
+
+t.test('schema work on first use happens only for an authenticated, valid request or a served deep check', async (t) => {
+  const schema = `first_use_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const database = await openDatabase({ schema, ...(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {}) });
+  t.teardown(async () => {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db);
+    await database.close();
+  });
+  const { store } = await freshEventStore();
+  const server = createHttpServer();
+  await server.register([
+    { plugin: authPlugin, options: { secret: testSecret } },
+    { plugin: queryModule, options: { db: database.db, projector: new Projector(database.db, store), migrateOnFirstUse: { schema } } },
+  ]);
+  await server.initialize();
+  const get = async (url: string, headers: Record<string, string> = {}) => (await server.inject({ method: 'GET', url, headers })).statusCode;
+  const bearer = { authorization: `Bearer ${issueToken('alice', testSecret)}` };
+
+  t.equal(await get('/query/v1/group-chats'), 401, 'no token');
+  t.equal(await get('/query/v1/group-chats', { authorization: 'Bearer not.a.token' }), 401, 'a bad token');
+  t.equal(await get(`/query/v1/group-chats/${uuidv7()}`, { authorization: `Bearer ${issueToken('alice', 'another-secret-of-16-chars')}` }), 401, 'a token of another key');
+  t.equal(await get('/query/v1/group-chats?limit=0', bearer), 400, 'a caller with a token, but invalid input');
+  t.equal(await get('/query/healthcheck'), 200, 'a plain health check');
+  t.equal(await get('/query/healthcheck?deep=true', { [invocationContextHeader]: '{}' }), 200, 'a deep check asked for through the API');
+  t.equal(await get('/query/v1/nothing-here', bearer), 404, 'an unknown route');
+  t.equal(await schemaExists(database.db, schema), false, 'none of those touched the schema');
+
+  t.equal(await get('/query/healthcheck?deep=true'), 200, 'a deep check from inside the deployment');
+  t.equal(await schemaExists(database.db, schema), true, 'migrates');
+  t.equal(await get('/query/v1/group-chats', bearer), 200, 'and serves');
+});
+
+t.test('the projector migrates on its first batch, never for a body it refuses', async (t) => {
+  const schema = `first_use_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const database = await openDatabase({ schema, ...(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {}) });
+  t.teardown(async () => {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db);
+    await database.close();
+  });
+  const { store } = await freshEventStore();
+  const server = createHttpServer();
+  await server.register({
+    plugin: projectorModule,
+    options: { db: database.db, projector: new Projector(database.db, store), path: '/events', tableName: 'events', migrateOnFirstUse: { schema } },
+  });
+  await server.initialize();
+  t.equal((await server.inject({ method: 'POST', url: '/events', payload: { hello: 'world' } })).statusCode, 400);
+  t.equal((await server.inject({ method: 'GET', url: projectorHealthPath })).statusCode, 200);
+  t.equal(await schemaExists(database.db, schema), false, 'no schema work yet');
+  const chat = uuidv7();
+  const commit = { streamId: groupChatStream(chat), version: 1, commandId: randomUUID(), actorId: 'alice', occurredAt: new Date().toISOString(), events: [{ type: 'GroupChatCreated', data: { name: 'First', ownerId: 'alice' } }] };
+  const response = await server.inject({ method: 'POST', url: '/events', payload: streamEvent([insertRecord(commit)]) as object });
+  t.same(JSON.parse(response.payload), { batchItemFailures: [] });
+  t.match(await database.db.selectFrom('group_chats').selectAll().execute(), [{ group_chat_id: chat, name: 'First' }]);
+});
+
+t.test('an event type this reader does not know, met by a consistency catch-up, is a reported projection failure, never a 500', async (t) => {
+  const { store } = await freshEventStore();
+  const { logger, entries } = capturedLogger();
+  const api = await appServer(store, await openTestDatabase(t, null), { deliver: false, logger });
+  const alice = api.as('alice');
+  const chat = await alice.createChat('Ahead of its reader');
+  const posted = await alice.post(chat.id, 'soon edited by the future');
+  // A newer writer appended what this reader cannot project.
+  const future = async (streamId: string) =>
+    store.append({ streamId, expectedVersion: 1, commandId: randomUUID(), actorId: 'alice', occurredAt: new Date().toISOString(), events: [{ type: 'SomethingNew', data: { secret: 'x' } }] as never });
+  await future(groupChatStream(chat.id));
+  await future(messageStream(posted.id));
+
+  for (const streamId of [groupChatStream(chat.id), messageStream(posted.id)]) {
+    const token = encodeConsistencyToken({ streamId, version: 2 });
+    const member = await api.send('alice', 'GET', `/query/v1/group-chats/${chat.id}`, undefined, { 'x-consistency-token': token });
+    t.equal(member.status, 504, `a member waiting for ${streamId.split('-')[0]} version 2 is told it is not visible yet`);
+    t.notMatch(member.payload, /SomethingNew|secret|unknown/, 'nothing about the commit');
+    const unknownToken = encodeConsistencyToken({ streamId: `${streamId.split('-')[0]}-${uuidv7()}`, version: 2 });
+    const stranger = await api.send('eve', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': token });
+    const unknown = await api.send('eve', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': unknownToken });
+    t.same([stranger.status, stranger.payload], [unknown.status, unknown.payload], 'a non-member learns what a made-up stream tells');
+  }
+  const reported = entries().filter((entry) => (entry.data as { msg?: string } | undefined)?.msg === 'a consistency catch-up could not apply a commit');
+  t.ok(reported.length >= 2, 'each failure is logged');
+  t.match(reported[0], { level: 50, tags: ['error', 'query', 'projection'], data: { streamId: groupChatStream(chat.id), err: { type: 'UnknownEventTypeError' } } });
+  t.equal(entries().filter((entry) => (entry.res as { statusCode?: number } | undefined)?.statusCode === 500).length, 0, 'no 500 anywhere');
+});
+
+t.test('a token naming a foreign message and one naming no message take the same SQL', async (t) => {
+  const { store } = await freshEventStore();
+  const database = await openTestDatabase(t, null);
+  const statements: string[] = [];
+  const counted = database.db.withPlugin({
+    transformQuery: (args) => {
+      statements.push(database.db.getExecutor().compileQuery(args.node, args.queryId).sql);
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  });
+  const api = await appServer(store, { ...database, db: counted });
+  const alice = api.as('alice');
+  const chat = await alice.createChat('Private');
+  const posted = await alice.post(chat.id, 'private words');
+  await api.send('alice', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': posted.body.token as string });
+  const probe = async (streamId: string) => {
+    statements.length = 0;
+    const response = await api.send('eve', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': encodeConsistencyToken({ streamId, version: 1 }) });
+    return { status: response.status, payload: response.payload, statements: [...statements] };
+  };
+  const foreign = await probe(messageStream(posted.id));
+  t.same(foreign, await probe(messageStream(uuidv7())), 'message: same answer, same statements');
+  t.same(await probe(groupChatStream(chat.id)), await probe(groupChatStream(uuidv7())), 'chat: same answer, same statements');
+});

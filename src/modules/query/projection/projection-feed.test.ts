@@ -1,0 +1,107 @@
+import t from 'tap';
+import type { Commit } from '../../../eventstore/index.ts';
+import { commandServer } from '../../../testing/command-server.ts';
+import { eachDatabase } from '../../../testing/databases.ts';
+import { closeTestDynamoDb, freshEventStore } from '../../../testing/stores.ts';
+import { ProjectionFeed } from './projection-feed.ts';
+import { Projector } from './projector.ts';
+import type { Applied } from './projector.ts';
+
+t.teardown(closeTestDynamoDb);
+
+/** The real projector, holding each batch until the test lets it through, and telling the batch sizes. */
+class GatedProjector extends Projector {
+  readonly batches: number[] = [];
+  #open: (() => void)[] = [];
+  held = 0;
+
+  override async applyBatch(commits: readonly Commit[]): Promise<Applied[]> {
+    this.batches.push(commits.length);
+    this.held++;
+    await new Promise<void>((resolve) => this.#open.push(resolve));
+    this.held--;
+    return super.applyBatch(commits);
+  }
+
+  release(): void {
+    for (const open of this.#open.splice(0)) open();
+  }
+}
+
+/** Yields to the event loop until `done` holds (waits on the code under test, not a clock). */
+async function until(done: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 10_000 && !done(); turn++) await new Promise((resolve) => setImmediate(resolve));
+  if (!done()) throw new Error('condition never held');
+}
+
+eachDatabase(t, 'local hand-off', async (t, open) => {
+  const { store } = await freshEventStore();
+  const commits: Commit[] = [];
+  const writer = (await commandServer(store, { onAppended: (commit) => void commits.push(commit) })).as('alice');
+  const { id } = await writer.createChat('Busy');
+  for (let n = 0; n < 9; n++) await writer.post(id, `message ${n}`);
+  await until(() => commits.length === 10);
+
+  t.test('what arrives while a batch is applied goes into the next one, all of it', async (t) => {
+    const database = await open();
+    const projector = new GatedProjector(database.db, store);
+    const feed = new ProjectionFeed(projector, { retryMs: 50 });
+    t.teardown(() => feed.stop());
+    t.equal(feed.deliver(commits[0]!), undefined, 'a hand-off with room returns at once');
+    await until(() => projector.held === 1);
+    for (const commit of commits.slice(1)) feed.deliver(commit);
+    t.equal(feed.queued, 9);
+    projector.release();
+    await until(() => projector.batches.length === 2);
+    t.same(projector.batches, [1, 9], 'two transactions for ten commits');
+    projector.release();
+    await until(() => feed.queued === 0 && projector.held === 0);
+    await feed.stop();
+    t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 9);
+    t.equal(await projector.position(`GroupChat-${id}`), 1);
+  });
+
+  t.test('a full queue makes the writer wait for room instead of growing', async (t) => {
+    const database = await open();
+    const projector = new GatedProjector(database.db, store);
+    const feed = new ProjectionFeed(projector, { retryMs: 50, maxQueued: 3, maxBatch: 2 });
+    t.teardown(() => feed.stop());
+    feed.deliver(commits[0]!);
+    await until(() => projector.held === 1);
+    t.equal(feed.deliver(commits[1]!), undefined);
+    t.equal(feed.deliver(commits[2]!), undefined);
+    t.equal(feed.deliver(commits[3]!), undefined, 'three queued: at the bound');
+    let roomed = false;
+    const waiting = feed.deliver(commits[4]!);
+    t.type(waiting, Promise, 'one more: the writer is told to wait');
+    void waiting!.then(() => (roomed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(roomed, false, 'and waits while the projector is busy');
+    projector.release();
+    await waiting;
+    t.ok(feed.queued < 4, `room again (${feed.queued} queued)`);
+    while (feed.queued > 0 || projector.held > 0) {
+      projector.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await feed.stop();
+    t.same(projector.batches, [1, 2, 2], 'batches of at most maxBatch');
+    t.equal(await projector.position(`GroupChat-${id}`), 1);
+    t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 4, 'nothing lost');
+  });
+
+  t.test('a commit that cannot be applied is caught up from the log later; the others apply now', async (t) => {
+    const database = await open();
+    const projector = new Projector(database.db, store);
+    const feed = new ProjectionFeed(projector, { retryMs: 20 });
+    t.teardown(() => feed.stop());
+    const garbled: Commit = { ...commits[1]!, events: [{ type: 'MessagePosted', data: { groupChatId: 'not-a-uuid', authorId: 'alice', text: 'x' } }] };
+    const healed = new Promise<void>((resolve) => projector.onPosition((streamId, version) => streamId === garbled.streamId && version === 1 && resolve()));
+    feed.deliver(commits[0]!);
+    feed.deliver(garbled);
+    feed.deliver(commits[2]!);
+    await healed;
+    t.equal(feed.pending, 0);
+    t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 2, 'the garbled delivery was replaced by the log’s own commit');
+  });
+});
