@@ -5,11 +5,12 @@
  * set; projections are the Postgres of DATABASE_URL, else PGlite (and the figures that need a real
  * Postgres say they were not measured).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { migrate, openDatabase } from '../src/modules/query/index.ts';
 import type { ProjectionDatabase } from '../src/modules/query/index.ts';
 import { createDynamoDbClient } from '../src/eventstore/dynamodb-event-store.ts';
@@ -17,7 +18,7 @@ import { buildBundle } from './build.ts';
 import type { Bundle as Service } from './build.ts';
 import type { BenchContext, Runtimes, Sizes } from './bench/context.ts';
 import { createTable, dropDatabase, fullSizes, openFreshDatabase, smokeSizes } from './bench/context.ts';
-import { baselines, buildBaseline, bundles } from './bench/images.ts';
+import { baselines, buildBaseline, bundles, imagePrepareSteps } from './bench/images.ts';
 import type { Baseline, BuiltBaseline } from './bench/images.ts';
 import { commandLatency, longHistory, queryLatency, rebuildThroughput } from './bench/in-process.ts';
 import { median } from './bench/load.ts';
@@ -32,6 +33,8 @@ import { streamPath } from './bench/stream-path.ts';
 import { tracingFigures } from './bench/tracing.ts';
 
 export type { Row, Report } from './bench/report.ts';
+
+const run = promisify(execFile);
 
 export interface BenchOptions {
   /** Tiny sizes: checks that every figure can be measured (CI), not what it is. */
@@ -144,6 +147,12 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
         bare.push(performance.now() - t0);
       }
       for (const name of Object.keys(baselines) as Baseline[]) built[name] ??= await buildBaseline(name, join(work, 'baselines'));
+      // The images' build-time RUNs (each bundle's compile cache), with every Node measured here.
+      for (const dockerfile of new Set(bundles.map((spec) => spec.dockerfile))) {
+        for (const args of await imagePrepareSteps(dockerfile, distRoot)) {
+          for (const node of runtimes.all) await run(node.path, args, { timeout: 120_000 });
+        }
+      }
       raw.build = { ours, bare, bytes: Object.fromEntries(bundleBytes), baselineBytes: Object.fromEntries(Object.entries(built).map(([k, v]) => [k, v.bytes])) };
       if (wants('build')) {
         rows.push(

@@ -19,3 +19,15 @@ function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
+
+/** A Postgres schema name the service creates and names in SQL: a plain lowercase identifier. */
+export const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
+export const defaultDatabaseSchema = 'projections';
+
+/** The settings every entry that reads them shares, checked the same way everywhere. */
+export const settings = {
+  /** EVENTS_TABLE: a DynamoDB table name. */
+  eventsTable: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/),
+  /** DATABASE_SCHEMA: the schema of the projection tables. */
+  databaseSchema: Joi.string().pattern(schemaNamePattern).default(defaultDatabaseSchema),
+};
