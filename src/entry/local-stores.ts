@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import Joi from 'joi';
-import { settings } from '../shared/config.ts';
+import { httpUrl, settings } from '../shared/config.ts';
 import type { Logger } from 'pino';
 import { ensureEventsTable } from '../eventstore/events-table.ts';
 import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
@@ -21,7 +21,7 @@ export interface LocalStoreConfig {
 
 export const localStoreSettings = {
   DATA_DIR: Joi.string().default('.data'),
-  DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  DYNAMODB_ENDPOINT: httpUrl(),
   EVENTS_TABLE: settings.eventsTable.default('events'),
   DATABASE_URL: databaseUrl,
   DATABASE_SCHEMA: settings.databaseSchema,

@@ -1,7 +1,7 @@
 import type { ServerRegisterPluginObject } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Logger } from 'pino';
-import { readConfig, settings } from '../shared/config.ts';
+import { httpUrl, readConfig, settings } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
 import { startTracing } from '../shared/tracing.ts';
 import { serve } from './serve.ts';
@@ -21,7 +21,7 @@ export const serviceSettings = {
   HOST: Joi.string().default('0.0.0.0'),
   LOG_LEVEL: logLevelSetting,
   EVENTS_TABLE: settings.eventsTable.required(),
-  DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  DYNAMODB_ENDPOINT: httpUrl(),
 };
 
 /** Reads the service's settings before anything starts; a bad one stops the process with one line. */

@@ -8,7 +8,7 @@ import { appServer } from '../testing/app-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
 import { capturedLogger } from '../testing/log-capture.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
-import { isTraceparent, linkTo, startTracing, tracingEnabled, tracingRequested } from './tracing.ts';
+import { inSpan, isTraceparent, linkTo, startTracing, tracingEnabled, tracingRequested } from './tracing.ts';
 
 /**
  * SPEC §10: one trace from the HTTP request to the projection. The spans are read from an
@@ -194,6 +194,17 @@ t.test('a refused request: its log line says why, the span is not an error', asy
   t.match(line, { user: 'bob', route: '/command/v1/group-chats/{id}/rename', reason: String, requestId: refused.headers['x-request-id'] });
   const [route] = named(spans(), 'POST /command/v1/group-chats/{id}/rename');
   t.not(route!.status.code, 2, 'a 4xx is the client’s, not a failure of the route');
+  const [command] = named(spans(), 'decide and append');
+  t.not(command!.status.code, 2, 'nor of the command');
+  t.match(command!.events, [{ name: 'refused', attributes: { 'http.response.status_code': 404 } }]);
+});
+
+t.test('a failure that is not a refusal marks the span', async (t) => {
+  exporter.reset();
+  await t.rejects(inSpan('doomed', {}, async () => { throw new TypeError('broken'); }), /broken/);
+  const [span] = named(spans(), 'doomed');
+  t.equal(span!.status.code, 2);
+  t.match(span!.events, [{ name: 'exception', attributes: { 'exception.type': 'TypeError', 'exception.message': 'broken' } }]);
 });
 
 t.test('trace contexts as stored on commits', async (t) => {

@@ -159,11 +159,20 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: (spa
 
 const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
-/** Marks a span as failed by `error` (its name and message, never its data). */
+/**
+ * Marks a span as failed by `error` (its name and message, never its data). A refusal (a Boom
+ * with a 4xx status: not found, forbidden, a conflict) is the answer working as it should: an
+ * event on the span, which keeps its status.
+ */
 export function failed(span: Span, error: unknown): void {
   const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
-  span.recordException({ name, message: message.slice(0, 512) });
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, 512);
+  const status = (error as { isBoom?: boolean; output?: { statusCode?: number } } | null)?.isBoom ? (error as { output: { statusCode: number } }).output.statusCode : undefined;
+  if (status !== undefined && status < 500) {
+    span.addEvent('refused', { 'http.response.status_code': status, 'exception.message': message });
+    return;
+  }
+  span.recordException({ name, message });
   span.setStatus({ code: SpanStatusCode.ERROR, message: name });
 }
 
