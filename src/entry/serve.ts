@@ -41,7 +41,12 @@ export async function serve(options: ServeOptions): Promise<Server> {
       await server.stop({ timeout: 5_000 });
       await options.onStop();
       logger.info('stopped');
-    } catch {
+    } catch (error) {
+      try {
+        logger.error({ err: error }, 'stop failed');
+      } catch {
+        // stdout itself may be what failed
+      }
       process.exit(1);
     }
     process.exit(0);

@@ -25,15 +25,22 @@ export function toItem(commit: Commit): CommitItem {
   );
 }
 
+const commitAttributes = ['streamId', 'version', 'commandId', 'commandHash', 'actorId', 'occurredAt', 'events'] as const;
+
 /** Decodes a stored item; throws `MalformedCommitError` for an item that is not a commit. */
 export function fromItem(item: CommitItem): Commit {
+  // Only the attributes a commit is made of are decoded: anything else on the item (an attribute a
+  // later version adds, or one written by hand) can never make the commit unreadable.
+  const known: CommitItem = {};
+  for (const name of commitAttributes) if (Object.hasOwn(item, name)) known[name] = item[name]!;
   let raw: Record<string, unknown>;
   try {
-    raw = unmarshall(item) as Record<string, unknown>;
+    raw = unmarshall(known) as Record<string, unknown>;
   } catch (error) {
     throw new MalformedCommitError(`item is not DynamoDB JSON: ${(error as Error).message}`, { cause: error });
   }
-  const { streamId, version, commandId, commandHash, actorId, occurredAt, events, traceparent } = raw;
+  const { streamId, version, commandId, commandHash, actorId, occurredAt, events } = raw;
+  const traceparent = item.traceparent?.S;
   if (
     typeof streamId !== 'string' ||
     typeof version !== 'number' ||

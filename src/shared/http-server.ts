@@ -15,7 +15,7 @@ export const maxBodyBytes = 16 * 1024;
 
 /**
  * A hapi server with the project's defaults: validation failures name the field (400, never a
- * generic message), bodies are capped, unexpected errors never leak a stack trace, every
+ * generic message), bodies are JSON only and capped, unexpected errors never leak a stack trace, every
  * response carries `x-request-id` and `x-content-type-options: nosniff`, a 500 or a 503 with a
  * cause is logged (`logFailedResponses`), and no malformed connection can stop the process.
  */
@@ -26,7 +26,8 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
     debug: false,
     router: { stripTrailingSlash: true },
     routes: {
-      payload: { maxBytes: maxBodyBytes },
+      // Every body this service takes is JSON (the description says so): anything else is a 415.
+      payload: { maxBytes: maxBodyBytes, allow: 'application/json' },
       validate: {
         // hapi's default hides the reason; a client needs to know which field is wrong.
         failAction: (_request: Request, _h: ResponseToolkit, error?: Error) => {

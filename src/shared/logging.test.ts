@@ -1,6 +1,6 @@
 import t from 'tap';
 import { capturedLogger } from '../testing/log-capture.ts';
-import { boundLine, scrub, secretHeaders } from './logging.ts';
+import { boundLine, redactQuery, scrub, secretHeaders } from './logging.ts';
 
 t.test('scrub redacts credentials in any casing and at any depth', async (t) => {
   for (const name of secretHeaders) {
@@ -52,4 +52,13 @@ t.test('the logger serializes what it is handed, whatever its shape', async (t) 
     { req: { method: 'GET', headers: { Authorization: '[redacted]' } }, res: { statusCode: 200 } },
     { 'X-Api-Key': '[redacted]' },
   ]);
+});
+
+t.test('redactQuery keeps paths and ordinary parameters, and replaces credential-like values', async (t) => {
+  t.equal(redactQuery(undefined), undefined);
+  t.equal(redactQuery('/query/v1/group-chats'), '/query/v1/group-chats');
+  t.equal(redactQuery('/m?limit=5&cursor=abc'), '/m?limit=5&cursor=abc');
+  t.equal(redactQuery('/m?access_token=eyJ.x.y&limit=5'), '/m?access_token=[redacted]&limit=5');
+  t.equal(redactQuery('/m?X-Amz-Signature=ab&api%5Fkey=k&flag'), '/m?X-Amz-Signature=[redacted]&api%5Fkey=[redacted]&flag');
+  t.equal(redactQuery('/m?%E0%A4%A=1&id_token=t'), '/m?%E0%A4%A=1&id_token=[redacted]', 'a malformed escape is kept as sent');
 });

@@ -90,6 +90,30 @@ function errorFields(error: Error): Record<string, unknown> {
   return fields;
 }
 
+/** Query parameters whose value may be a credential (a token in `?access_token=`, a signed URL's parts). */
+const credentialParameter = /token|key|secret|password|passwd|auth|code|signature|credential|session/i;
+
+/** The URL as sent, with the values of credential-like query parameters replaced. */
+export function redactQuery(url: string | undefined): string | undefined {
+  const start = url?.indexOf('?') ?? -1;
+  if (url === undefined || start < 0) return url;
+  const query = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=', 1)[0]!;
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replaceAll('+', ' '));
+      } catch {
+        // a malformed escape names no known parameter; its raw spelling is tested instead
+      }
+      return pair.length > name.length && credentialParameter.test(decoded) ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, start)}?${query}`;
+}
+
 /** What a request line says about the request: never the body, never a credential. */
 function serializeRequest(request: unknown): unknown {
   const hapi = request as Partial<Request> & { raw?: { req?: { url?: string } } };
@@ -97,7 +121,7 @@ function serializeRequest(request: unknown): unknown {
     return scrub({
       id: hapi.info.id,
       method: hapi.method,
-      url: hapi.raw.req.url,
+      url: redactQuery(hapi.raw.req.url),
       headers: hapi.headers,
       remoteAddress: hapi.info.remoteAddress,
     });

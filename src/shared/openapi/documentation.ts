@@ -11,7 +11,8 @@ export const documentPath = '/openapi.json';
  * `GET /documentation` (Swagger UI, served from this process: no request leaves the page) and
  * `GET /openapi.json`, the OpenAPI 3.0 description of every route tagged `api`: hapi-swagger
  * generates it from the joi schemas and `documented(...)` options, `finishDocument` completes it.
- * Local tooling only: no Lambda bundle carries it (scripts/build.test.ts).
+ * Local tooling only: no Lambda bundle carries it (scripts/build.test.ts). The page is only ever
+ * served at its bare address, so no link can point it at another description or hand it a token.
  */
 export const documentation: Plugin<unknown> = {
   name: 'documentation',
@@ -36,6 +37,12 @@ export const documentation: Plugin<unknown> = {
         },
       },
     ]);
+    // The page reads `?url=` (a description to load, from anywhere) and `?access_token=` (sent on)
+    // from its own address; it needs no query, so any query is dropped before the page loads.
+    server.ext('onRequest', (request, h) => {
+      if (request.path !== '/documentation' || request.url.search === '') return h.continue;
+      return h.redirect('/documentation').code(303).takeover();
+    });
     let finished: object | undefined;
     server.ext('onPostHandler', (request, h) => {
       const response = request.response;
