@@ -100,7 +100,7 @@ async function bundle(root: string, name: Bundle) {
   const key = `${root}\0${name}`;
   let bundler = bundlers.get(key);
   if (!bundler) {
-    bundler = { context: context({ ...bundleOptions(name, join(root, '.affected-out'), root), write: false, metafile: true, logLevel: 'silent', preserveSymlinks: true }), last: Promise.resolve() };
+    bundler = { context: context({ ...bundleOptions(name, join(root, '.affected-out', name), root), write: false, metafile: true, logLevel: 'silent', preserveSymlinks: true }), last: Promise.resolve() };
     bundlers.set(key, bundler);
   }
   const { context: pending } = bundler;
@@ -108,9 +108,13 @@ async function bundle(root: string, name: Bundle) {
   bundler.last = rebuilt;
   const { metafile, outputFiles } = await rebuilt;
   if (!metafile || !outputFiles) throw new Error(`bundling ${name} gave no metafile or output`);
+  // The entry first (dist/<bundle>/index.mjs, what --check-dist compares), then its chunks by path.
+  const code = outputFiles.filter((file) => /\.m?js$/.test(file.path)).sort((a, b) => a.path.localeCompare(b.path));
+  const entry = code.findIndex((file) => /[\\/]index\.mjs$/.test(file.path));
+  if (entry < 0) throw new Error(`bundling ${name} gave no index.mjs`);
   return {
     inputs: Object.keys(metafile.inputs),
-    code: outputFiles.filter((file) => /\.m?js$/.test(file.path)).map((file) => file.contents),
+    code: [code[entry]!, ...code.filter((_, i) => i !== entry)].map((file) => file.contents),
   };
 }
 
