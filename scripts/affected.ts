@@ -75,9 +75,8 @@ function packageDir(input: string): string | undefined {
 }
 
 /**
- * Symlinks are kept as they are found (`preserveSymlinks`): the chunk names esbuild hashes depend
- * on the inputs' paths, and a tree whose node_modules is a link to another tree's must bundle
- * to the same code as that tree.
+ * The same options as `npm run build` (symlinks kept as found, the outdir at the depth of
+ * dist/<bundle>, since chunk names hash paths), so the entry fingerprinted is the one built.
  *
  * One esbuild context per tree and bundle, kept for the life of the process: a rebuild re-reads
  * every file and re-parses only those whose content changed, so a process that fingerprints many
@@ -100,7 +99,7 @@ async function bundle(root: string, name: Bundle) {
   const key = `${root}\0${name}`;
   let bundler = bundlers.get(key);
   if (!bundler) {
-    bundler = { context: context({ ...bundleOptions(name, join(root, '.affected-out', name), root), write: false, metafile: true, logLevel: 'silent', preserveSymlinks: true }), last: Promise.resolve() };
+    bundler = { context: context({ ...bundleOptions(name, join(root, '.affected-out', name), root), write: false, metafile: true, logLevel: 'silent' }), last: Promise.resolve() };
     bundlers.set(key, bundler);
   }
   const { context: pending } = bundler;

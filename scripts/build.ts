@@ -100,6 +100,10 @@ export function bundleOptions(bundle: Bundle, outdir: string, root = process.cwd
     sourcemap: true,
     metafile: true,
     legalComments: 'none',
+    // Paths stay as found: chunk names hash the inputs' paths (through the source maps), and a tree
+    // whose node_modules links to another tree's must build the same chunks as that tree does,
+    // whether `npm run build` or `npm run affected` bundles it.
+    preserveSymlinks: true,
     external: localOnly,
     // Prefer packages' ES modules: they let esbuild drop what is never imported.
     mainFields: ['module', 'main'],
