@@ -17,6 +17,10 @@ WORKDIR /app
 # The bundle is the whole application: no node_modules, no native addons, no toolchain.
 COPY dist/command/ /app/command/
 
+# Node's compile cache for this exact node binary, filled by the image's own node loading each
+# bundle without starting it (src/entry/launch.ts): a cold start then skips parsing the bundle.
+RUN ["node", "/app/command/index.mjs", "--prepare-compile-cache"]
+
 USER node
 ENTRYPOINT ["node"]
 CMD ["/app/command/index.mjs"]

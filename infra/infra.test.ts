@@ -174,11 +174,13 @@ t.test('functions: memory, timeouts past a database resume, the command one outs
 
 t.test('environments: the settings each function needs and nothing more', async (t) => {
   const jwt = { JWT_JWKS_URL: identity.jwksUrl, JWT_ISSUER: identity.jwtIssuer, JWT_AUDIENCE: identity.jwtAudience };
-  t.same(variables(functionNamed(templates.command, names.commandFunction)), { EVENTS_TABLE: names.eventsTable, ...jwt });
+  // Spans go to the X-Ray daemon Lambda runs beside a traced function, under the function's name.
+  const traces = (functionName: string) => ({ OTEL_TRACES_EXPORTER: 'xray', OTEL_SERVICE_NAME: functionName });
+  t.same(variables(functionNamed(templates.command, names.commandFunction)), { EVENTS_TABLE: names.eventsTable, ...jwt, ...traces(names.commandFunction) });
   const secretArn = { Ref: Match.stringLikeRegexp('databasesecretarn') };
   templates.query.hasResourceProperties('AWS::Lambda::Function', {
     FunctionName: names.queryFunction,
-    Environment: { Variables: Match.exact({ EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: secretArn, DATABASE_CONNECT_TIMEOUT_MS: '20000', ...jwt }) },
+    Environment: { Variables: Match.exact({ EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: secretArn, DATABASE_CONNECT_TIMEOUT_MS: '20000', ...jwt, ...traces(names.queryFunction) }) },
   });
   templates.query.hasResourceProperties('AWS::Lambda::Function', {
     FunctionName: names.projectorFunction,
@@ -190,6 +192,7 @@ t.test('environments: the settings each function needs and nothing more', async 
         AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
         AWS_LWA_PASS_THROUGH_PATH: '/events',
         AWS_LWA_ERROR_STATUS_CODES: '201-599',
+        ...traces(names.projectorFunction),
       }),
     },
   });

@@ -11,9 +11,9 @@ import type { BuildOptions, Metafile, Plugin } from 'esbuild';
 
 /** Every bundle the build makes, by its entry. */
 export const bundles = {
-  command: { entry: 'src/entry/command.ts' },
-  query: { entry: 'src/entry/query.ts' },
-  projector: { entry: 'src/entry/projector.ts' },
+  command: { entry: 'src/entry/command.main.ts' },
+  query: { entry: 'src/entry/query.main.ts' },
+  projector: { entry: 'src/entry/projector.main.ts' },
 } as const;
 export type Bundle = keyof typeof bundles;
 

@@ -24,6 +24,15 @@ export interface ServiceFunctionProps {
 }
 
 /**
+ * What every function's process needs to send its spans (SPEC §10): with active tracing Lambda
+ * runs the X-Ray daemon beside the function and names it in AWS_XRAY_DAEMON_ADDRESS; the `xray`
+ * exporter sends OTLP over UDP to it (DEPLOY.md, "Traces"). The service name is the function's.
+ */
+export function tracingEnvironment(functionName: string): Record<string, string> {
+  return { OTEL_TRACES_EXPORTER: 'xray', OTEL_SERVICE_NAME: functionName };
+}
+
+/**
  * A service function as every service wants it: arm64, active tracing, its own role (under the
  * service's IAM path and permissions boundary, so the service's deploy role can create it), a
  * named log group with a retention, and alarms on errors and throttles.
@@ -53,7 +62,7 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
     memorySize: props.memorySize,
     timeout: props.timeout,
     role,
-    environment: props.environment,
+    environment: { ...tracingEnvironment(props.functionName), ...props.environment },
     logGroup,
   });
   // Active tracing, with its grant in a policy of its own: X-Ray takes no narrower resource than

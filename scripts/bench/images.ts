@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 import { bundleBytes, bundleOptions } from '../build.ts';
 import type { Bundle as Service } from '../build.ts';
 import { parseDockerfile } from '../../src/testing/dockerfile.ts';
+import type { Dockerfile } from '../../src/testing/dockerfile.ts';
 
 /** The real request a fresh process answers first (SPEC §8 "cold first request"). */
 export type FirstRequest = 'create-chat' | 'list-messages' | 'events';
@@ -56,14 +57,7 @@ export async function imageLaunch(spec: BundleSpec, distRoot: string, root = pro
   const file = await parseDockerfile(resolve(root, spec.dockerfile));
   const argv = [...(file.entrypoint ?? []), ...(spec.command ?? file.cmd ?? [])];
   if (argv[0] !== 'node') throw new Error(`${spec.dockerfile}: the image does not start with node (${JSON.stringify(argv)})`);
-  const mounts = file.copies
-    .filter((copy) => copy.from === undefined && copy.sources.length === 1 && copy.sources[0]!.startsWith('dist/'))
-    .map((copy) => ({ image: withSlash(copy.destination), local: withSlash(resolve(distRoot, copy.sources[0]!.slice('dist/'.length))) }))
-    .sort((a, b) => b.image.length - a.image.length);
-  const local = (path: string) => {
-    const mount = mounts.find((m) => path.startsWith(m.image) || `${path}/` === m.image);
-    return mount ? mount.local + path.slice(mount.image.length) : undefined;
-  };
+  const local = localPaths(file, distRoot);
   const args = argv.slice(1).map((arg) => local(arg) ?? arg);
   const expected = resolve(distRoot, spec.service, 'index.mjs');
   const scriptIndex = args.indexOf(expected);
@@ -72,6 +66,32 @@ export async function imageLaunch(spec: BundleSpec, distRoot: string, root = pro
   }
   const workdir = [...file.instructions].reverse().find((i) => i.keyword === 'WORKDIR')?.args;
   return { args, env: { ...file.env }, cwd: (workdir && local(withSlash(workdir))) ?? join(distRoot, spec.service), scriptIndex };
+}
+
+/** Maps a path of the image under a folder the Dockerfile copies from dist/ to the same folder under `distRoot`. */
+function localPaths(file: Dockerfile, distRoot: string): (path: string) => string | undefined {
+  const mounts = file.copies
+    .filter((copy) => copy.from === undefined && copy.sources.length === 1 && copy.sources[0]!.startsWith('dist/'))
+    .map((copy) => ({ image: withSlash(copy.destination), local: withSlash(resolve(distRoot, copy.sources[0]!.slice('dist/'.length))) }))
+    .sort((a, b) => b.image.length - a.image.length);
+  return (path: string) => {
+    const mount = mounts.find((m) => path.startsWith(m.image) || `${path}/` === m.image);
+    return mount ? mount.local + path.slice(mount.image.length) : undefined;
+  };
+}
+
+/**
+ * The image build's RUN steps, runnable here as `node <args>` against `distRoot` (SPEC §6 allows
+ * only the image's own node on the copied bundle: filling its compile cache). The bench runs them
+ * with each Node it measures, as each image build would with its own.
+ */
+export async function imagePrepareSteps(dockerfile: string, distRoot: string, root = process.cwd()): Promise<(readonly string[])[]> {
+  const file = await parseDockerfile(resolve(root, dockerfile));
+  const local = localPaths(file, distRoot);
+  return file.runs.map(([command, ...args]) => {
+    if (command !== 'node') throw new Error(`${dockerfile}: RUN ${JSON.stringify([command, ...args])} is not the image's node`);
+    return args.map((arg) => local(arg) ?? arg);
+  });
 }
 
 const withSlash = (path: string) => (path.endsWith('/') ? path : `${path}/`);

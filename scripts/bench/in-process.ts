@@ -85,15 +85,15 @@ export async function commandLatency(context: BenchContext): Promise<Row[]> {
   const spec = context.bundles.find((b) => b.firstRequest === 'create-chat')!;
   const launch = await launchOf(context, spec);
   const port = await freePort();
-  // Info logs: hapi-pino reports each request's server-side time (responseTime).
+  // Info logs: each request's line has its server-side time (latencyMs: hapi's received → completed).
   const env = cleanEnv({ ...launch.env, ...functionEnv(context, { EVENTS_TABLE: tableName, LOG_LEVEL: 'info' }), PORT: String(port), AWS_LWA_PORT: String(port), HOST: '127.0.0.1' });
   const node = context.runtimes.development;
   const spawned = spawnProcess(node.path, launch.args, env, launch.cwd);
   context.defer(() => stop(spawned.child));
   const serverTimes: number[] = [];
   spawned.onLine((line) => {
-    const time = /"responseTime":([0-9.]+)/.exec(line)?.[1];
-    if (time && line.includes('"method":"post"')) serverTimes.push(Number(time));
+    const time = /"latencyMs":([0-9.]+)/.exec(line)?.[1];
+    if (time && line.includes('"method":"POST"')) serverTimes.push(Number(time));
   });
   await waitFor200(`http://127.0.0.1:${port}${spec.health}`, spawned.child);
   const headers = { authorization: `Bearer ${issueToken('bench', context.secret)}`, 'content-type': 'application/json' };

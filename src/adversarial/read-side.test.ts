@@ -5,7 +5,9 @@ import t from 'tap';
 import { v7 as uuidv7 } from 'uuid';
 import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
 import { groupChatStream, messageStream } from '../contracts/streams.ts';
+import { classifyDriverError } from '../modules/query/database-driver.ts';
 import { Projector, openDatabase, queryModule } from '../modules/query/index.ts';
+import { ProjectionUnavailableError } from '../modules/query/query-errors.ts';
 import type { Database } from '../modules/query/index.ts';
 import { projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
 import { authPlugin, issueToken } from '../shared/auth.ts';
@@ -137,4 +139,66 @@ t.test('a token naming a foreign message and one naming no message take the same
   const foreign = await probe(messageStream(posted.id));
   t.same(foreign, await probe(messageStream(uuidv7())), 'message: same answer, same statements');
   t.same(await probe(groupChatStream(chat.id)), await probe(groupChatStream(uuidv7())), 'chat: same answer, same statements');
+});
+
+t.test('a defect whose message sounds like an outage is still a 500, never a 503', async (t) => {
+  const { store } = await freshEventStore();
+  const database = await openTestDatabase(t, null);
+  // A fault of our own code between the driver and the route (here: while rows are mapped),
+  // worded like every "the store is gone" message there is.
+  const defective = database.db.withPlugin({
+    transformQuery: (args) => args.node,
+    transformResult: async () => {
+      throw new Error('Connection terminated unexpectedly: timeout, client closed, not initialized, destroyed');
+    },
+  });
+  const api = await appServer(store, { ...database, db: defective }, { deliver: false });
+  const response = await api.send('alice', 'GET', '/query/v1/group-chats');
+  t.equal(response.status, 500);
+  t.same(response.body, { statusCode: 500, error: 'Internal Server Error', message: 'An internal server error occurred' }, 'and it says nothing more');
+});
+
+t.test('what leaves the database driver is classified by type, never by its words', async (t) => {
+  const serverError = (code: string, message: string) => Object.assign(new Error(message), { severity: 'ERROR', code });
+  const unavailable = (error: unknown) => classifyDriverError(error) instanceof ProjectionUnavailableError;
+  t.equal(unavailable(serverError('42P01', 'relation does not exist: connection closed, timeout')), false, 'the server refusing a statement');
+  t.equal(unavailable(serverError('22021', 'invalid byte sequence')), false);
+  t.equal(unavailable(new TypeError('cannot read the connection: closed')), false, 'a programming error');
+  t.equal(unavailable(new RangeError('timeout out of range')), false);
+  t.equal(unavailable('closed'), false, 'not even an Error');
+  t.equal(unavailable(serverError('57P01', 'terminating connection due to administrator command')), true, 'the server going away');
+  t.equal(unavailable(serverError('53300', 'too many connections')), true);
+  t.equal(unavailable(Object.assign(new Error('whatever it says'), { code: '08006' })), true, 'a connection failure by SQLSTATE');
+  t.equal(unavailable(new Error('Query read timeout')), true, "the driver's own failure under a query");
+  const already = new ProjectionUnavailableError('x');
+  t.equal(classifyDriverError(already), already);
+});
+
+t.test('migrations that cannot run answer 503 and are tried again by the next request', async (t) => {
+  const database = await openDatabase({ schema: 'never_migrated' });
+  const { store } = await freshEventStore();
+  let attempts = 0;
+  const counting = database.db.withPlugin({
+    transformQuery: (args) => {
+      attempts++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  });
+  await database.close();
+  const server = createHttpServer();
+  await server.register([
+    { plugin: authPlugin, options: { secret: testSecret } },
+    { plugin: queryModule, options: { db: counting, projector: new Projector(counting, store), migrateOnFirstUse: { schema: 'never_migrated' } } },
+  ]);
+  await server.initialize();
+  const bearer = { authorization: `Bearer ${issueToken('alice', testSecret)}` };
+  const first = await server.inject({ method: 'GET', url: '/query/v1/group-chats', headers: bearer });
+  t.equal(first.statusCode, 503);
+  t.equal(first.headers['retry-after'], '1');
+  t.same(JSON.parse(first.payload), { statusCode: 503, error: 'Service Unavailable', message: 'projection database unavailable' });
+  const tried = attempts;
+  t.ok(tried > 0, 'the migration was tried');
+  t.equal((await server.inject({ method: 'GET', url: '/query/v1/group-chats', headers: bearer })).statusCode, 503);
+  t.ok(attempts > tried, 'and tried again');
 });

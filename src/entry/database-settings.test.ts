@@ -109,13 +109,13 @@ t.test('the secret is read on first use from Secrets Manager and works over veri
   // The same secret without the CA that signed the server's certificate: nothing connects.
   const strict = await openDatabase({ ...databaseSource(read({ DATABASE_SECRET_ARN: arn, DATABASE_SCHEMA: schema })), schema });
   t.teardown(() => strict.close());
-  await t.rejects(sql`select 1`.execute(strict.db), { code: '08001', message: /cannot connect to the database: .*certificate/ });
+  await t.rejects(sql`select 1`.execute(strict.db), { name: 'ProjectionUnavailableError', cause: { code: '08001', message: /cannot connect to the database: .*certificate/ } });
 
   // Secrets Manager failing: a connection failure (503 for a request), tried again next time.
   secrets.state.failing = true;
   const unreadable = await openDatabase({ ...databaseSource(config), schema });
   t.teardown(() => unreadable.close());
-  await t.rejects(sql`select 1`.execute(unreadable.db), { code: '08001', message: /settings could not be read/ });
+  await t.rejects(sql`select 1`.execute(unreadable.db), { name: 'ProjectionUnavailableError', cause: { code: '08001', message: /settings could not be read/ } });
   secrets.state.failing = false;
   t.same((await sql<{ one: number }>`select 1 as one`.execute(unreadable.db)).rows, [{ one: 1 }], 'and recovers');
 });

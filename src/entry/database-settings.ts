@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import Joi from 'joi';
+import { settings } from '../shared/config.ts';
 import { DatabaseUrlError, connectionFromUrl, defaultConnectTimeoutMs, rdsTls } from '../shared/postgres.ts';
 import type { PostgresConnectionSettings, PostgresSource } from '../shared/postgres.ts';
 import { awsHttpTimeouts } from '../shared/aws-http.ts';
@@ -47,7 +48,7 @@ const pemCertificates = Joi.string().custom((value: string, helpers) => {
 export const databaseSchema = Joi.object<DatabaseConfig>({
   DATABASE_URL: databaseUrl,
   DATABASE_SECRET_ARN: Joi.string().pattern(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'a Secrets Manager secret ARN'),
-  DATABASE_SCHEMA: Joi.string().pattern(/^[a-z_][a-z0-9_]{0,62}$/).default('projections'),
+  DATABASE_SCHEMA: settings.databaseSchema,
   // One request at a time reaches a Lambda instance; two connections cover a query plus catch-up.
   DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(20).default(2),
   DATABASE_CONNECT_TIMEOUT_MS: Joi.number().integer().min(100).max(300_000).default(defaultConnectTimeoutMs),

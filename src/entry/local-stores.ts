@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import Joi from 'joi';
+import { httpUrl, settings } from '../shared/config.ts';
 import type { Logger } from 'pino';
 import { ensureEventsTable } from '../eventstore/events-table.ts';
 import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
@@ -20,10 +21,10 @@ export interface LocalStoreConfig {
 
 export const localStoreSettings = {
   DATA_DIR: Joi.string().default('.data'),
-  DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
-  EVENTS_TABLE: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/).default('events'),
+  DYNAMODB_ENDPOINT: httpUrl(),
+  EVENTS_TABLE: settings.eventsTable.default('events'),
   DATABASE_URL: databaseUrl,
-  DATABASE_SCHEMA: Joi.string().pattern(/^[a-z_][a-z0-9_]{0,62}$/).default('projections'),
+  DATABASE_SCHEMA: settings.databaseSchema,
 } satisfies Record<keyof LocalStoreConfig, Joi.Schema>;
 
 export interface LocalStores {

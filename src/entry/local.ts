@@ -43,8 +43,12 @@ const logger = createLogger({ level: config.LOG_LEVEL, destination: await termin
  */
 async function terminal() {
   if (!process.stdout.isTTY) return undefined;
-  const { default: pretty } = await import('pino-pretty');
-  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
+  } catch {
+    return undefined; // installed without development dependencies: JSON it is
+  }
 }
 
 async function main() {

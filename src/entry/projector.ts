@@ -19,32 +19,32 @@ interface ProjectorConfig extends ServiceConfig, DatabaseConfig {
   readonly AWS_LWA_PASS_THROUGH_PATH: string;
 }
 
-const config = readServiceConfig<ProjectorConfig>({ AWS_LWA_PASS_THROUGH_PATH: Joi.string().pattern(/^\/[A-Za-z0-9/_.-]*$/).default('/events') }, [databaseSchema]);
-const logger = serviceLogger(config);
-// The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
-const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
-
-async function main() {
-  const database = await openDatabase({ ...databaseSource(config), schema: config.DATABASE_SCHEMA, poolSize: config.DATABASE_POOL_SIZE });
-  const projector = new Projector(database.db, eventStore);
-  await runService({
-    config,
-    logger,
-    plugins: [
-      {
-        plugin: projectorModule as Plugin<unknown>,
-        options: { db: database.db, projector, path: config.AWS_LWA_PASS_THROUGH_PATH, tableName: config.EVENTS_TABLE, migrateOnFirstUse: { schema: database.schema } },
+/** Reads the settings and starts the service (the bundle's index.mjs, projector.main.ts, calls it). */
+export async function start(): Promise<void> {
+  const config = readServiceConfig<ProjectorConfig>({ AWS_LWA_PASS_THROUGH_PATH: Joi.string().pattern(/^\/[A-Za-z0-9/_.-]*$/).default('/events') }, [databaseSchema]);
+  const logger = serviceLogger(config);
+  // The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
+  const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
+  try {
+    const database = await openDatabase({ ...databaseSource(config), schema: config.DATABASE_SCHEMA, poolSize: config.DATABASE_POOL_SIZE });
+    const projector = new Projector(database.db, eventStore);
+    await runService({
+      config,
+      logger,
+      plugins: [
+        {
+          plugin: projectorModule as Plugin<unknown>,
+          options: { db: database.db, projector, path: config.AWS_LWA_PASS_THROUGH_PATH, tableName: config.EVENTS_TABLE, migrateOnFirstUse: { schema: database.schema } },
+        },
+      ],
+      onStop: async () => {
+        await database.close();
+        await eventStore.close();
       },
-    ],
-    onStop: async () => {
-      await database.close();
-      await eventStore.close();
-    },
-    healthPath: projectorHealthPath,
-  });
+      healthPath: projectorHealthPath,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
 }
-
-main().catch((error: unknown) => {
-  logger.fatal({ err: error }, 'failed to start');
-  process.exit(1);
-});

@@ -18,30 +18,31 @@ import type { UserAuthConfig } from './user-auth.ts';
 type QueryConfig = ServiceConfig & UserAuthConfig & DatabaseConfig;
 
 const healthPath = '/query/healthcheck';
-const config = readServiceConfig<QueryConfig>({}, [userAuthSchema, databaseSchema]);
-const logger = serviceLogger(config);
-// The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
-const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
 
-async function main() {
-  const database = await openDatabase({ ...databaseSource(config), schema: config.DATABASE_SCHEMA, poolSize: config.DATABASE_POOL_SIZE });
-  const projector = new Projector(database.db, eventStore);
-  await runService({
-    config,
-    logger,
-    plugins: [
-      userAuth(config),
-      { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector, migrateOnFirstUse: { schema: database.schema } } },
-    ],
-    onStop: async () => {
-      await database.close();
-      await eventStore.close();
-    },
-    healthPath,
-  });
+/** Reads the settings and starts the service (the bundle's index.mjs, query.main.ts, calls it). */
+export async function start(): Promise<void> {
+  const config = readServiceConfig<QueryConfig>({}, [userAuthSchema, databaseSchema]);
+  const logger = serviceLogger(config);
+  // The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
+  const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });
+  try {
+    const database = await openDatabase({ ...databaseSource(config), schema: config.DATABASE_SCHEMA, poolSize: config.DATABASE_POOL_SIZE });
+    const projector = new Projector(database.db, eventStore);
+    await runService({
+      config,
+      logger,
+      plugins: [
+        userAuth(config),
+        { plugin: queryModule as Plugin<unknown>, options: { db: database.db, projector, migrateOnFirstUse: { schema: database.schema } } },
+      ],
+      onStop: async () => {
+        await database.close();
+        await eventStore.close();
+      },
+      healthPath,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
 }
-
-main().catch((error: unknown) => {
-  logger.fatal({ err: error }, 'failed to start');
-  process.exit(1);
-});

@@ -1,7 +1,7 @@
 import type { ServerRegisterPluginObject } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Logger } from 'pino';
-import { readConfig } from '../shared/config.ts';
+import { httpUrl, readConfig, settings } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
 import { startTracing } from '../shared/tracing.ts';
 import { serve } from './serve.ts';
@@ -20,8 +20,8 @@ export const serviceSettings = {
   PORT: Joi.number().port().invalid(3000, 9001).default(8080),
   HOST: Joi.string().default('0.0.0.0'),
   LOG_LEVEL: logLevelSetting,
-  EVENTS_TABLE: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/).required(),
-  DYNAMODB_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  EVENTS_TABLE: settings.eventsTable.required(),
+  DYNAMODB_ENDPOINT: httpUrl(),
 };
 
 /** Reads the service's settings before anything starts; a bad one stops the process with one line. */

@@ -1,5 +1,6 @@
 import type { Plugin, ServerRegisterPluginObject } from '@hapi/hapi';
 import Joi from 'joi';
+import { httpUrl } from '../shared/config.ts';
 import { authPlugin } from '../shared/auth.ts';
 import type { AuthOptions } from '../shared/auth.ts';
 
@@ -17,7 +18,7 @@ export interface UserAuthConfig {
  */
 export const userAuthSchema = Joi.object<UserAuthConfig>({
   JWT_SECRET: Joi.string().min(16),
-  JWT_JWKS_URL: Joi.string().uri({ scheme: ['https', 'http'] }),
+  JWT_JWKS_URL: httpUrl(),
   JWT_ISSUER: Joi.string(),
   JWT_AUDIENCE: Joi.string(),
 })

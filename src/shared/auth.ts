@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import Boom from '@hapi/boom';
 import type { Plugin, Request } from '@hapi/hapi';
 import Joi from 'joi';
+import { httpUrl } from './config.ts';
 import { errors, jwtVerify } from 'jose';
 import type { CryptoKey, JWTPayload, JWTVerifyOptions } from 'jose';
 import { unavailable } from './http-errors.ts';
@@ -29,7 +30,7 @@ export interface UserCredentials {
 
 const optionsSchema = Joi.object<AuthOptions>({
   secret: Joi.string().min(16),
-  jwksUrl: Joi.string().uri({ scheme: ['https', 'http'] }),
+  jwksUrl: httpUrl(),
   issuer: Joi.string(),
   audience: Joi.string(),
   jwks: Joi.object().unknown(true),

@@ -19,3 +19,34 @@ function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
+
+/**
+ * An http(s) URL setting, read by the WHATWG URL parser. Joi's `string().uri()` builds a large
+ * regular expression on first use, per scheme list (about 25 ms of a cold start for the two
+ * checks a JWKS deployment makes); `new URL` is already there and is what the clients use.
+ * Messages as `uri()` words them.
+ */
+export function httpUrl(): Joi.StringSchema {
+  return Joi.string().custom((value: string, helpers) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return helpers.error('string.uri');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return helpers.error('string.uriCustomScheme', { scheme: 'https|http' });
+    return value;
+  });
+}
+
+/** A Postgres schema name the service creates and names in SQL: a plain lowercase identifier. */
+export const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
+export const defaultDatabaseSchema = 'projections';
+
+/** The settings every entry that reads them shares, checked the same way everywhere. */
+export const settings = {
+  /** EVENTS_TABLE: a DynamoDB table name. */
+  eventsTable: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/),
+  /** DATABASE_SCHEMA: the schema of the projection tables. */
+  databaseSchema: Joi.string().pattern(schemaNamePattern).default(defaultDatabaseSchema),
+};

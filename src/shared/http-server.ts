@@ -7,8 +7,8 @@ import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import { logFailedResponses } from './http-errors.ts';
-import { requestIdOf } from './request-id.ts';
-import { enterContext, tracer, tracingEnabled } from './tracing.ts';
+import { contextField, requestIdOf } from './request-id.ts';
+import { enterContext, requestEnded, tracer, tracingEnabled } from './tracing.ts';
 
 /** Largest accepted request body (SPEC §2): anything bigger is 413. */
 export const maxBodyBytes = 16 * 1024;
@@ -76,7 +76,12 @@ const serverSpans = new WeakMap<Request, Span>();
  * everything the request does afterwards (auth, handler, store calls), with no hook around them.
  */
 function startServerSpan(request: Request): void {
-  const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+  // In Lambda the invocation's own trace (the segment active tracing records) comes first: the
+  // adapter passes it as `xray_trace_id` in `x-amzn-lambda-context`, a header it sets on every
+  // request it forwards and no client can send through it. Elsewhere the caller's headers.
+  const invocation = contextField(request.headers['x-amzn-lambda-context'] as string | undefined, 'xray_trace_id');
+  const carrier = invocation === undefined ? request.headers : { 'x-amzn-trace-id': invocation };
+  const parent = propagation.extract(ROOT_CONTEXT, carrier);
   // Started inside the caller's context: a request naming an X-Ray trace without a parent span
   // gets its root span in that trace (the id generator reads the context).
   const span = context.with(parent, () =>
@@ -102,6 +107,7 @@ function endServerSpan(request: Request): void {
   span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
   if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
+  requestEnded();
 }
 
 /** The trace id of the request's server span, when tracing records it. */

@@ -24,6 +24,15 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
 }
 
 function fromContext(header: string | string[] | undefined, field: string): string | undefined {
+  const id = contextField(header, field);
+  return id !== undefined && acceptable.test(id) ? id : undefined;
+}
+
+/**
+ * A string field of one of the adapter's context headers (`x-amzn-request-context`,
+ * `x-amzn-lambda-context`), unchecked beyond its type and the header's size.
+ */
+export function contextField(header: string | string[] | undefined, field: string): string | undefined {
   if (typeof header !== 'string' || header.length > maxContextBytes) return undefined;
   let context: unknown;
   try {
@@ -32,6 +41,6 @@ function fromContext(header: string | string[] | undefined, field: string): stri
     return undefined;
   }
   if (typeof context !== 'object' || context === null || !Object.hasOwn(context, field)) return undefined;
-  const id = (context as Record<string, unknown>)[field];
-  return typeof id === 'string' && acceptable.test(id) ? id : undefined;
+  const value = (context as Record<string, unknown>)[field];
+  return typeof value === 'string' ? value : undefined;
 }

@@ -2,10 +2,12 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import t from 'tap';
+import { createHttpServer } from './http-server.ts';
 import { XRayDaemonExporter } from './tracing-sdk.ts';
-import { inSpan, startTracing } from './tracing.ts';
+import { RequestContextManager, inSpan, startTracing } from './tracing.ts';
 
 /**
  * How spans leave a process (SPEC §10): to the X-Ray daemon over UDP (what a Lambda function with
@@ -74,37 +76,73 @@ t.test('a daemon address that is not host:port is refused, naming the setting', 
   t.throws(() => new XRayDaemonExporter('nowhere'), /AWS_XRAY_DAEMON_ADDRESS must be host:port/);
 });
 
-t.test('OTEL_TRACES_EXPORTER=xray: the process sends its spans to AWS_XRAY_DAEMON_ADDRESS', async (t) => {
+t.test('OTEL_TRACES_EXPORTER=xray: a request\'s spans go to AWS_XRAY_DAEMON_ADDRESS together, as it ends', async (t) => {
   const udp = await daemon();
   t.teardown(() => udp.socket.close());
   const tracing = await startTracing({ OTEL_TRACES_EXPORTER: 'xray', AWS_XRAY_DAEMON_ADDRESS: udp.address, OTEL_SERVICE_NAME: 'command' });
   t.ok(tracing);
-  await inSpan('decide and append', {}, async () => undefined);
-  await until('the span', () => udp.datagrams.some((datagram) => payloadOf(datagram).includes(Buffer.from('decide and append'))));
-  t.ok(payloadOf(udp.datagrams[0]!).includes(Buffer.from('command')), 'under the service name');
+  const server = createHttpServer();
+  server.route({ method: 'POST', path: '/work', handler: () => inSpan('decide and append', {}, async () => ({ done: true })) });
+  await server.initialize();
+  t.equal((await server.inject({ method: 'POST', url: '/work' })).statusCode, 200);
+  await until('the request\'s datagram', () => udp.datagrams.length > 0);
+  const payload = payloadOf(udp.datagrams[0]!);
+  t.ok(payload.includes(Buffer.from('decide and append')) && payload.includes(Buffer.from('POST /work')), 'the route and its child in one datagram');
+  t.ok(payload.includes(Buffer.from('command')), 'under the service name');
   await tracing!.flush();
   await tracing!.stop();
 });
 
-t.test('OTLP/HTTP protobuf is the default protocol', async (t) => {
-  const received: { contentType: string; body: Buffer }[] = [];
-  const collector = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ contentType: String(req.headers['content-type']), body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+for (const [protocol, contentType] of [
+  [undefined, 'application/x-protobuf'],
+  ['http/json', 'application/json'],
+] as const) {
+  t.test(`OTLP/HTTP ${protocol ?? 'protobuf (the default)'}`, async (t) => {
+    const received: { contentType: string; body: Buffer }[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ contentType: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': contentType }).end(contentType === 'application/json' ? '{}' : undefined);
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => collector.close());
+    const tracing = await startTracing({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/`,
+      ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}),
+    });
+    await inSpan('projector apply', {}, async () => undefined);
+    await tracing!.flush();
+    await tracing!.stop();
+    t.equal(received.length, 1);
+    t.equal(received[0]!.contentType, contentType);
+    t.ok(received[0]!.body.includes(Buffer.from('projector apply')));
+  });
+}
+
+t.test('the context manager: a context entered lasts for the rest of the flow; bound functions run in theirs', async (t) => {
+  const manager = new RequestContextManager();
+  const key = createContextKey('test');
+  const outer = ROOT_CONTEXT.setValue(key, 'outer');
+  t.equal(manager.active(), ROOT_CONTEXT, 'nothing entered: the root context');
+  const bound = manager.bind(outer, () => manager.active().getValue(key));
+  t.equal(bound(), 'outer');
+  t.equal(manager.bind(outer, 42), 42, 'a value that is not a function is left as it is');
+  await new Promise<void>((resolve) => {
+    setImmediate(async () => {
+      manager.enter(ROOT_CONTEXT.setValue(key, 'entered'));
+      await Promise.resolve();
+      t.equal(manager.active().getValue(key), 'entered', 'still active after an await');
+      t.equal(manager.with(outer, () => manager.active().getValue(key)), 'outer');
+      resolve();
     });
   });
-  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => collector.close());
-  const tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}` });
-  await inSpan('projector apply', {}, async () => undefined);
-  await tracing!.flush();
-  await tracing!.stop();
-  t.equal(received.length, 1);
-  t.equal(received[0]!.contentType, 'application/x-protobuf');
-  t.ok(received[0]!.body.includes(Buffer.from('projector apply')));
+  t.equal(manager.active(), ROOT_CONTEXT, 'and gone outside that flow');
+  t.equal(manager.enable(), manager);
+  manager.disable();
+  t.equal(manager.active(), ROOT_CONTEXT);
 });
 
 t.test('settings it cannot honour stop the start, naming the variable', async (t) => {

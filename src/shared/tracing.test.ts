@@ -8,7 +8,7 @@ import { appServer } from '../testing/app-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
 import { capturedLogger } from '../testing/log-capture.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
-import { isTraceparent, linkTo, startTracing, tracingEnabled, tracingRequested } from './tracing.ts';
+import { inSpan, isTraceparent, linkTo, startTracing, tracingEnabled, tracingRequested } from './tracing.ts';
 
 /**
  * SPEC §10: one trace from the HTTP request to the projection. The spans are read from an
@@ -154,6 +154,15 @@ t.test('X-Amzn-Trace-Id: a full header is the parent; Root alone names the trace
   t.ok(named(trace, 'DynamoDB.PutItem').length > 0, 'with the store calls beneath');
 });
 
+t.test("behind the Lambda adapter, the invocation's trace is the parent, whatever the client sent", async (t) => {
+  const { alice } = await setup(t);
+  const lambdaContext = JSON.stringify({ request_id: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef', xray_trace_id: 'Root=1-6789abcd-0123456789abcdef01234567;Parent=1111222233334444;Sampled=1' });
+  const created = await alice.createChat('In Lambda', { 'x-amzn-lambda-context': lambdaContext, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+  t.equal(created.status, 201);
+  const [route] = named(ofTrace('6789abcd0123456789abcdef01234567'), 'POST /command/v1/group-chats');
+  t.equal(parentOf(route!), '1111222233334444', "the function's segment is the parent");
+});
+
 t.test('hostile trace headers start a fresh trace, with X-Ray compatible ids', async (t) => {
   const { alice } = await setup(t);
   exporter.reset();
@@ -185,6 +194,17 @@ t.test('a refused request: its log line says why, the span is not an error', asy
   t.match(line, { user: 'bob', route: '/command/v1/group-chats/{id}/rename', reason: String, requestId: refused.headers['x-request-id'] });
   const [route] = named(spans(), 'POST /command/v1/group-chats/{id}/rename');
   t.not(route!.status.code, 2, 'a 4xx is the client’s, not a failure of the route');
+  const [command] = named(spans(), 'decide and append');
+  t.not(command!.status.code, 2, 'nor of the command');
+  t.match(command!.events, [{ name: 'refused', attributes: { 'http.response.status_code': 404 } }]);
+});
+
+t.test('a failure that is not a refusal marks the span', async (t) => {
+  exporter.reset();
+  await t.rejects(inSpan('doomed', {}, async () => { throw new TypeError('broken'); }), /broken/);
+  const [span] = named(spans(), 'doomed');
+  t.equal(span!.status.code, 2);
+  t.match(span!.events, [{ name: 'exception', attributes: { 'exception.type': 'TypeError', 'exception.message': 'broken' } }]);
 });
 
 t.test('trace contexts as stored on commits', async (t) => {

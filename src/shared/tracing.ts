@@ -64,6 +64,15 @@ export class RequestContextManager implements ContextManager {
 }
 
 let contextManager: RequestContextManager | undefined;
+let flushEachRequest: (() => void) | undefined;
+
+/**
+ * Called as a request ends: sends its spans at once where the process may be frozen next
+ * (Lambda); elsewhere they go with the next batch.
+ */
+export function requestEnded(): void {
+  flushEachRequest?.();
+}
 
 /** Makes `ctx` the active context for the rest of the current asynchronous flow (a no-op when off). */
 export function enterContext(ctx: Context): void {
@@ -111,15 +120,20 @@ export async function startTracing(env: NodeJS.ProcessEnv, options: TracingOptio
   contextManager = manager;
   // Taken from the provider just installed (a tracer taken earlier stays with the one before).
   currentTracer = trace.getTracer(tracerName);
+  if (installed.flushEachRequest) flushEachRequest = () => void installed.flush().catch(() => undefined);
   enabled = true;
   return {
-    flush: () => installed.flush(),
+    // Spans an unreachable receiver did not take are dropped: tracing never fails a request or a stop.
+    flush: () => installed.flush().catch(() => undefined),
     stop: async () => {
       try {
         await installed.stop();
+      } catch {
+        // as above
       } finally {
         enabled = false;
         contextManager = undefined;
+        flushEachRequest = undefined;
       }
     },
   };
@@ -145,11 +159,20 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: (spa
 
 const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
-/** Marks a span as failed by `error` (its name and message, never its data). */
+/**
+ * Marks a span as failed by `error` (its name and message, never its data). A refusal (a Boom
+ * with a 4xx status: not found, forbidden, a conflict) is the answer working as it should: an
+ * event on the span, which keeps its status.
+ */
 export function failed(span: Span, error: unknown): void {
   const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
-  span.recordException({ name, message: message.slice(0, 512) });
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, 512);
+  const status = (error as { isBoom?: boolean; output?: { statusCode?: number } } | null)?.isBoom ? (error as { output: { statusCode: number } }).output.statusCode : undefined;
+  if (status !== undefined && status < 500) {
+    span.addEvent('refused', { 'http.response.status_code': status, 'exception.message': message });
+    return;
+  }
+  span.recordException({ name, message });
   span.setStatus({ code: SpanStatusCode.ERROR, message: name });
 }
 

@@ -15,6 +15,8 @@ export interface Dockerfile {
   readonly cmd?: readonly string[];
   readonly user?: string;
   readonly copies: readonly { readonly from?: string; readonly sources: readonly string[]; readonly destination: string }[];
+  /** RUN lines of the final stage, exec form (a shell-form RUN reads as `['/bin/sh', '-c', …]`). */
+  readonly runs: readonly (readonly string[])[];
 }
 
 /** Reads the subset of the Dockerfile syntax the images use (enough to check and run them). */
@@ -35,6 +37,7 @@ export async function parseDockerfile(path: string): Promise<Dockerfile> {
   let cmd: string[] | undefined;
   let user: string | undefined;
   const copies: { from?: string; sources: string[]; destination: string }[] = [];
+  const runs: string[][] = [];
   for (const { keyword, args } of instructions) {
     switch (keyword) {
       case 'FROM': {
@@ -46,6 +49,7 @@ export async function parseDockerfile(path: string): Promise<Dockerfile> {
         cmd = undefined;
         user = undefined;
         copies.length = 0;
+        runs.length = 0;
         break;
       }
       case 'ENV':
@@ -56,6 +60,9 @@ export async function parseDockerfile(path: string): Promise<Dockerfile> {
         break;
       case 'CMD':
         cmd = JSON.parse(args) as string[];
+        break;
+      case 'RUN':
+        runs.push(args.startsWith('[') ? (JSON.parse(args) as string[]) : ['/bin/sh', '-c', args]);
         break;
       case 'USER':
         user = args;
@@ -78,5 +85,6 @@ export async function parseDockerfile(path: string): Promise<Dockerfile> {
     ...(cmd ? { cmd } : {}),
     ...(user ? { user } : {}),
     copies,
+    runs,
   };
 }

@@ -5,6 +5,7 @@ import type { GroupChatsTable, MembersTable } from './group-chats/group-chats.ta
 import type { MessagesTable } from './messages/messages.table.ts';
 import type { StreamPositionsTable } from './projection/stream-positions.table.ts';
 import { CredentialedPool, connectionFromUrl } from '../../shared/postgres.ts';
+import { defaultDatabaseSchema, schemaNamePattern } from '../../shared/config.ts';
 import { querySpans } from '../../shared/sql-tracing.ts';
 import type { PostgresSource } from '../../shared/postgres.ts';
 
@@ -39,8 +40,6 @@ export interface ProjectionDatabase {
   close(): Promise<void>;
 }
 
-export const defaultSchema = 'projections';
-const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * PGlite's memory, sized for a local projection database rather than Postgres' server defaults
@@ -56,8 +55,8 @@ export const pgliteMemorySettings: readonly string[] = ['-c', 'shared_buffers=16
  * cold start must not wait on the database); the schema and its tables come from `migrate`.
  */
 export async function openDatabase(settings: DatabaseSettings = {}): Promise<ProjectionDatabase> {
-  const schema = settings.schema ?? defaultSchema;
-  if (!schemaPattern.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  const schema = settings.schema ?? defaultDatabaseSchema;
+  if (!schemaNamePattern.test(schema)) throw new Error(`invalid schema name ${schema}`);
   let dialect: Dialect;
   let kind: ProjectionDatabase['kind'];
   if (settings.url || settings.postgres) {
@@ -86,7 +85,7 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
     schema,
     kind,
     inSchema: (other) => {
-      if (!schemaPattern.test(other)) throw new Error(`invalid schema name ${other}`);
+      if (!schemaNamePattern.test(other)) throw new Error(`invalid schema name ${other}`);
       return base.withSchema(other);
     },
     close: () => classified.driver.destroy(),

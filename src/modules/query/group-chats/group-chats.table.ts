@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Insertable } from 'kysely';
 
 export interface GroupChatsTable {
   group_chat_id: string;
@@ -11,9 +11,7 @@ export interface GroupChatsTable {
   deleted: boolean;
 }
 
-export type GroupChatRow = Selectable<GroupChatsTable>;
 export type NewGroupChatRow = Insertable<GroupChatsTable>;
-export type GroupChatUpdate = Updateable<GroupChatsTable>;
 
 export interface MembersTable {
   group_chat_id: string;
@@ -22,5 +20,4 @@ export interface MembersTable {
   joined_at: Date;
 }
 
-export type MemberRow = Selectable<MembersTable>;
 export type NewMemberRow = Insertable<MembersTable>;

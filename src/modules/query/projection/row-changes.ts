@@ -23,7 +23,7 @@ export function sameRow(a: object | undefined, b: object | undefined): boolean {
  * Rows per multi-row statement: a few thousand rows keep every statement far below Postgres's
  * 65,535 bind parameters at the widest table (7 columns).
  */
-export const rowsPerStatement = 2_000;
+const rowsPerStatement = 2_000;
 
 /** Runs `write` on consecutive slices of `rows`, one statement each. */
 export async function inChunks<T>(rows: readonly T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
