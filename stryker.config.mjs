@@ -1,4 +1,6 @@
 // @ts-check
+import process from 'node:process';
+
 /**
  * Mutation testing of the pure core (`npm run mutate`; not part of `npm test` or CI): the write
  * side's deciders (their states and rules live in the decider files) and the read side's row
@@ -6,23 +8,33 @@
  * message); a test that fails on it kills it. StrykerJS 9 (10 needs Node 22) with its tap runner,
  * which runs each test file directly under node with tsx.
  *
- * Narrow a run with `npm run mutate -- --mutate 'src/modules/command/**'`.
+ * `MUTATE=write npm run mutate` (or `read`) runs one side only, with only that side's tests.
  */
 
-/** What is mutated. Keep these globs in step with where the deciders and folds live. */
-const writeSide = ['src/modules/command/decider.ts', 'src/modules/command/*/*.decider.ts'];
-const readSideFolds = ['src/modules/query/*/*.projection.ts'];
-
-/** The tests that hold those rules: decider specs, and the read side's projection tests. */
-const testFiles = ['src/modules/command/*/*.decider.test.ts', 'src/modules/query/**/*.test.ts'];
+/**
+ * What is mutated, and the tests that hold those rules. Keep these globs in step with where the
+ * deciders and the folds live.
+ */
+const scopes = {
+  write: {
+    mutate: ['src/modules/command/decider.ts', 'src/modules/command/*/*.decider.ts'],
+    testFiles: ['src/modules/command/*/*.decider.test.ts'],
+  },
+  read: {
+    mutate: ['src/modules/query/*/*.projection.ts'],
+    testFiles: ['src/modules/query/**/*.test.ts'],
+  },
+};
+const chosen = process.env.MUTATE ? [scopes[/** @type {'write' | 'read'} */ (process.env.MUTATE)]] : Object.values(scopes);
+if (chosen.includes(undefined)) throw new Error(`MUTATE is write or read, not ${process.env.MUTATE}`);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'tap',
   plugins: ['@stryker-mutator/tap-runner'],
-  mutate: [...writeSide, ...readSideFolds],
+  mutate: chosen.flatMap((scope) => scope.mutate),
   tap: {
-    testFiles,
+    testFiles: chosen.flatMap((scope) => scope.testFiles),
     // The same rule as `npm test`: a subtest that asserts nothing fails (src/testing/every-test-asserts.mjs).
     nodeArgs: ['--import', 'tsx', '--import', './src/testing/every-test-asserts.mjs'],
   },

@@ -173,3 +173,32 @@ t.test('what leaves the database driver is classified by type, never by its word
   const already = new ProjectionUnavailableError('x');
   t.equal(classifyDriverError(already), already);
 });
+
+t.test('migrations that cannot run answer 503 and are tried again by the next request', async (t) => {
+  const database = await openDatabase({ schema: 'never_migrated' });
+  const { store } = await freshEventStore();
+  let attempts = 0;
+  const counting = database.db.withPlugin({
+    transformQuery: (args) => {
+      attempts++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  });
+  await database.close();
+  const server = createHttpServer();
+  await server.register([
+    { plugin: authPlugin, options: { secret: testSecret } },
+    { plugin: queryModule, options: { db: counting, projector: new Projector(counting, store), migrateOnFirstUse: { schema: 'never_migrated' } } },
+  ]);
+  await server.initialize();
+  const bearer = { authorization: `Bearer ${issueToken('alice', testSecret)}` };
+  const first = await server.inject({ method: 'GET', url: '/query/v1/group-chats', headers: bearer });
+  t.equal(first.statusCode, 503);
+  t.equal(first.headers['retry-after'], '1');
+  t.same(JSON.parse(first.payload), { statusCode: 503, error: 'Service Unavailable', message: 'projection database unavailable' });
+  const tried = attempts;
+  t.ok(tried > 0, 'the migration was tried');
+  t.equal((await server.inject({ method: 'GET', url: '/query/v1/group-chats', headers: bearer })).statusCode, 503);
+  t.ok(attempts > tried, 'and tried again');
+});

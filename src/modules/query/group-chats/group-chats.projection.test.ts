@@ -124,3 +124,8 @@ t.test('an event type this reader does not know fails the commit, naming it', as
   const long = { ...unknown, events: [{ type: 'x'.repeat(100), data: {} }] };
   t.throws(() => projectGroupChat(noGroupChatRows, chatId, long), { message: `${streamId} version 2 has an event of unknown type "${'x'.repeat(64)}"` }, 'a type from the log is cut');
 });
+
+t.test('a chat with no commit yet has no rows', async (t) => {
+  t.equal(noGroupChatRows.chat, undefined);
+  t.equal(noGroupChatRows.members.size, 0);
+});
