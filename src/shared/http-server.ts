@@ -60,12 +60,21 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
     // Ours is the id that logs and clients see (`server.inject` skips the listener: settled here).
     (request.info as { id: string }).id = settle(request.raw.req, request.raw.res);
     if (tracingEnabled()) startServerSpan(request);
+    // URL parsing resolves `.` and `..` segments (`DELETE …/members/..` would become a delete of
+    // the chat): a path is taken as sent or refused, never routed somewhere it did not name.
+    if (hasDotSegment(request.raw.req.url)) return h.response({ statusCode: 400, error: 'Bad Request', message: 'path must not contain . or .. segments' }).code(400).takeover();
     return h.continue;
   });
   if (tracingEnabled()) server.events.on('response', endServerSpan);
   logFailedResponses(server);
   answerMalformedConnections(server);
   return server;
+}
+
+/** Whether a raw request target's path holds a `.` or `..` segment, also percent-encoded. */
+export function hasDotSegment(target: string | undefined): boolean {
+  const path = (target ?? '').split(/[?#]/, 1)[0]!;
+  return path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
 }
 
 const serverSpans = new WeakMap<Request, Span>();

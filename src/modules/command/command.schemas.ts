@@ -12,6 +12,9 @@ export const limits = { nameMaxLength: 64, textMaxLength: 4000 } as const;
 const userIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 /** C0/C1 control characters: never part of a chat name. */
 const controlCharacters = /\p{Cc}/u;
+/** Half of a surrogate pair with no other half: no store keeps it as it was sent. */
+const loneSurrogate = /\p{Cs}/u;
+
 /** Messages may hold line breaks and tabs, but no other control character. */
 const textControlCharacters = /[^\P{Cc}\n\r\t]/u;
 
@@ -21,8 +24,11 @@ export const name = Joi.string()
   .trim()
   .min(1)
   .max(limits.nameMaxLength)
-  .custom((value: string, helpers) => (controlCharacters.test(value) ? helpers.error('string.controlCharacters') : value))
-  .messages({ 'string.controlCharacters': '{{#label}} must not contain control characters' })
+  .custom((value: string, helpers) => {
+    if (loneSurrogate.test(value)) return helpers.error('string.unpaired');
+    return controlCharacters.test(value) ? helpers.error('string.controlCharacters') : value;
+  })
+  .messages({ 'string.controlCharacters': '{{#label}} must not contain control characters', 'string.unpaired': '{{#label}} must be well-formed Unicode' })
   .required()
   .example('Weekend trip');
 
@@ -30,11 +36,13 @@ export const text = Joi.string()
   .max(limits.textMaxLength)
   .custom((value: string, helpers) => {
     if (value.trim().length === 0) return helpers.error('string.blank');
+    if (loneSurrogate.test(value)) return helpers.error('string.unpaired');
     if (textControlCharacters.test(value)) return helpers.error('string.controlCharacters');
     return value;
   })
   .messages({
     'string.blank': '{{#label}} must not be only whitespace',
+    'string.unpaired': '{{#label}} must be well-formed Unicode',
     'string.controlCharacters': '{{#label}} must not contain control characters other than line breaks and tabs',
   })
   .required()

@@ -64,7 +64,7 @@ eachDatabase(t, 'local hand-off', async (t, open) => {
   t.test('a full queue makes the writer wait for room instead of growing', async (t) => {
     const database = await open();
     const projector = new GatedProjector(database.db, store);
-    const feed = new ProjectionFeed(projector, { retryMs: 50, maxQueued: 3, maxBatch: 2 });
+    const feed = new ProjectionFeed(projector, { retryMs: 50, maxQueued: 3, maxBatch: 2, maxWaitMs: 60_000 });
     t.teardown(() => feed.stop());
     feed.deliver(commits[0]!);
     await until(() => projector.held === 1);
@@ -88,6 +88,28 @@ eachDatabase(t, 'local hand-off', async (t, open) => {
     t.same(projector.batches, [1, 2, 2], 'batches of at most maxBatch');
     t.equal(await projector.position(`GroupChat-${id}`), 1);
     t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 4, 'nothing lost');
+  });
+
+  t.test('a stalled projection holds a writer only maxWaitMs: the commit leaves the queue and its stream is caught up later', async (t) => {
+    const database = await open();
+    const projector = new GatedProjector(database.db, store);
+    const feed = new ProjectionFeed(projector, { retryMs: 20, maxQueued: 1, maxBatch: 1, maxWaitMs: 5 });
+    t.teardown(() => feed.stop());
+    feed.deliver(commits[0]!);
+    await until(() => projector.held === 1);
+    t.equal(feed.deliver(commits[1]!), undefined, 'one queued: at the bound');
+    const waiting = feed.deliver(commits[2]!);
+    t.type(waiting, Promise, 'one more: the writer is told to wait');
+    await waiting;
+    t.equal(feed.queued, 1, 'the stalled commit left the queue: it stays bounded');
+    t.equal(feed.pending, 1, 'its stream is noted for a catch-up from the log');
+    const projected = async () => (await database.db.selectFrom('messages').selectAll().execute()).length;
+    // The stalled batch, the queued commit and the stream's catch-up from the log each pass the gate.
+    for (let turn = 0; turn < 2_000 && (await projected()) < 2; turn++) {
+      projector.release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    t.equal(await projected(), 2, 'nothing lost: both messages are projected');
   });
 
   t.test('a commit that cannot be applied is caught up from the log later; the others apply now', async (t) => {

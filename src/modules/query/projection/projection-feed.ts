@@ -15,6 +15,12 @@ export interface ProjectionFeedOptions {
   readonly maxBatch?: number;
   /** Commits waiting for the projector before a hand-off makes its caller wait (default 2,000). */
   readonly maxQueued?: number;
+  /**
+   * The longest a hand-off waits for room (default 250 ms). A database that stalls without
+   * failing must not hold commands: past this, the commit leaves the queue and its stream is
+   * caught up from the log instead.
+   */
+  readonly maxWaitMs?: number;
 }
 
 /**
@@ -23,7 +29,9 @@ export interface ProjectionFeedOptions {
  * into the next one (one transaction, the same path as the projector function's stream
  * batches). The queue is bounded: a hand-off while it is full returns a promise that resolves
  * once there is room again, and the command module waits for it before it answers, so writers
- * slow down to what the projection keeps up with rather than piling up work that times out.
+ * slow down to what the projection keeps up with rather than piling up work that times out. The
+ * wait is short (`maxWaitMs`): a database that stalls without failing costs a command at most
+ * that, and the commit's stream is caught up from the log instead.
  *
  * A failure never loses anything, since every commit is in the log: a commit that cannot be
  * applied has its stream caught up from the log on a timer; while the database cannot be
@@ -36,6 +44,7 @@ export class ProjectionFeed {
   readonly #logger: FeedLogger | undefined;
   readonly #maxBatch: number;
   readonly #maxQueued: number;
+  readonly #maxWaitMs: number;
   #queue: Commit[] = [];
   readonly #waitingForRoom: (() => void)[] = [];
   /** Streams to catch up from the log: their commits could not be applied, or were not queued. */
@@ -54,6 +63,7 @@ export class ProjectionFeed {
     this.#logger = options.logger;
     this.#maxBatch = options.maxBatch ?? 500;
     this.#maxQueued = options.maxQueued ?? 2_000;
+    this.#maxWaitMs = options.maxWaitMs ?? 250;
   }
 
   /** Catches every stream up from the log (at start: nothing appended while down is lost). */
@@ -83,7 +93,25 @@ export class ProjectionFeed {
     this.#queue.push(commit);
     this.#drain();
     if (this.#queue.length <= this.#maxQueued) return undefined;
-    return new Promise((resolve) => this.#waitingForRoom.push(resolve));
+    return new Promise((resolve) => {
+      const room = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const waiting = this.#waitingForRoom.indexOf(room);
+        if (waiting >= 0) this.#waitingForRoom.splice(waiting, 1);
+        // Still queued: the projection is stalled. The log has the commit; its stream catches up later.
+        const queued = this.#queue.indexOf(commit);
+        if (queued >= 0) {
+          this.#queue.splice(queued, 1);
+          this.#pending.add(commit.streamId);
+          this.#schedule();
+        }
+        resolve();
+      }, this.#maxWaitMs);
+      this.#waitingForRoom.push(room);
+    });
   }
 
   /** Streams waiting for a retry. */
