@@ -13,7 +13,7 @@ import { readConfig } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
 import { documentation } from '../shared/openapi/documentation.ts';
 import { startTracing } from '../shared/tracing.ts';
-import { localStoreSettings, openLocalStores } from './local-stores.ts';
+import { localStoreSettings, openLocalStores, pgliteOnBaselineCompiler } from './local-stores.ts';
 import { serve } from './serve.ts';
 import type { LocalStoreConfig } from './local-stores.ts';
 
@@ -54,6 +54,7 @@ async function terminal() {
 async function main() {
   const tracing = await startTracing(process.env);
   if (tracing) logger.info('tracing on: spans are exported as the OTEL_* settings say');
+  if (!config.DATABASE_URL) pgliteOnBaselineCompiler();
   const stores = await openLocalStores(config, logger);
   const { eventStore, database } = stores;
   const projector = new Projector(database.db, eventStore);
