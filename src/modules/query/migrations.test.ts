@@ -1,0 +1,45 @@
+import { sql } from 'kysely';
+import type { KyselyPlugin } from 'kysely';
+import t from 'tap';
+import { eachDatabase } from '../../testing/databases.ts';
+import { migrate } from './index.ts';
+import { latestMigration } from './migrations.ts';
+
+/** Counts the statements a Kysely instance sends. */
+function counting(): { plugin: KyselyPlugin; readonly count: number } {
+  let count = 0;
+  return {
+    plugin: {
+      transformQuery: (args) => {
+        count++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    },
+    get count() {
+      return count;
+    },
+  };
+}
+
+eachDatabase(t, 'a schema at the latest migration is checked with one statement', async (t, open) => {
+  const database = await open();
+  const counter = counting();
+  await migrate(database.db.withPlugin(counter.plugin), database.schema);
+  t.equal(counter.count, 1, 'one SELECT, no DDL, no lock');
+  const { rows } = await sql<{ name: string }>`select name from ${sql.id(database.schema, 'kysely_migration')}`.execute(database.db);
+  t.same(rows, [{ name: latestMigration }], 'nothing applied twice');
+});
+
+eachDatabase(t, 'a schema behind (or without tables) is migrated by the Migrator', async (t, open) => {
+  const database = await open();
+  await sql`drop table ${sql.id(database.schema, 'stream_positions')}`.execute(database.db);
+  await sql`delete from ${sql.id(database.schema, 'kysely_migration')}`.execute(database.db);
+  const counter = counting();
+  await migrate(database.db.withPlugin(counter.plugin), database.schema).catch(() => undefined);
+  t.ok(counter.count > 1, 'the fast path steps aside');
+  await sql`drop schema ${sql.id(database.schema)} cascade`.execute(database.db);
+  await migrate(database.db, database.schema);
+  const { rows } = await sql<{ count: string }>`select count(*)::text as count from ${sql.id(database.schema, 'stream_positions')}`.execute(database.db);
+  t.same(rows, [{ count: '0' }], 'a missing schema is created with its tables');
+});
