@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, decodeProtectedHeader } from 'jose';
 import t from 'tap';
 import type { Test } from 'tap';
-import { authPlugin, callerOf, issueToken, userAuth } from './auth.ts';
+import { authPlugin, callerOf, issueToken, rememberVerified, userAuth } from './auth.ts';
 import type { AuthOptions } from './auth.ts';
 import { createHttpServer } from './http-server.ts';
 
@@ -257,6 +257,62 @@ t.test('no keys yet: requests during the back-off answer 503 at once, then the p
   state.mode = 'serve';
   clock.now += 10_000;
   t.equal((await call(await sign(rsa))).status, 200, 'keys once the provider is back');
+});
+
+t.test('a remembered token: the signature is checked once, expiry on every use, keys on every change', async (t) => {
+  const clock = { now: 1_000_000_000 };
+  const seen: string[] = [];
+  const refused = new Set<string>();
+  const verify = async (token: string) => {
+    seen.push(token);
+    if (refused.has(token)) throw new Error('refused');
+    return { sub: token, exp: 1_000_000 + 60 };
+  };
+  let set: number | undefined = 1;
+  const check = rememberVerified(verify, () => set, () => clock.now);
+  t.same(await check('a'), { sub: 'a', exp: 1_000_060 });
+  t.same(await check('a'), { sub: 'a', exp: 1_000_060 });
+  t.same(seen, ['a'], 'the second use is not verified again');
+  refused.add('b');
+  await t.rejects(check('b'), /refused/);
+  await t.rejects(check('b'), /refused/);
+  t.same(seen, ['a', 'b', 'b'], 'a refusal is never remembered');
+  set = 2;
+  await check('a');
+  t.same(seen, ['a', 'b', 'b', 'a'], 'another key set verifies again');
+  set = undefined;
+  await check('a');
+  await check('a');
+  t.same(seen, ['a', 'b', 'b', 'a', 'a', 'a'], 'keys about to be fetched: every use is verified, nothing remembered');
+  set = 2;
+  clock.now = (1_000_060 + 29) * 1000;
+  await check('a');
+  t.equal(seen.length, 6, 'within the clock tolerance past exp: still remembered');
+  clock.now = (1_000_060 + 30) * 1000;
+  refused.add('a');
+  await t.rejects(check('a'), /refused/, 'past exp and its tolerance: verified again, and refused');
+});
+
+t.test('a token verified before its key left the JWKS is refused once the new set is fetched', async (t) => {
+  const [old, current] = [signingKey('RS256'), signingKey('RS256')];
+  const { url, state } = await jwksServer(t, [old, current]);
+  const { call, clock } = await app(t, { jwksUrl: url, issuer, audience }, { maxAgeMs: 60_000 });
+  const token = await sign(old);
+  t.equal((await call(token)).status, 200);
+  t.equal((await call(token)).status, 200, 'remembered');
+  state.keys = [current];
+  clock.now += 60_000;
+  const fetched = state.fetches;
+  t.equal((await call(token)).status, 200, 'the old set serves while the refresh runs');
+  await until(() => state.fetches > fetched);
+  // The fetched set is in place a moment after the endpoint answered.
+  let after = await call(token);
+  for (let waited = 0; after.status === 200 && waited < 5_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    after = await call(token);
+  }
+  t.equal(after.status, 401, 'the key is gone: so is the token');
+  t.equal((await call(await sign(current))).status, 200);
 });
 
 t.test('options are checked at registration', async (t) => {

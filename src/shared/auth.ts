@@ -1,9 +1,10 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import Boom from '@hapi/boom';
 import type { Plugin, Request } from '@hapi/hapi';
 import Validate from '@hapi/validate';
 import { httpUrl } from './config.ts';
 import { errors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { CryptoKey, JWTPayload, JWTVerifyOptions } from 'jose';
 import { unavailable } from './http-errors.ts';
 import { JwksKeys, KeysUnavailableError } from './jwks.ts';
@@ -68,14 +69,24 @@ function reasonOf(error: unknown): string {
   return 'Invalid token';
 }
 
-type Verify = (token: string) => Promise<JWTPayload>;
+export type Verify = (token: string) => Promise<JWTPayload>;
+
+/** Seconds of clock skew allowed on `exp` (and `nbf`), as `jose` applies them. */
+const clockTolerance = 30;
 
 /** A verifier for one configuration: HS256 with a shared secret, or a provider's JWKS. */
 function verifier(options: AuthOptions, log: (tags: string[], data: object) => void): { verify: Verify; keys?: JwksKeys } {
-  const common: JWTVerifyOptions = { clockTolerance: 30, requiredClaims: ['exp', 'sub'] };
+  const common: JWTVerifyOptions = { clockTolerance, requiredClaims: ['exp', 'sub'] };
   if (options.secret !== undefined) {
-    const key = new TextEncoder().encode(options.secret);
-    return { verify: async (token) => (await jwtVerify(token, key, { ...common, algorithms: ['HS256'] })).payload };
+    // Imported once: `jose` given the raw bytes imports a key for every token.
+    let key: Promise<CryptoKey> | undefined;
+    const secret = new TextEncoder().encode(options.secret);
+    const hs256 = { ...common, algorithms: ['HS256'] };
+    const verify: Verify = async (token) => {
+      key ??= crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+      return (await jwtVerify(token, await key, hs256)).payload;
+    };
+    return { verify: rememberVerified(verify, () => 0) };
   }
   const keys = new JwksKeys(options.jwksUrl!, {
     onEvent: (event) =>
@@ -105,7 +116,35 @@ function verifier(options: AuthOptions, log: (tags: string[], data: object) => v
       throw new errors.JWSSignatureVerificationFailed();
     }
   };
-  return { verify, keys };
+  return { verify: rememberVerified(verify, () => keys.currentSet()), keys };
+}
+
+/** How many verified tokens are remembered (by digest), most recently used first. */
+const rememberedTokens = 1_000;
+
+/**
+ * `verify`, remembering the tokens it accepted: a client sends the same token with each request
+ * for as long as it lives, and checking its signature again each time (WebCrypto, a round trip
+ * through libuv's thread pool) is most of what authentication costs a request. The answer for
+ * the same token can only change with the clock (its `exp`, checked again on every use, as `jose`
+ * checks it) or with the keys: an entry holds for the key set it was verified under (`keySet`,
+ * undefined when a verification would fetch keys first, when nothing is remembered or used).
+ * Refusals are never remembered. Entries are keyed by the token's SHA-256, so no bearer token
+ * outlives its request in memory.
+ */
+export function rememberVerified(verify: Verify, keySet: () => number | undefined, now: () => number = Date.now): Verify {
+  const verified = new LRUCache<string, { readonly payload: JWTPayload; readonly exp: number; readonly keySet: number }>({ max: rememberedTokens });
+  return async (token) => {
+    const set = keySet();
+    if (set === undefined) return verify(token);
+    const digest = createHash('sha256').update(token).digest('base64url');
+    const known = verified.get(digest);
+    if (known !== undefined && known.keySet === set && known.exp > Math.floor(now() / 1000) - clockTolerance) return known.payload;
+    const payload = await verify(token);
+    // `requiredClaims` made `jose` check that `exp` is there and a number.
+    verified.set(digest, { payload, exp: payload.exp!, keySet: set });
+    return payload;
+  };
 }
 
 /**

@@ -71,6 +71,8 @@ export class JwksKeys {
   #failures = 0;
   #retryAt = Number.NEGATIVE_INFINITY;
   #inFlight: Promise<boolean> | undefined;
+  /** Counts the sets fetched: names the set a verification uses. */
+  #generation = 0;
 
   constructor(url: string, options: JwksOptions = {}) {
     this.#url = new URL(url).href;
@@ -86,6 +88,16 @@ export class JwksKeys {
   /** Starts a fetch nobody waits for (at start-up), unless keys are cached or a fetch is under way. */
   prefetch(): void {
     if (this.#keys === undefined && this.#inFlight === undefined && this.#now() >= this.#retryAt) void this.#refresh();
+  }
+
+  /**
+   * Which key set a verification would use right now without fetching (a number that changes
+   * with every set fetched), or undefined when it would fetch first (no keys yet, or a set old
+   * enough to be refreshed). What was verified under one set holds until this changes.
+   */
+  currentSet(): number | undefined {
+    if (this.#keys === undefined || this.#now() - this.#fetchedAt >= this.#maxAgeMs) return undefined;
+    return this.#generation;
   }
 
   /** The key that verifies a token with this header; the resolver `jwtVerify` calls. */
@@ -133,6 +145,7 @@ export class JwksKeys {
     try {
       const { usable, dropped } = await importable(await this.#download());
       this.#keys = createLocalJWKSet({ keys: usable });
+      this.#generation++;
       this.#fetchedAt = this.#now();
       this.#failures = 0;
       this.#retryAt = Number.NEGATIVE_INFINITY;
