@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import Joi from 'joi';
+import type Joi from 'joi';
+import Validate from '@hapi/validate';
 import { httpUrl, settings } from '../shared/config.ts';
 import type { Logger } from 'pino';
 import { ensureEventsTable } from '../eventstore/events-table.ts';
@@ -21,7 +22,7 @@ export interface LocalStoreConfig {
 }
 
 export const localStoreSettings = {
-  DATA_DIR: Joi.string().default('.data'),
+  DATA_DIR: Validate.string().default('.data'),
   DYNAMODB_ENDPOINT: httpUrl(),
   EVENTS_TABLE: settings.eventsTable.default('events'),
   DATABASE_URL: databaseUrl,

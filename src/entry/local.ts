@@ -4,7 +4,7 @@
  * projections live in embedded PGlite under .data/ (or the Postgres of DATABASE_URL).
  */
 import type { Plugin } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
@@ -27,9 +27,9 @@ interface LocalConfig extends LocalStoreConfig {
 const config = readConfig<LocalConfig>(
   {
     ...localStoreSettings,
-    PORT: Joi.number().port().default(3001),
-    HOST: Joi.string().hostname().default('127.0.0.1'),
-    JWT_SECRET: Joi.string().min(16),
+    PORT: Validate.number().port().default(3001),
+    HOST: Validate.string().hostname().default('127.0.0.1'),
+    JWT_SECRET: Validate.string().min(16),
     LOG_LEVEL: logLevelSetting,
   },
   process.env,

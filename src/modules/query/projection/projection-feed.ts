@@ -13,25 +13,36 @@ export interface ProjectionFeedOptions {
   readonly logger?: FeedLogger;
   /** Commits applied together, in one transaction (default 500). */
   readonly maxBatch?: number;
-  /** Commits waiting for the projector before a hand-off makes its caller wait (default 2,000). */
+  /**
+   * Commits the queue keeps for a stalled projection (default 2,000): a commit still queued when
+   * its hand-off stops waiting leaves the queue past this many, and its stream is caught up from
+   * the log instead, so the queue stays bounded however long the database stalls.
+   */
   readonly maxQueued?: number;
   /**
-   * The longest a hand-off waits for room (default 250 ms). A database that stalls without
-   * failing must not hold commands: past this, the commit leaves the queue and its stream is
-   * caught up from the log instead.
+   * The longest a hand-off waits for its commit to be applied (default 250 ms). A database that
+   * stalls without failing must not hold commands: past this, the command answers anyway and the
+   * commit is applied when the projection moves again (or, past `maxQueued`, caught up from the log).
    */
   readonly maxWaitMs?: number;
+}
+
+interface Handed {
+  readonly commit: Commit;
+  /** Tells the hand-off its commit's batch is over (applied, or its stream noted for a catch-up). */
+  readonly settle: () => void;
 }
 
 /**
  * Delivery in local one-process mode (SPEC §4). Each appended commit joins a queue that one
  * worker drains in batches: whatever arrived while a batch was being applied goes, all of it,
  * into the next one (one transaction, the same path as the projector function's stream
- * batches). The queue is bounded: a hand-off while it is full returns a promise that resolves
- * once there is room again, and the command module waits for it before it answers, so writers
- * slow down to what the projection keeps up with rather than piling up work that times out. The
- * wait is short (`maxWaitMs`): a database that stalls without failing costs a command at most
- * that, and the commit's stream is caught up from the log instead.
+ * batches). A hand-off returns a promise that resolves once its commit's batch is over, and the
+ * command module waits for it before it answers: a command answered locally is in the read model
+ * already, and writers slow down to what the projection keeps up with instead of running ahead of
+ * it. The wait is short (`maxWaitMs`): a database that stalls without failing costs a command at
+ * most that; the commit stays queued, and past `maxQueued` queued commits it leaves the queue and
+ * its stream is caught up from the log instead.
  *
  * A failure never loses anything, since every commit is in the log: a commit that cannot be
  * applied has its stream caught up from the log on a timer; while the database cannot be
@@ -45,8 +56,7 @@ export class ProjectionFeed {
   readonly #maxBatch: number;
   readonly #maxQueued: number;
   readonly #maxWaitMs: number;
-  #queue: Commit[] = [];
-  readonly #waitingForRoom: (() => void)[] = [];
+  #queue: Handed[] = [];
   /** Streams to catch up from the log: their commits could not be applied, or were not queued. */
   readonly #pending = new Set<string>();
   /** The database failed as unreachable: hand-offs only note their stream until a retry succeeds. */
@@ -80,8 +90,9 @@ export class ProjectionFeed {
   }
 
   /**
-   * Hands one commit to the projector. Returns at once while the queue has room; otherwise a
-   * promise that resolves when it has again (never rejects). The commit is taken either way.
+   * Hands one commit to the projector. Returns a promise that resolves once the commit's batch is
+   * over, or after `maxWaitMs` at most (never rejects); nothing to wait for while the database is
+   * out (the commit's stream is only noted) or once stopped. The commit is taken either way.
    */
   deliver(commit: Commit): Promise<void> | undefined {
     if (this.#stopped) return undefined;
@@ -90,27 +101,29 @@ export class ProjectionFeed {
       this.#schedule();
       return undefined;
     }
-    this.#queue.push(commit);
-    this.#drain();
-    if (this.#queue.length <= this.#maxQueued) return undefined;
     return new Promise((resolve) => {
-      const room = () => {
-        clearTimeout(timer);
-        resolve();
+      const handed: Handed = {
+        commit,
+        settle: () => {
+          clearTimeout(timer);
+          resolve();
+        },
       };
       const timer = setTimeout(() => {
-        const waiting = this.#waitingForRoom.indexOf(room);
-        if (waiting >= 0) this.#waitingForRoom.splice(waiting, 1);
-        // Still queued: the projection is stalled. The log has the commit; its stream catches up later.
-        const queued = this.#queue.indexOf(commit);
-        if (queued >= 0) {
-          this.#queue.splice(queued, 1);
-          this.#pending.add(commit.streamId);
-          this.#schedule();
+        // The projection is stalled: the command answers anyway. Past the bound the commit leaves
+        // the queue (the log has it; its stream catches up later), so a stall cannot grow it.
+        if (this.#queue.length > this.#maxQueued) {
+          const queued = this.#queue.indexOf(handed);
+          if (queued >= 0) {
+            this.#queue.splice(queued, 1);
+            this.#pending.add(commit.streamId);
+            this.#schedule();
+          }
         }
         resolve();
       }, this.#maxWaitMs);
-      this.#waitingForRoom.push(room);
+      this.#queue.push(handed);
+      this.#drain();
     });
   }
 
@@ -127,7 +140,8 @@ export class ProjectionFeed {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#roomFreed(true);
+    // What is still queued is in the log: the next start catches it up. Nobody waits for it.
+    for (const { settle } of this.#queue) settle();
     await this.#draining;
     await this.#retrying;
   }
@@ -139,29 +153,28 @@ export class ProjectionFeed {
   async #applyQueued(): Promise<void> {
     while (this.#queue.length > 0 && !this.#stopped) {
       const batch = this.#queue.splice(0, this.#maxBatch);
-      this.#roomFreed();
+      const commits = batch.map(({ commit }) => commit);
       try {
-        const results = await this.#projector.applyBatch(batch);
+        const results = await this.#projector.applyBatch(commits);
         results.forEach((result, index) => {
-          if (result.outcome === 'failed') this.#failed(batch[index]!.streamId, result.error);
+          if (result.outcome === 'failed') this.#failed(commits[index]!.streamId, result.error);
         });
       } catch (error) {
         this.#logger?.warn({ err: error, commits: batch.length }, 'projection failed; will catch up from the log');
-        for (const commit of batch) this.#pending.add(commit.streamId);
+        for (const commit of commits) this.#pending.add(commit.streamId);
         if (isUnavailable(error)) {
           // Nothing can be applied for now: keep only the streams' names, and free every waiting writer.
           this.#outage = true;
-          for (const commit of this.#queue) this.#pending.add(commit.streamId);
+          for (const { commit, settle } of this.#queue) {
+            this.#pending.add(commit.streamId);
+            settle();
+          }
           this.#queue = [];
-          this.#roomFreed(true);
         }
         this.#schedule();
       }
+      for (const { settle } of batch) settle();
     }
-  }
-
-  #roomFreed(all = false): void {
-    while (this.#waitingForRoom.length > 0 && (all || this.#queue.length < this.#maxQueued)) this.#waitingForRoom.shift()!();
   }
 
   #failed(streamId: string, error: Error): void {
