@@ -103,6 +103,16 @@ t.test('no bundle evaluates the AWS SDK clients at start: they load with the fir
   }
 });
 
+t.test('no bundle evaluates joi at start: the configuration uses hapi\'s own validator, the routes load their schemas on first use', async (t) => {
+  for (const built of [command, query, projector]) {
+    const atStart = [...startupInputs(built)];
+    const joi = (input: string) => input.startsWith('node_modules/joi/');
+    t.ok(inputsOf(built).some(joi), `${built.bundle}: joi is in the bundle`);
+    t.same(atStart.filter(joi), [], `${built.bundle}: but not in what it evaluates at start`);
+    t.ok(atStart.some((input) => input.startsWith('node_modules/@hapi/validate/')), `${built.bundle}: @hapi/validate is, with hapi`);
+  }
+});
+
 t.test('the bundles are ES modules for Node 22, minified, with source maps, within their budgets', async (t) => {
   const budgets = { command: 1_200_000, query: 1_800_000, projector: 1_800_000 };
   for (const built of [command, query, projector]) {

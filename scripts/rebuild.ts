@@ -4,7 +4,7 @@
  * the embedded ones it needs the service stopped, because only one process can open them.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import pino from 'pino';
 import { localStoreSettings, openLocalStores } from '../src/entry/local-stores.ts';
 import type { LocalStoreConfig } from '../src/entry/local-stores.ts';
@@ -13,7 +13,7 @@ import { readConfig } from '../src/shared/config.ts';
 import { createLogger } from '../src/shared/logging.ts';
 
 const config = readConfig<LocalStoreConfig & { SCAN_SEGMENTS: number }>(
-  { ...localStoreSettings, SCAN_SEGMENTS: Joi.number().integer().min(1).max(64).default(4) },
+  { ...localStoreSettings, SCAN_SEGMENTS: Validate.number().integer().min(1).max(64).default(4) },
   process.env,
 );
 const logger = createLogger({ level: 'warn', destination: pino.destination(2) });

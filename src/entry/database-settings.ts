@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import { settings } from '../shared/config.ts';
 import { DatabaseUrlError, connectionFromUrl, defaultConnectTimeoutMs, rdsTls } from '../shared/postgres.ts';
 import type { PostgresConnectionSettings, PostgresSource } from '../shared/postgres.ts';
@@ -24,7 +24,7 @@ export interface DatabaseConfig {
 }
 
 /** A DATABASE_URL that `connectionFromUrl` can read; the message never repeats the value (it holds a password). */
-export const databaseUrl = Joi.string().custom((value: string, helpers) => {
+export const databaseUrl = Validate.string().custom((value: string, helpers) => {
   try {
     connectionFromUrl(value);
   } catch (error) {
@@ -34,7 +34,7 @@ export const databaseUrl = Joi.string().custom((value: string, helpers) => {
   return value;
 });
 
-const pemCertificates = Joi.string().custom((value: string, helpers) => {
+const pemCertificates = Validate.string().custom((value: string, helpers) => {
   const certificates = splitPem(value);
   try {
     if (certificates.length === 0) throw new Error('no certificate');
@@ -45,13 +45,13 @@ const pemCertificates = Joi.string().custom((value: string, helpers) => {
   return value;
 });
 
-export const databaseSchema = Joi.object<DatabaseConfig>({
+export const databaseSchema = Validate.object<DatabaseConfig>({
   DATABASE_URL: databaseUrl,
-  DATABASE_SECRET_ARN: Joi.string().pattern(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'a Secrets Manager secret ARN'),
+  DATABASE_SECRET_ARN: Validate.string().pattern(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'a Secrets Manager secret ARN'),
   DATABASE_SCHEMA: settings.databaseSchema,
   // One request at a time reaches a Lambda instance; two connections cover a query plus catch-up.
-  DATABASE_POOL_SIZE: Joi.number().integer().min(1).max(20).default(2),
-  DATABASE_CONNECT_TIMEOUT_MS: Joi.number().integer().min(100).max(300_000).default(defaultConnectTimeoutMs),
+  DATABASE_POOL_SIZE: Validate.number().integer().min(1).max(20).default(2),
+  DATABASE_CONNECT_TIMEOUT_MS: Validate.number().integer().min(100).max(300_000).default(defaultConnectTimeoutMs),
   DATABASE_CA_CERTS: pemCertificates,
 })
   .xor('DATABASE_URL', 'DATABASE_SECRET_ARN')
@@ -65,12 +65,12 @@ function splitPem(text: string): string[] {
 }
 
 /** The fields of an RDS secret (what `DatabaseCluster` with `Credentials.fromGeneratedSecret` attaches). */
-const rdsSecretSchema = Joi.object({
-  username: Joi.string().required(),
-  password: Joi.string().required(),
-  host: Joi.string().hostname().required(),
-  port: Joi.number().integer().min(1).max(65535).default(5432),
-  dbname: Joi.string().default('postgres'),
+const rdsSecretSchema = Validate.object({
+  username: Validate.string().required(),
+  password: Validate.string().required(),
+  host: Validate.string().hostname().required(),
+  port: Validate.number().integer().min(1).max(65535).default(5432),
+  dbname: Validate.string().default('postgres'),
 }).unknown(true);
 
 /** Reads an RDS-format secret into connection settings (TLS verified against the RDS CAs). */

@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path';
-import Joi from 'joi';
+import { setFlagsFromString } from 'node:v8';
+import type Joi from 'joi';
+import Validate from '@hapi/validate';
 import { httpUrl, settings } from '../shared/config.ts';
 import type { Logger } from 'pino';
 import { ensureEventsTable } from '../eventstore/events-table.ts';
@@ -20,7 +22,7 @@ export interface LocalStoreConfig {
 }
 
 export const localStoreSettings = {
-  DATA_DIR: Joi.string().default('.data'),
+  DATA_DIR: Validate.string().default('.data'),
   DYNAMODB_ENDPOINT: httpUrl(),
   EVENTS_TABLE: settings.eventsTable.default('events'),
   DATABASE_URL: databaseUrl,
@@ -31,6 +33,20 @@ export interface LocalStores {
   readonly eventStore: DynamoDbEventStore;
   readonly database: ProjectionDatabase;
   close(): Promise<void>;
+}
+
+/**
+ * Embedded PGlite's WebAssembly (a 10 MB module: Postgres itself) runs on V8's baseline compiler
+ * (Liftoff) only. By default V8 recompiles the functions that get hot with its optimising
+ * compiler, on background threads whose working memory and the second copy of the code stay
+ * in the process: about 75 MB more RSS for `npm start`, idle and under load, and more CPU per
+ * request than the optimised code wins back in a process of this lifetime (BENCHMARKS.md,
+ * "npm start memory"). The flag applies to
+ * WebAssembly compiled from then on, so `npm start` calls this before it opens its stores (the
+ * rebuild, a bulk job, keeps the optimising compiler).
+ */
+export function pgliteOnBaselineCompiler(): void {
+  setFlagsFromString('--liftoff-only');
 }
 
 /**

@@ -4,7 +4,7 @@
  * projections live in embedded PGlite under .data/ (or the Postgres of DATABASE_URL).
  */
 import type { Plugin } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
@@ -13,7 +13,7 @@ import { readConfig } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
 import { documentation } from '../shared/openapi/documentation.ts';
 import { startTracing } from '../shared/tracing.ts';
-import { localStoreSettings, openLocalStores } from './local-stores.ts';
+import { localStoreSettings, openLocalStores, pgliteOnBaselineCompiler } from './local-stores.ts';
 import { serve } from './serve.ts';
 import type { LocalStoreConfig } from './local-stores.ts';
 
@@ -27,9 +27,9 @@ interface LocalConfig extends LocalStoreConfig {
 const config = readConfig<LocalConfig>(
   {
     ...localStoreSettings,
-    PORT: Joi.number().port().default(3001),
-    HOST: Joi.string().hostname().default('127.0.0.1'),
-    JWT_SECRET: Joi.string().min(16),
+    PORT: Validate.number().port().default(3001),
+    HOST: Validate.string().hostname().default('127.0.0.1'),
+    JWT_SECRET: Validate.string().min(16),
     LOG_LEVEL: logLevelSetting,
   },
   process.env,
@@ -54,6 +54,7 @@ async function terminal() {
 async function main() {
   const tracing = await startTracing(process.env);
   if (tracing) logger.info('tracing on: spans are exported as the OTEL_* settings say');
+  if (!config.DATABASE_URL) pgliteOnBaselineCompiler();
   const stores = await openLocalStores(config, logger);
   const { eventStore, database } = stores;
   const projector = new Projector(database.db, eventStore);

@@ -7,7 +7,7 @@
  * the function, so that no answer but a 200 with a batchItemFailures body counts as success.
  */
 import type { Plugin } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
 import { Projector, openDatabase, projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
 import { databaseSchema, databaseSource } from './database-settings.ts';
@@ -21,7 +21,7 @@ interface ProjectorConfig extends ServiceConfig, DatabaseConfig {
 
 /** Reads the settings and starts the service (the bundle's index.mjs, projector.main.ts, calls it). */
 export async function start(): Promise<void> {
-  const config = readServiceConfig<ProjectorConfig>({ AWS_LWA_PASS_THROUGH_PATH: Joi.string().pattern(/^\/[A-Za-z0-9/_.-]*$/).default('/events') }, [databaseSchema]);
+  const config = readServiceConfig<ProjectorConfig>({ AWS_LWA_PASS_THROUGH_PATH: Validate.string().pattern(/^\/[A-Za-z0-9/_.-]*$/).default('/events') }, [databaseSchema]);
   const logger = serviceLogger(config);
   // The AWS SDK loads with the first DynamoDB call: the readiness check makes none.
   const eventStore = lazyDynamoDbEventStore({ tableName: config.EVENTS_TABLE, ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}) });

@@ -1,5 +1,6 @@
 import type { ServerRegisterPluginObject } from '@hapi/hapi';
-import Joi from 'joi';
+import type Joi from 'joi';
+import Validate from '@hapi/validate';
 import type { Logger } from 'pino';
 import { httpUrl, readConfig, settings } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
@@ -17,8 +18,8 @@ export interface ServiceConfig {
 
 export const serviceSettings = {
   // 3000 and 9001 are taken inside Lambda (runtime API, adapter).
-  PORT: Joi.number().port().invalid(3000, 9001).default(8080),
-  HOST: Joi.string().default('0.0.0.0'),
+  PORT: Validate.number().port().invalid(3000, 9001).default(8080),
+  HOST: Validate.string().default('0.0.0.0'),
   LOG_LEVEL: logLevelSetting,
   EVENTS_TABLE: settings.eventsTable.required(),
   DYNAMODB_ENDPOINT: httpUrl(),
@@ -26,7 +27,7 @@ export const serviceSettings = {
 
 /** Reads the service's settings before anything starts; a bad one stops the process with one line. */
 export function readServiceConfig<T extends ServiceConfig>(extra: Record<string, Joi.Schema> = {}, checks: readonly Joi.ObjectSchema[] = []): T {
-  let config = readConfig<T>(Joi.object({ ...serviceSettings, ...extra }), process.env);
+  let config = readConfig<T>(Validate.object({ ...serviceSettings, ...extra }), process.env);
   for (const schema of checks) config = { ...config, ...readConfig<object>(schema, process.env) };
   return config;
 }

@@ -1,5 +1,5 @@
 import type { Plugin, ServerRegisterPluginObject } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import { httpUrl } from '../shared/config.ts';
 import { authPlugin } from '../shared/auth.ts';
 import type { AuthOptions } from '../shared/auth.ts';
@@ -16,11 +16,11 @@ export interface UserAuthConfig {
  * JWT_SECRET (HS256, outside AWS), or the identity provider's JWKS URL with its issuer and
  * audience, all three together: a JWKS without them would accept any issuer's tokens.
  */
-export const userAuthSchema = Joi.object<UserAuthConfig>({
-  JWT_SECRET: Joi.string().min(16),
+export const userAuthSchema = Validate.object<UserAuthConfig>({
+  JWT_SECRET: Validate.string().min(16),
   JWT_JWKS_URL: httpUrl(),
-  JWT_ISSUER: Joi.string(),
-  JWT_AUDIENCE: Joi.string(),
+  JWT_ISSUER: Validate.string(),
+  JWT_AUDIENCE: Validate.string(),
 })
   .xor('JWT_SECRET', 'JWT_JWKS_URL')
   .and('JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE')

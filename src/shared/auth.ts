@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import Boom from '@hapi/boom';
 import type { Plugin, Request } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import { httpUrl } from './config.ts';
 import { errors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
@@ -29,12 +29,12 @@ export interface UserCredentials {
   readonly userId: string;
 }
 
-const optionsSchema = Joi.object<AuthOptions>({
-  secret: Joi.string().min(16),
+const optionsSchema = Validate.object<AuthOptions>({
+  secret: Validate.string().min(16),
   jwksUrl: httpUrl(),
-  issuer: Joi.string(),
-  audience: Joi.string(),
-  jwks: Joi.object().unknown(true),
+  issuer: Validate.string(),
+  audience: Validate.string(),
+  jwks: Validate.object().unknown(true),
 })
   .xor('secret', 'jwksUrl')
   .with('jwksUrl', ['issuer', 'audience'])
@@ -163,7 +163,7 @@ export function rememberVerified(verify: Verify, keySet: () => number | undefine
 export const authPlugin: Plugin<AuthOptions> = {
   name: 'auth',
   register(server, rawOptions) {
-    const options = Joi.attempt(rawOptions, optionsSchema, 'auth plugin options:');
+    const options = Validate.attempt(rawOptions, optionsSchema, 'auth plugin options:');
     const { verify, keys } = verifier(options, (tags, data) => server.log(tags, data));
     if (keys) server.ext('onPostStart', () => keys.prefetch());
     server.auth.scheme('bearer-jwt', () => ({

@@ -1,9 +1,9 @@
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import t from 'tap';
 import { httpUrl, readConfig } from './config.ts';
 
 t.test('an http(s) URL setting: accepted as given, anything else named and refused', async (t) => {
-  const schema = Joi.object({ URL_SETTING: httpUrl() });
+  const schema = Validate.object({ URL_SETTING: httpUrl() });
   const read = (value: string) => {
     const messages: string[] = [];
     const config = readConfig<{ URL_SETTING?: string }>(schema, { URL_SETTING: value }, (message) => {

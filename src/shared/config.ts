@@ -1,15 +1,18 @@
-import Joi from 'joi';
+import type Joi from 'joi';
+import Validate from '@hapi/validate';
 
 /**
  * Reads and checks configuration from the environment before anything starts. A missing or
- * malformed variable stops the process with one line that names it.
+ * malformed variable stops the process with one line that names it. The schemas are
+ * `@hapi/validate`'s, which hapi loads anyway: joi itself is not evaluated before a deployed
+ * service listens (its routes load their joi schemas on first use).
  */
 export function readConfig<T>(
   keys: Record<keyof T, Joi.Schema> | Joi.ObjectSchema<T>,
   env: NodeJS.ProcessEnv,
   exit: (message: string) => never = fail,
 ): T {
-  const schema = Joi.isSchema(keys) ? (keys as Joi.ObjectSchema<T>) : Joi.object(keys as Record<string, Joi.Schema>);
+  const schema = Validate.isSchema(keys) ? (keys as Joi.ObjectSchema<T>) : Validate.object(keys as Record<string, Joi.Schema>);
   const { error, value } = schema.unknown(true).validate(env, { abortEarly: true, convert: true });
   if (error) exit(`configuration error: ${error.message}`);
   return value as T;
@@ -24,10 +27,15 @@ function fail(message: string): never {
  * An http(s) URL setting, read by the WHATWG URL parser. Joi's `string().uri()` builds a large
  * regular expression on first use, per scheme list (about 25 ms of a cold start for the two
  * checks a JWKS deployment makes); `new URL` is already there and is what the clients use.
- * Messages as `uri()` words them.
+ * Messages as joi's `uri()` words them.
  */
+const uriMessages = {
+  'string.uri': '{{#label}} must be a valid uri',
+  'string.uriCustomScheme': '{{#label}} must be a valid uri with a scheme matching the {{#scheme}} pattern',
+};
+
 export function httpUrl(): Joi.StringSchema {
-  return Joi.string().custom((value: string, helpers) => {
+  return Validate.string().custom((value: string, helpers) => {
     let url: URL;
     try {
       url = new URL(value);
@@ -36,7 +44,7 @@ export function httpUrl(): Joi.StringSchema {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return helpers.error('string.uriCustomScheme', { scheme: 'https|http' });
     return value;
-  });
+  }).messages(uriMessages);
 }
 
 /** A Postgres schema name the service creates and names in SQL: a plain lowercase identifier. */
@@ -46,7 +54,7 @@ export const defaultDatabaseSchema = 'projections';
 /** The settings every entry that reads them shares, checked the same way everywhere. */
 export const settings = {
   /** EVENTS_TABLE: a DynamoDB table name. */
-  eventsTable: Joi.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/),
+  eventsTable: Validate.string().pattern(/^[A-Za-z0-9_.-]{3,255}$/),
   /** DATABASE_SCHEMA: the schema of the projection tables. */
-  databaseSchema: Joi.string().pattern(schemaNamePattern).default(defaultDatabaseSchema),
+  databaseSchema: Validate.string().pattern(schemaNamePattern).default(defaultDatabaseSchema),
 };

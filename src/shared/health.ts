@@ -1,5 +1,6 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
+import { lazySchema, loadJoi } from './lazy-schema.ts';
 import { unavailable } from './http-errors.ts';
 import { documented } from './openapi/responses.ts';
 
@@ -47,8 +48,17 @@ export function healthRoute(options: {
       tags: options.tags,
       description: `Liveness; with deep=true also reaches the ${options.store} (not through API Gateway)`,
       notes: `A deep check runs only for callers inside the deployment (the Lambda adapter, local calls); through API Gateway deep=true answers the shallow result with ${healthCheckDepthHeader}: ${deepNotServed}.`,
-      validate: { query: Joi.object({ deep: Joi.boolean().default(false) }) },
-      response: { status: { 200: Joi.string().valid(options.text).example(options.text) } },
+      // Checked with hapi's own validator: the readiness check answers before joi is loaded.
+      validate: {
+        query: lazySchema(
+          async () => {
+            const Joi = await loadJoi();
+            return Joi.object({ deep: Joi.boolean().default(false) });
+          },
+          { now: Validate.object({ deep: Validate.boolean().default(false) }) },
+        ),
+      },
+      response: { status: { 200: lazySchema(async () => (await loadJoi()).string().valid(options.text).example(options.text), { now: Validate.string().valid(options.text) }) } },
       plugins: documented({
         success: {
           200: {

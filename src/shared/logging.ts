@@ -1,6 +1,6 @@
 import type { Plugin, Request, ServerRegisterPluginObject } from '@hapi/hapi';
 import HapiPino from 'hapi-pino';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import pino from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import { traceIdOf } from './http-server.ts';
@@ -188,7 +188,7 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /** LOG_LEVEL, the one setting every entry reads for its logger. */
-export const logLevelSetting = Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info');
+export const logLevelSetting = Validate.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info');
 
 /** What the request line says about the caller: the token's subject, once auth ran. */
 function userOf(request: Request): string | undefined {

@@ -1,14 +1,13 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
-import Joi from 'joi';
 import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
-import type { Role } from '../../contracts/events.ts';
 import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
 import { documented, etag } from '../../shared/openapi/responses.ts';
 import type { ErrorStatus } from '../../shared/openapi/responses.ts';
-import * as schema from './command.schemas.ts';
+import { lazySchemas } from '../../shared/lazy-schema.ts';
+import type { LazySchema } from '../../shared/lazy-schema.ts';
 import { groupChatDecider } from './group-chat/group-chat.decider.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
 import type { CommandHandler, CommandMetadata, Handled } from './handle-command.ts';
@@ -35,7 +34,7 @@ interface CommandRoute<P, B> {
   readonly method: 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly description: string;
-  readonly validate: { readonly params?: Joi.ObjectSchema<P>; readonly payload: Joi.Schema<B> };
+  readonly validate: { readonly params?: LazySchema<P>; readonly payload: LazySchema<B> };
   /** A route that starts a stream: answers 201 with the new id under this name; no If-Match. */
   readonly creates?: 'groupChatId' | 'messageId';
   /** The refusals of its rules (403, 409), besides what every command of its kind can answer. */
@@ -50,21 +49,30 @@ const onExisting = [...always, 404, 410, 412] as const;
 /** ...and a message posted into a chat: not found / not yours, deleted. */
 const intoChat = [...always, 404, 410] as const;
 
+/** The joi schemas of the routes, loaded with the first command (see `lazySchema`). */
+const schema = lazySchemas(() => import('./command.schemas.ts'));
+const chatParams = schema((s) => s.chatParams);
+const memberParams = schema((s) => s.memberParams);
+const messageParams = schema((s) => s.messageParams);
+const noBody = schema((s) => s.noBody);
+const createHeaders = schema((s) => s.createHeaders);
+const updateHeaders = schema((s) => s.updateHeaders);
+const bodies = {
+  CreateGroupChat: schema((s) => s.bodies.CreateGroupChat),
+  PostMessage: schema((s) => s.bodies.PostMessage),
+  RenameGroupChat: schema((s) => s.bodies.RenameGroupChat),
+  AddMember: schema((s) => s.bodies.AddMember),
+  ChangeMemberRole: schema((s) => s.bodies.ChangeMemberRole),
+  EditMessage: schema((s) => s.bodies.EditMessage),
+};
+
 /** How a route answers: 201 with the new id for one that creates, else 200 on an existing stream. */
 const answers = {
-  groupChatId: { status: 201, body: schema.groupChatCreated, errors: always, done: "Created: the new chat's id, its version and a consistency token" },
-  messageId: { status: 201, body: schema.messagePosted, errors: intoChat, done: "Created: the new message's id, its version and a consistency token" },
-  update: { status: 200, body: schema.accepted, errors: onExisting, done: "Done: the stream's new version and a consistency token" },
+  groupChatId: { status: 201, body: schema((s) => s.groupChatCreated), errors: always, done: "Created: the new chat's id, its version and a consistency token" },
+  messageId: { status: 201, body: schema((s) => s.messagePosted), errors: intoChat, done: "Created: the new message's id, its version and a consistency token" },
+  update: { status: 200, body: schema((s) => s.accepted), errors: onExisting, done: "Done: the stream's new version and a consistency token" },
 } as const;
 const tags = ['api', 'command'];
-
-const chatParams = Joi.object<{ id: string }>({ id: schema.uuid.required() });
-const memberParams = Joi.object<{ id: string; userId: string }>({ id: schema.uuid.required(), userId: schema.userId });
-const messageParams = Joi.object<{ id: string; messageId: string }>({ id: schema.uuid.required(), messageId: schema.uuid.required() });
-const nameBody = Joi.object<{ name: string }>({ name: schema.name });
-const textBody = Joi.object<{ text: string }>({ text: schema.text });
-const memberBody = Joi.object<{ userId: string; role: Role }>({ userId: schema.userId, role: schema.role });
-const roleBody = Joi.object<{ role: Role }>({ role: schema.role });
 
 /** The command API (SPEC §2): every route, its input and its command, top to bottom. */
 const commandTable = [
@@ -72,7 +80,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats',
     description: 'Create a group chat; the caller becomes its owner and an admin',
-    validate: { payload: nameBody.label('CreateGroupChat') },
+    validate: { payload: bodies.CreateGroupChat },
     creates: 'groupChatId',
     refusals: [],
     toCommand: ({ payload, actorId, newId }) => ({ groupChatId: newId, command: { type: 'CreateGroupChat', actorId, name: payload.name } }),
@@ -81,7 +89,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/messages',
     description: 'Post a message (members)',
-    validate: { params: chatParams, payload: textBody.label('PostMessage') },
+    validate: { params: chatParams, payload: bodies.PostMessage },
     creates: 'messageId',
     refusals: [],
     toCommand: ({ params, payload, actorId, newId }) => ({
@@ -93,7 +101,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/rename',
     description: 'Rename a group chat (admins)',
-    validate: { params: chatParams, payload: nameBody.label('RenameGroupChat') },
+    validate: { params: chatParams, payload: bodies.RenameGroupChat },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({ groupChatId: params.id, command: { type: 'RenameGroupChat', actorId, name: payload.name } }),
   }),
@@ -101,7 +109,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/members',
     description: 'Add a member (admins)',
-    validate: { params: chatParams, payload: memberBody.label('AddMember') },
+    validate: { params: chatParams, payload: bodies.AddMember },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
@@ -112,7 +120,7 @@ const commandTable = [
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/members/{userId}',
     description: "Change a member's role (admins)",
-    validate: { params: memberParams, payload: roleBody.label('ChangeMemberRole') },
+    validate: { params: memberParams, payload: bodies.ChangeMemberRole },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
@@ -123,7 +131,7 @@ const commandTable = [
     method: 'DELETE',
     path: '/command/v1/group-chats/{id}/members/{userId}',
     description: 'Remove a member (admins, or a member leaving)',
-    validate: { params: memberParams, payload: schema.noBody },
+    validate: { params: memberParams, payload: noBody },
     refusals: [403, 409],
     toCommand: ({ params, actorId }) => ({ groupChatId: params.id, command: { type: 'RemoveMember', actorId, userId: params.userId } }),
   }),
@@ -131,7 +139,7 @@ const commandTable = [
     method: 'DELETE',
     path: '/command/v1/group-chats/{id}',
     description: 'Delete a group chat (admins); every later command on it answers 410',
-    validate: { params: chatParams, payload: schema.noBody },
+    validate: { params: chatParams, payload: noBody },
     refusals: [403],
     toCommand: ({ params, actorId }) => ({ groupChatId: params.id, command: { type: 'DeleteGroupChat', actorId } }),
   }),
@@ -139,7 +147,7 @@ const commandTable = [
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/messages/{messageId}',
     description: 'Edit a message (its author)',
-    validate: { params: messageParams, payload: textBody.label('EditMessage') },
+    validate: { params: messageParams, payload: bodies.EditMessage },
     refusals: [403],
     toCommand: ({ params, payload, actorId }) => ({
       messageId: params.messageId,
@@ -150,7 +158,7 @@ const commandTable = [
     method: 'DELETE',
     path: '/command/v1/group-chats/{id}/messages/{messageId}',
     description: 'Delete a message (its author or an admin)',
-    validate: { params: messageParams, payload: schema.noBody },
+    validate: { params: messageParams, payload: noBody },
     refusals: [403],
     toCommand: ({ params, actorId }) => ({ messageId: params.messageId, command: { type: 'DeleteMessage', actorId, groupChatId: params.id } }),
   }),
@@ -188,7 +196,7 @@ function route<P, B>(definition: CommandRoute<P, B>) {
       auth: { strategy: userAuth },
       tags,
       description,
-      validate: { ...(validate.params ? { params: validate.params } : {}), headers: creates ? schema.createHeaders : schema.updateHeaders, payload: validate.payload },
+      validate: { ...(validate.params ? { params: validate.params } : {}), headers: creates ? createHeaders : updateHeaders, payload: validate.payload },
       response: { status: { [status]: body } },
       plugins: documented({ success: { [status]: { description: done, headers: { ETag: etag } } }, errors: [...errors, ...refusals] }),
       handler: async (request, h) => {
@@ -215,7 +223,7 @@ function route<P, B>(definition: CommandRoute<P, B>) {
   });
 }
 
-/** The stream version an If-Match names (its shape is checked by `schema.updateHeaders`). */
+/** The stream version an If-Match names (its shape is checked by `updateHeaders`). */
 function ifMatch(request: Request): { expectedVersion?: number } {
   const value = header(request, 'if-match');
   return value === undefined ? {} : { expectedVersion: Number(value.slice(1, -1)) };

@@ -5,7 +5,8 @@ import type { Role } from '../../contracts/events.ts';
 /**
  * joi schemas of the command API, the one place that owns the shape of its input (SPEC §2 limits):
  * trimmed and bounded names, text, user ids, roles. Deciders receive what passed and check only
- * rules of state. The schemas also feed the OpenAPI description.
+ * rules of state. The schemas also feed the OpenAPI description. The routes (command.routes.ts)
+ * import this module on first use, so a cold start evaluates joi only when a command arrives.
  */
 
 export const limits = { nameMaxLength: 64, textMaxLength: 4000 } as const;
@@ -87,3 +88,21 @@ const token = Joi.string().required().description('Consistency token for X-Consi
 export const accepted = Joi.object({ version, token }).label('CommandAccepted');
 export const groupChatCreated = Joi.object({ groupChatId: uuid.required(), version, token }).label('GroupChatCreated');
 export const messagePosted = Joi.object({ messageId: uuid.required(), version, token }).label('MessagePosted');
+
+export const chatParams = Joi.object<{ id: string }>({ id: uuid.required() });
+export const memberParams = Joi.object<{ id: string; userId: string }>({ id: uuid.required(), userId });
+export const messageParams = Joi.object<{ id: string; messageId: string }>({ id: uuid.required(), messageId: uuid.required() });
+export const nameBody = Joi.object<{ name: string }>({ name });
+export const textBody = Joi.object<{ text: string }>({ text });
+export const memberBody = Joi.object<{ userId: string; role: Role }>({ userId, role });
+export const roleBody = Joi.object<{ role: Role }>({ role });
+
+/** Each command's body, under the name the API description gives it. */
+export const bodies = {
+  CreateGroupChat: nameBody.label('CreateGroupChat'),
+  PostMessage: textBody.label('PostMessage'),
+  RenameGroupChat: nameBody.label('RenameGroupChat'),
+  AddMember: memberBody.label('AddMember'),
+  ChangeMemberRole: roleBody.label('ChangeMemberRole'),
+  EditMessage: textBody.label('EditMessage'),
+};

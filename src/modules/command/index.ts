@@ -1,5 +1,5 @@
 import type { Plugin } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import type { Commit, EventStore } from '../../eventstore/index.ts';
 import { commandRoutes } from './command.routes.ts';
 import { CommandHandler } from './handle-command.ts';
@@ -20,18 +20,18 @@ export interface CommandModuleOptions {
   readonly clock?: () => Date;
 }
 
-const optionsSchema = Joi.object({
-  eventStore: Joi.object({
-    append: Joi.func().required(),
-    readStream: Joi.func().required(),
-    claimKey: Joi.func().required(),
-    ping: Joi.func().required(),
+const optionsSchema = Validate.object({
+  eventStore: Validate.object({
+    append: Validate.func().required(),
+    readStream: Validate.func().required(),
+    claimKey: Validate.func().required(),
+    ping: Validate.func().required(),
   })
     .unknown(true)
     .required(),
-  onAppended: Joi.func(),
-  maxAttempts: Joi.number().integer().min(1).max(100),
-  clock: Joi.func(),
+  onAppended: Validate.func(),
+  maxAttempts: Validate.number().integer().min(1).max(100),
+  clock: Validate.func(),
 });
 
 /**
@@ -51,7 +51,7 @@ export const commandModule: Plugin<CommandModuleOptions> = {
   dependencies: ['auth'],
   register(server, rawOptions) {
     // assert, not attempt: the store is a class instance and must not be cloned.
-    Joi.assert(rawOptions, optionsSchema, 'command module options:');
+    Validate.assert(rawOptions, optionsSchema, 'command module options:');
     const options = rawOptions;
     const handler = new CommandHandler(options.eventStore, {
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import t from 'tap';
 import { openDatabase } from './index.ts';
@@ -10,4 +14,26 @@ t.test('the embedded database runs with its memory sized for a local process', a
     select current_setting('shared_buffers') as shared, current_setting('wal_buffers') as wal,
            current_setting('maintenance_work_mem') as maintenance, current_setting('search_path') as search`.execute(database.db);
   t.same(rows, [{ shared: '16MB', wal: '1MB', maintenance: '16MB', search: 'public' }], 'and keeps PGlite\'s own start parameters');
+});
+
+t.test('a new data folder is initialised once, then opened as it is', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cqrs-pglite-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const first = await openDatabase({ dataDir, schema: 'projections' });
+  await sql`create table kept (n int)`.execute(first.db);
+  await sql`insert into kept values (7)`.execute(first.db);
+  await first.close();
+  t.ok(existsSync(join(dataDir, 'PG_VERSION')), 'the folder holds a database');
+  const again = await openDatabase({ dataDir, schema: 'projections' });
+  t.teardown(() => again.close());
+  const { rows } = await sql<{ n: number }>`select n from kept`.execute(again.db);
+  t.same(rows, [{ n: 7 }], 'and what was written survives');
+});
+
+t.test('a data folder that cannot be initialised is an error that names it', async (t) => {
+  const parent = await mkdtemp(join(tmpdir(), 'cqrs-pglite-'));
+  t.teardown(() => rm(parent, { recursive: true, force: true }));
+  const file = join(parent, 'not-a-folder');
+  await writeFile(file, 'x');
+  await t.rejects(openDatabase({ dataDir: join(file, 'pglite') }), { message: new RegExp(`initialising the PGlite database in ${file}`) });
 });

@@ -50,6 +50,28 @@ export interface ProjectionDatabase {
 export const pgliteMemorySettings: readonly string[] = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB', '-c', 'maintenance_work_mem=16MB'];
 
 /**
+ * A data folder without a database is initialised in a short-lived child process, not here.
+ * PGlite runs initdb in a second, in-memory instance (its own WebAssembly memory and module) and
+ * copies the result through a tar image: done in this process, that left `npm start` at 700–800 MB
+ * RSS after its first start (the memory a WebAssembly instance touched is not given
+ * back), against about 300 MB on a folder that already holds a database (BENCHMARKS.md).
+ */
+async function initialisePgliteDataDir(dataDir: string): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const { execFile } = await import('node:child_process');
+  const pglite = import.meta.resolve('@electric-sql/pglite');
+  const script = `const { PGlite } = await import(${JSON.stringify(pglite)}); await (await PGlite.create({ dataDir: process.argv[1] })).close();`;
+  await new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, ['--liftoff-only', '--input-type=module', '--eval', script, dataDir], { env: process.env }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`initialising the PGlite database in ${dataDir} failed: ${stderr.trim() || error.message}`, { cause: error }));
+      else resolve();
+    });
+  });
+}
+
+/**
  * Opens the projection database: `pg` when a URL or a settings source is given, else embedded
  * PGlite. Both speak the same SQL through Kysely. Opening a `pg` pool does not connect yet (a
  * cold start must not wait on the database); the schema and its tables come from `migrate`.
@@ -73,6 +95,7 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
     kind = 'pglite';
     // Loaded only when used: the Lambda bundle leaves PGlite out (it always has a DATABASE_URL).
     const [{ PGlite }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')]);
+    if (settings.dataDir) await initialisePgliteDataDir(settings.dataDir);
     const pglite = await PGlite.create({ ...(settings.dataDir ? { dataDir: settings.dataDir } : {}), startParams: [...PGlite.defaultStartParams, ...pgliteMemorySettings] });
     dialect = new PGliteDialect(pglite);
   }

@@ -1,5 +1,5 @@
 import type { Plugin } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import type { Kysely } from 'kysely';
 import type { Database } from './database.ts';
 import { prepareOnFirstUse } from './first-use.ts';
@@ -27,13 +27,13 @@ export interface QueryModuleOptions {
   readonly maxConsistencyWaitersPerCaller?: number;
 }
 
-const optionsSchema = Joi.object({
-  db: Joi.object().required(),
-  projector: Joi.object().instance(Projector).required(),
-  consistencyTimeoutMs: Joi.number().integer().min(0).max(30_000),
-  maxConsistencyWaiters: Joi.number().integer().min(0).max(100_000),
-  maxConsistencyWaitersPerCaller: Joi.number().integer().min(0).max(100_000),
-  migrateOnFirstUse: Joi.object({ schema: Joi.string().required() }),
+const optionsSchema = Validate.object({
+  db: Validate.object().required(),
+  projector: Validate.object().instance(Projector).required(),
+  consistencyTimeoutMs: Validate.number().integer().min(0).max(30_000),
+  maxConsistencyWaiters: Validate.number().integer().min(0).max(100_000),
+  maxConsistencyWaitersPerCaller: Validate.number().integer().min(0).max(100_000),
+  migrateOnFirstUse: Validate.object({ schema: Validate.string().required() }),
 });
 
 /**
@@ -50,7 +50,7 @@ export const queryModule: Plugin<QueryModuleOptions> = {
   name: 'query',
   dependencies: ['auth'],
   register(server, options) {
-    Joi.assert(options, optionsSchema, 'query module options:');
+    Validate.assert(options, optionsSchema, 'query module options:');
     const readYourWrites = new ReadYourWrites(options.projector, options.db, {
       timeoutMs: options.consistencyTimeoutMs ?? 2_000,
       maxWaiters: options.maxConsistencyWaiters ?? 100,

@@ -5,7 +5,7 @@
  * by the API: the projector function is invoked by DynamoDB Streams through the adapter.
  */
 import type { Plugin } from '@hapi/hapi';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { healthRoute } from '../../shared/health.ts';
@@ -40,14 +40,14 @@ export const projectorHealthPath = '/projector/healthcheck';
 export const projectorModule: Plugin<ProjectorModuleOptions> = {
   name: 'projector',
   register(server, options) {
-    Joi.assert(
+    Validate.assert(
       options,
-      Joi.object({
-        db: Joi.object().required(),
-        projector: Joi.object().instance(Projector).required(),
-        path: Joi.string().pattern(/^\//).required(),
-        tableName: Joi.string().required(),
-        migrateOnFirstUse: Joi.object({ schema: Joi.string().required() }),
+      Validate.object({
+        db: Validate.object().required(),
+        projector: Validate.object().instance(Projector).required(),
+        path: Validate.string().pattern(/^\//).required(),
+        tableName: Validate.string().required(),
+        migrateOnFirstUse: Validate.object({ schema: Validate.string().required() }),
       }),
       'projector module options:',
     );

@@ -1,18 +1,16 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
-import Joi from 'joi';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import type { StreamPosition } from '../../contracts/consistency-token.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
 import { unavailable } from '../../shared/http-errors.ts';
+import { lazySchemas } from '../../shared/lazy-schema.ts';
 import { documented } from '../../shared/openapi/responses.ts';
 import type { Database } from './database.ts';
 import { findGroupChat, isMember, listGroupChats } from './group-chats/group-chats.queries.ts';
 import { listMessages } from './messages/messages.queries.ts';
-import { decodePageCursor } from './page-cursor.ts';
 import type { PageCursor } from './page-cursor.ts';
 import type { ReadYourWrites } from './projection/consistency.ts';
 import { isUnavailable } from './query-errors.ts';
@@ -22,68 +20,14 @@ export interface QueryRouteDependencies {
   readonly readYourWrites: ReadYourWrites;
 }
 
-const uuid = Joi.string().guid().lowercase();
-const timestamp = Joi.string().isoDate();
-const role = Joi.string().valid('admin', 'member');
-
-const headers = Joi.object({
-  'x-consistency-token': Joi.string()
-    .max(200)
-    // Decoded here, once: the validated header is the stream position it names.
-    .custom((value: string, helpers) => decodeConsistencyToken(value) ?? helpers.error('token.invalid'))
-    .messages({ 'token.invalid': '{{#label}} is not a token this service issued' })
-    .description('A command\'s token: answer only once that write is visible (504 after the deadline)'),
-}).unknown(true);
-
-const groupChatSummary = Joi.object({
-  groupChatId: uuid.required(),
-  name: Joi.string().required(),
-  role: role.required(),
-  memberCount: Joi.number().integer().min(0).required(),
-  lastMessageAt: timestamp.allow(null).required(),
-  version: Joi.number().integer().required(),
-}).label('GroupChatSummary');
-
-const groupChatPage = Joi.object({
-  items: Joi.array().items(groupChatSummary).required(),
-  nextCursor: Joi.string().allow(null).required(),
-}).label('GroupChatPage');
-
-/** `?limit=&before=` of the paged lists: 1–200 items, a cursor this service issued. */
-const pageQuery = Joi.object({
-  limit: Joi.number().integer().min(1).max(200).default(50),
-  before: Joi.string()
-    .custom((value: string, helpers) => decodePageCursor(value) ?? helpers.error('cursor.invalid'))
-    .messages({ 'cursor.invalid': '{{#label}} is not a cursor this service issued' })
-    .description('nextCursor of the previous page'),
-});
-
-const groupChatDetails = Joi.object({
-  groupChatId: uuid.required(),
-  name: Joi.string().required(),
-  ownerId: Joi.string().required(),
-  members: Joi.array()
-    .items(Joi.object({ userId: Joi.string().required(), role: role.required(), joinedAt: timestamp.required() }).label('Member'))
-    .required(),
-  createdAt: timestamp.required(),
-  updatedAt: timestamp.required(),
-  version: Joi.number().integer().required(),
-}).label('GroupChat');
-
-const messagePage = Joi.object({
-  items: Joi.array()
-    .items(
-      Joi.object({
-        messageId: uuid.required(),
-        authorId: Joi.string().required(),
-        text: Joi.string().required(),
-        postedAt: timestamp.required(),
-        editedAt: timestamp.allow(null).required(),
-      }).label('Message'),
-    )
-    .required(),
-  nextCursor: Joi.string().allow(null).required(),
-}).label('MessagePage');
+/** The joi schemas of the routes, loaded with the first query (see `lazySchema`). */
+const schema = lazySchemas(() => import('./query.schemas.ts'));
+const headers = schema((s) => s.headers);
+const pageQuery = schema((s) => s.pageQuery);
+const chatParams = schema((s) => s.chatParams);
+const groupChatPage = schema((s) => s.groupChatPage);
+const groupChatDetails = schema((s) => s.groupChatDetails);
+const messagePage = schema((s) => s.messagePage);
 
 export const queryHealthPath = '/query/healthcheck';
 
@@ -150,7 +94,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         auth,
         tags,
         description: 'One chat with its members (members only)',
-        validate: { headers, params: Joi.object({ id: uuid.required() }) },
+        validate: { headers, params: chatParams },
         response: { status: { 200: groupChatDetails } },
         plugins: documented({ success: { 200: { description: 'The chat' } }, errors: [...listErrors, 404] }),
         handler: (request) =>
@@ -169,7 +113,7 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
         description: 'Messages of a chat, newest first (members only)',
         validate: {
           headers,
-          params: Joi.object({ id: uuid.required() }),
+          params: chatParams,
           query: pageQuery,
         },
         response: { status: { 200: messagePage } },

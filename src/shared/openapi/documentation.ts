@@ -2,6 +2,7 @@ import type { Plugin } from '@hapi/hapi';
 import Inert from '@hapi/inert';
 import Vision from '@hapi/vision';
 import HapiSwagger from 'hapi-swagger';
+import { resolveLazySchemas } from '../lazy-schema.ts';
 import { finishDocument } from './document.ts';
 
 /** Where the raw description is served. */
@@ -42,6 +43,12 @@ export const documentation: Plugin<unknown> = {
     server.ext('onRequest', (request, h) => {
       if (request.path !== '/documentation' || request.url.search === '') return h.continue;
       return h.redirect('/documentation').code(303).takeover();
+    });
+    // hapi-swagger reads the routes' joi schemas: the ones loaded on first use are loaded now.
+    let resolved: Promise<void> | undefined;
+    server.ext('onPreHandler', async (request, h) => {
+      if (request.route.path === documentPath) await (resolved ??= resolveLazySchemas(request.server));
+      return h.continue;
     });
     let finished: object | undefined;
     server.ext('onPostHandler', (request, h) => {

@@ -1,11 +1,12 @@
-import Joi from 'joi';
+import type { Root } from 'joi';
+import { lazySchema, loadJoi } from '../lazy-schema.ts';
 
 /**
  * The pieces of the API description that routes share: the error body, the headers answers
  * carry, and what each error status means. Routes name the statuses they can answer
  * (`documented(...)` in their `plugins`); the description is generated from that, and the
  * contract test (src/shared/openapi/contract.test.ts) fails when a route answers a status it
- * does not name. Plain data and joi only: this ships in the Lambda bundles.
+ * does not name. Plain data, and joi schemas loaded on first use: this ships in the Lambda bundles.
  *
  * @example
  * options: { plugins: documented({ 200: 'Renamed', errors: [400, 401, 404, 503], headers: { ETag: etag } }) }
@@ -84,18 +85,22 @@ export const everyResponseHeaderRefs: Readonly<Record<string, HeaderRef>> = Obje
   Object.keys(everyResponseHeaders).map((name) => [name, headerRef(name)]),
 );
 
-/** The body of every error: Boom's JSON, never a stack trace. */
-export const errorBody = Joi.object({
-  statusCode: Joi.number().integer().min(400).max(599).required(),
-  error: Joi.string().required().description('The reason phrase of the status'),
-  message: Joi.string().required().description('What went wrong; for invalid input, which field'),
-  validation: Joi.object({
-    source: Joi.string().valid('params', 'query', 'headers', 'payload').required(),
-    keys: Joi.array().items(Joi.string()).required(),
-  })
-    .label('ValidationDetails')
-    .description('Which part of the request was invalid (400 only)'),
-}).label('Error');
+/** The body of every error: Boom's JSON, never a stack trace. Only the description reads it: joi is loaded then. */
+export const errorBody = lazySchema(async () => errorBodySchema(await loadJoi()));
+
+function errorBodySchema(Joi: Root) {
+  return Joi.object({
+    statusCode: Joi.number().integer().min(400).max(599).required(),
+    error: Joi.string().required().description('The reason phrase of the status'),
+    message: Joi.string().required().description('What went wrong; for invalid input, which field'),
+    validation: Joi.object({
+      source: Joi.string().valid('params', 'query', 'headers', 'payload').required(),
+      keys: Joi.array().items(Joi.string()).required(),
+    })
+      .label('ValidationDetails')
+      .description('Which part of the request was invalid (400 only)'),
+  }).label('Error');
+}
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 413 | 415 | 422 | 503 | 504;
 

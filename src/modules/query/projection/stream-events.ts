@@ -1,7 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Plugin, Request, ServerRoute } from '@hapi/hapi';
 import type { DynamoDBRecord } from 'aws-lambda';
-import Joi from 'joi';
+import Validate from '@hapi/validate';
 import { MalformedCommitError, decodeStreamRecord } from '../../../eventstore/index.ts';
 import type { Commit, SkipReason } from '../../../eventstore/index.ts';
 import { unavailable } from '../../../shared/http-errors.ts';
@@ -19,8 +19,8 @@ export interface StreamEventsOptions {
 /** Largest Lambda invocation payload: a stream batch can be far bigger than an API request. */
 const maxEventBytes = 6 * 1024 * 1024;
 
-const eventSchema = Joi.object({
-  Records: Joi.array().items(Joi.object().unknown(true)).required(),
+const eventSchema = Validate.object({
+  Records: Validate.array().items(Validate.object().unknown(true)).required(),
 }).unknown(true);
 
 /** The counts the projector logs for each batch: every record ends in exactly one of them. */
@@ -62,7 +62,7 @@ export const streamEventsEndpoint: Plugin<StreamEventsOptions> = {
 
 /** The endpoint's route alone, for a plugin that mounts it among its own routes (the projector module). */
 export function streamEventsRoute(options: StreamEventsOptions): ServerRoute {
-  Joi.assert(options, Joi.object({ projector: Joi.object().instance(Projector).required(), path: Joi.string(), tableName: Joi.string() }));
+  Validate.assert(options, Validate.object({ projector: Validate.object().instance(Projector).required(), path: Validate.string(), tableName: Validate.string() }));
   const { projector } = options;
   return {
     method: 'POST',

@@ -1,0 +1,74 @@
+import Joi from 'joi';
+import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
+import { decodePageCursor } from './page-cursor.ts';
+
+/**
+ * joi schemas of the query API: its input (headers, paths, paging) and its answers, which also feed
+ * the OpenAPI description. The routes (query.routes.ts) import this module on first use, so a cold
+ * start evaluates joi only when a query arrives.
+ */
+
+const uuid = Joi.string().guid().lowercase();
+const timestamp = Joi.string().isoDate();
+const role = Joi.string().valid('admin', 'member');
+
+export const headers = Joi.object({
+  'x-consistency-token': Joi.string()
+    .max(200)
+    // Decoded here, once: the validated header is the stream position it names.
+    .custom((value: string, helpers) => decodeConsistencyToken(value) ?? helpers.error('token.invalid'))
+    .messages({ 'token.invalid': '{{#label}} is not a token this service issued' })
+    .description('A command\'s token: answer only once that write is visible (504 after the deadline)'),
+}).unknown(true);
+
+const groupChatSummary = Joi.object({
+  groupChatId: uuid.required(),
+  name: Joi.string().required(),
+  role: role.required(),
+  memberCount: Joi.number().integer().min(0).required(),
+  lastMessageAt: timestamp.allow(null).required(),
+  version: Joi.number().integer().required(),
+}).label('GroupChatSummary');
+
+export const groupChatPage = Joi.object({
+  items: Joi.array().items(groupChatSummary).required(),
+  nextCursor: Joi.string().allow(null).required(),
+}).label('GroupChatPage');
+
+/** `?limit=&before=` of the paged lists: 1–200 items, a cursor this service issued. */
+export const pageQuery = Joi.object({
+  limit: Joi.number().integer().min(1).max(200).default(50),
+  before: Joi.string()
+    .custom((value: string, helpers) => decodePageCursor(value) ?? helpers.error('cursor.invalid'))
+    .messages({ 'cursor.invalid': '{{#label}} is not a cursor this service issued' })
+    .description('nextCursor of the previous page'),
+});
+
+export const groupChatDetails = Joi.object({
+  groupChatId: uuid.required(),
+  name: Joi.string().required(),
+  ownerId: Joi.string().required(),
+  members: Joi.array()
+    .items(Joi.object({ userId: Joi.string().required(), role: role.required(), joinedAt: timestamp.required() }).label('Member'))
+    .required(),
+  createdAt: timestamp.required(),
+  updatedAt: timestamp.required(),
+  version: Joi.number().integer().required(),
+}).label('GroupChat');
+
+export const messagePage = Joi.object({
+  items: Joi.array()
+    .items(
+      Joi.object({
+        messageId: uuid.required(),
+        authorId: Joi.string().required(),
+        text: Joi.string().required(),
+        postedAt: timestamp.required(),
+        editedAt: timestamp.allow(null).required(),
+      }).label('Message'),
+    )
+    .required(),
+  nextCursor: Joi.string().allow(null).required(),
+}).label('MessagePage');
+
+export const chatParams = Joi.object({ id: uuid.required() });
