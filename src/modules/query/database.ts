@@ -64,7 +64,7 @@ async function initialisePgliteDataDir(dataDir: string): Promise<void> {
   const pglite = import.meta.resolve('@electric-sql/pglite');
   const script = `const { PGlite } = await import(${JSON.stringify(pglite)}); await (await PGlite.create({ dataDir: process.argv[1] })).close();`;
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, ['--liftoff-only', '--input-type=module', '--eval', script, dataDir], { env: process.env }, (error, _stdout, stderr) => {
+    execFile(process.execPath, ['--liftoff-only', '--input-type=module', '--eval', script, '--', dataDir], { env: process.env }, (error, _stdout, stderr) => {
       if (error) reject(new Error(`initialising the PGlite database in ${dataDir} failed: ${stderr.trim() || error.message}`, { cause: error }));
       else resolve();
     });
