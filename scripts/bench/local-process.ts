@@ -263,12 +263,18 @@ function sampledLag(db: NonNullable<LocalProcess['database']>['db'], every: numb
 }
 
 /** How long after the load until every acknowledged message is visible (or undefined past `limitMs`). */
-async function fullVisibility(local: LocalProcess, acknowledged: ReadonlyMap<string, number>, limitMs: number): Promise<{ ms?: number; missing: number }> {
+/**
+ * Polls until every acknowledged post is in the read model. `pollMs` is the last poll's own time
+ * (a count over every acknowledged post, or every page of every chat): the figure cannot resolve
+ * anything shorter, and includes it.
+ */
+async function fullVisibility(local: LocalProcess, acknowledged: ReadonlyMap<string, number>, limitMs: number): Promise<{ ms?: number; pollMs?: number; missing: number }> {
   const t0 = performance.now();
   const expected = [...acknowledged.values()].reduce((s, v) => s + v, 0);
   let missing = expected;
   const done = new Set<string>();
   while (performance.now() - t0 < limitMs) {
+    const polled = performance.now();
     if (local.database) {
       const chats = [...acknowledged.keys()];
       const counted = await local.database.db.selectFrom('messages').select((eb) => eb.fn.countAll<string>().as('count')).where('group_chat_id', 'in', chats).executeTakeFirstOrThrow();
@@ -288,7 +294,7 @@ async function fullVisibility(local: LocalProcess, acknowledged: ReadonlyMap<str
         else missing += count - seen;
       }
     }
-    if (missing <= 0) return { ms: performance.now() - t0, missing: 0 };
+    if (missing <= 0) return { ms: performance.now() - t0, pollMs: performance.now() - polled, missing: 0 };
     await sleep(20);
   }
   return { missing };
@@ -379,8 +385,8 @@ export async function projectionLag(context: BenchContext, shared?: LocalProcess
     rows.push(
       visible.ms === undefined
         ? { group: 'lag', figure: `time to full visibility after the load, ${store}`, ours: null, baseline: round(idleLag.p99, 2), unit: 'ms', ratio: null, budget: `≤ ${lagBudget} ms`, verdict: 'over', note: `${visible.missing} of ${written.writes} acknowledged posts still not visible ${visibilityLimit / 1000} s after the load stopped` }
-        : measured('lag', `time to full visibility after the load, ${store}`, visible.ms, idleLag.p99, 'ms', `≤ ${lagBudget} ms`, visible.ms <= lagBudget, {
-            note: `from the last writer's answer until all ${written.writes} acknowledged posts are in the read model; baseline: idle lag p99`,
+        : measured('lag', `time to full visibility after the load, ${store}`, visible.ms, visible.pollMs!, 'ms', `≤ ${lagBudget} ms beyond one poll`, visible.ms - visible.pollMs! <= lagBudget, {
+            note: `from the last writer's answer until all ${written.writes} acknowledged posts are in the read model; baseline: the time of the poll that found them all (counting every acknowledged post), which the figure includes: the verdict is on the difference`,
           }),
     );
     return rows;
