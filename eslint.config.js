@@ -43,7 +43,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.ts', 'src/entry/**/*.ts'],
+    files: ['scripts/**/*.ts', 'tools/**/*.ts', 'src/entry/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -6,9 +6,9 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { parse } from 'yaml';
-import { checkDist, disposeBundlers, fingerprintService } from '../scripts/affected.ts';
-import type { Fingerprint } from '../scripts/affected.ts';
-import { copySourceTree, sourceFiles } from '../scripts/source-tree.ts';
+import { checkDist, disposeBundlers, fingerprintService } from '../tools/affected/affected.ts';
+import type { Fingerprint } from '../tools/affected/affected.ts';
+import { copySourceTree, sourceFiles } from '../tools/affected/source-tree.ts';
 import { childEnv } from '../src/testing/child-env.ts';
 import { names, parameters, stackIds } from './lib/names.ts';
 

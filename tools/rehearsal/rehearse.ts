@@ -1,12 +1,12 @@
 /**
- * `npm run rehearse`: the AWS topology on this machine (see scripts/rehearsal/topology.ts):
+ * `npm run rehearse`: the AWS topology on this machine (see tools/rehearsal/topology.ts):
  * DynamoDB Local with Streams, the three functions as separate processes started as their
  * images start them, the stream poller in place of the event source mapping, and a router in
  * place of API Gateway. Needs Java 17+ and a Postgres in DATABASE_URL. Stop with Ctrl-C.
  */
-import { buildBundle } from './build.ts';
-import { javaMissing } from './rehearsal/dynamodb-local.ts';
-import { startRehearsal } from './rehearsal/topology.ts';
+import { buildBundle } from '../../scripts/build.ts';
+import { javaMissing } from './dynamodb-local.ts';
+import { startRehearsal } from './topology.ts';
 
 async function main() {
   const missing = javaMissing();

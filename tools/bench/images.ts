@@ -1,12 +1,12 @@
 /**
  * What the benchmark starts: each bundle as its image starts it (the Dockerfile's ENTRYPOINT/CMD and
  * ENV, with the image's /app mapped onto the freshly built dist/), and the baseline bundles of
- * scripts/bench/baselines/ started the same way.
+ * tools/bench/baselines/ started the same way.
  */
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { bundleBytes, bundleOptions } from '../build.ts';
-import type { Bundle as Service } from '../build.ts';
+import { bundleBytes, bundleOptions } from '../../scripts/build.ts';
+import type { Bundle as Service } from '../../scripts/build.ts';
 import { parseDockerfile } from '../../src/testing/dockerfile.ts';
 import type { Dockerfile } from '../../src/testing/dockerfile.ts';
 
@@ -62,7 +62,7 @@ export async function imageLaunch(spec: BundleSpec, distRoot: string, root = pro
   const expected = resolve(distRoot, spec.service, 'index.mjs');
   const scriptIndex = args.indexOf(expected);
   if (scriptIndex < 0) {
-    throw new Error(`${spec.dockerfile} runs ${JSON.stringify(argv)}, which is not dist/${spec.service}/index.mjs: give the bundle's command in scripts/bench/images.ts`);
+    throw new Error(`${spec.dockerfile} runs ${JSON.stringify(argv)}, which is not dist/${spec.service}/index.mjs: give the bundle's command in tools/bench/images.ts`);
   }
   const workdir = [...file.instructions].reverse().find((i) => i.keyword === 'WORKDIR')?.args;
   return { args, env: { ...file.env }, cwd: (workdir && local(withSlash(workdir))) ?? join(distRoot, spec.service), scriptIndex };
@@ -102,12 +102,12 @@ export const withScript = (launch: Launch, script: string): Launch => ({
   args: launch.args.map((arg, index) => (index === launch.scriptIndex ? script : arg)),
 });
 
-/** The baseline bundles (scripts/bench/baselines/), bundled like the services. */
+/** The baseline bundles (tools/bench/baselines/), bundled like the services. */
 export const baselines = {
-  hapi: 'scripts/bench/baselines/bare-hapi.ts',
-  command: 'scripts/bench/baselines/bare-command.ts',
-  query: 'scripts/bench/baselines/bare-query.ts',
-  projector: 'scripts/bench/baselines/bare-projector.ts',
+  hapi: 'tools/bench/baselines/bare-hapi.ts',
+  command: 'tools/bench/baselines/bare-command.ts',
+  query: 'tools/bench/baselines/bare-query.ts',
+  projector: 'tools/bench/baselines/bare-projector.ts',
 } as const;
 export type Baseline = keyof typeof baselines;
 

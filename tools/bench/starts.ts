@@ -8,7 +8,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { v7 as uuidv7 } from 'uuid';
-import { bundleOptions, bundles as serviceEntries } from '../build.ts';
+import { bundleOptions, bundles as serviceEntries } from '../../scripts/build.ts';
 import { groupChatStream, messageStream } from '../../src/contracts/streams.ts';
 import type { Commit } from '../../src/eventstore/index.ts';
 import { DynamoDbEventStore } from '../../src/eventstore/dynamodb-event-store.ts';
@@ -297,7 +297,7 @@ export async function startProfiles(context: BenchContext, services: readonly st
       'whitespace kept (one statement per line). "(garbage collector)", "(program)" and `node:internal/…` are the runtime: ' +
       '`node:internal/modules/esm/utils` is mostly V8 compiling the bundle. Milliseconds are sampled wall time while the process ran and ' +
       'swell on a busy machine; the shares, and the difference to the bare hapi bundle, are what to read. ' +
-      'Summarise other profiles with `npx tsx scripts/bench/profile.ts`.',
+      'Summarise other profiles with `npx tsx tools/bench/profile.ts`.',
     '',
   ];
   const profiled = async (name: string, entry: string, spec: BundleSpec, health: string) => {
@@ -316,7 +316,7 @@ export async function startProfiles(context: BenchContext, services: readonly st
     const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
     return summariseProfiles(await readProfiles(files), { code: join(outdir, 'index.mjs') });
   };
-  const bare = await profiled('bare-hapi', 'scripts/bench/baselines/bare-hapi.ts', context.bundles[0]!, '/health');
+  const bare = await profiled('bare-hapi', 'tools/bench/baselines/bare-hapi.ts', context.bundles[0]!, '/health');
   const summaries: Record<string, unknown> = { 'bare hapi': bare };
   for (const service of services) {
     const spec = context.bundles.find((b) => b.service === service)!;

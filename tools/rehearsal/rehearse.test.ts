@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { buildBundle } from './build.ts';
-import { javaMissing } from './rehearsal/dynamodb-local.ts';
-import { startRehearsal } from './rehearsal/topology.ts';
-import type { Rehearsal } from './rehearsal/topology.ts';
+import { buildBundle } from '../../scripts/build.ts';
+import { javaMissing } from './dynamodb-local.ts';
+import { startRehearsal } from './topology.ts';
+import type { Rehearsal } from './topology.ts';
 
 /**
  * SPEC §7's local rehearsal: the README scenario driven through the API Gateway stand-in into

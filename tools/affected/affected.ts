@@ -31,14 +31,14 @@ import type { App } from 'aws-cdk-lib';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { build, context } from 'esbuild';
 import type { BuildContext } from 'esbuild';
-import type { buildApp } from '../infra/lib/build-app.ts';
-import { parameters as parameterNames, services as serviceNames } from '../infra/lib/names.ts';
-import type { ServiceName } from '../infra/lib/names.ts';
-import { projectContext } from '../infra/lib/project-context.ts';
-import { imageBundles } from '../infra/lib/service-image.ts';
-import { serviceSettingKeys } from '../infra/lib/settings.ts';
-import { buildBundle, builtinNamespace, bundleOptions, bundles } from './build.ts';
-import type { Bundle } from './build.ts';
+import type { buildApp } from '../../infra/lib/build-app.ts';
+import { parameters as parameterNames, services as serviceNames } from '../../infra/lib/names.ts';
+import type { ServiceName } from '../../infra/lib/names.ts';
+import { projectContext } from '../../infra/lib/project-context.ts';
+import { imageBundles } from '../../infra/lib/service-image.ts';
+import { serviceSettingKeys } from '../../infra/lib/settings.ts';
+import { buildBundle, builtinNamespace, bundleOptions, bundles } from '../../scripts/build.ts';
+import type { Bundle } from '../../scripts/build.ts';
 
 export type Service = ServiceName;
 

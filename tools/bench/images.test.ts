@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import { bundles, imageLaunch, withScript } from './bench/images.ts';
-import type { BundleSpec } from './bench/images.ts';
+import { bundles, imageLaunch, withScript } from './images.ts';
+import type { BundleSpec } from './images.ts';
 
 const spec = (service: string, dockerfile: string, command?: string[]): BundleSpec =>
   ({ service, dockerfile, health: '/health', firstRequest: 'events', sizeBudgetBytes: 1, ...(command ? { command } : {}) }) as unknown as BundleSpec;

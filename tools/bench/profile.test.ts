@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import t from 'tap';
-import { packageOf, summariseProfiles, summaryMarkdown } from './bench/profile.ts';
-import type { CpuProfile } from './bench/profile.ts';
+import { packageOf, summariseProfiles, summaryMarkdown } from './profile.ts';
+import type { CpuProfile } from './profile.ts';
 
 t.test('packageOf names the package or project folder a source comes from', async (t) => {
   t.equal(packageOf('../../node_modules/@hapi/hapi/lib/server.js'), '@hapi/hapi');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parseArgs, runBench } from './bench.ts';
 import type { Report, Row } from './bench.ts';
-import { notesMarker } from './bench/report.ts';
+import { notesMarker } from './report.ts';
 
 // The smoke run starts some forty processes, and without DATABASE_URL two embedded Postgres
 // (PGlite): on a busy 2-core machine that can outlast the suite's per-file default.

@@ -74,7 +74,7 @@ async function launchLocal(context: BenchContext, dataDir: string, database: Pro
     DATABASE_URL: database ? context.databaseUrl : undefined,
     DATABASE_SCHEMA: database?.schema,
   });
-  const args = ['--expose-gc', '--import', resolve('scripts/bench/memory-probe.mjs'), '--import', 'tsx', 'src/entry/local.ts'];
+  const args = ['--expose-gc', '--import', resolve('tools/bench/memory-probe.mjs'), '--import', 'tsx', 'src/entry/local.ts'];
   const spawned = spawnProcess(process.execPath, args, env, process.cwd());
   const logged = { warnings: 0, deliveryFailures: 0, samples: [] as string[] };
   let memoryWaiter: ((usage: NodeJS.MemoryUsage) => void) | undefined;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { findImageNode, imageNodeVersion, platformPackage } from './bench/node-runtimes.ts';
+import { findImageNode, imageNodeVersion, platformPackage } from './node-runtimes.ts';
 
 t.test('the images\' Node version comes from the Dockerfile', async (t) => {
   t.match(await imageNodeVersion('Dockerfile.command'), /^22(\.\d+){0,2}$/);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { sql } from 'kysely';
-import type { Bundle as Service } from '../build.ts';
+import type { Bundle as Service } from '../../scripts/build.ts';
 import type { Commit } from '../../src/eventstore/index.ts';
 import { toItem } from '../../src/eventstore/index.ts';
 import { ensureEventsTable } from '../../src/eventstore/events-table.ts';

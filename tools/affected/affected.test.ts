@@ -2,18 +2,18 @@ import { readFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import { parameters } from '../infra/lib/names.ts';
-import { imageBundles } from '../infra/lib/service-image.ts';
+import { parameters } from '../../infra/lib/names.ts';
+import { imageBundles } from '../../infra/lib/service-image.ts';
 import { deployedTemplate, disposeBundlers, fingerprintService, imageTagPlaceholder, parseArgs } from './affected.ts';
 import type { FingerprintOptions } from './affected.ts';
-import { bundles } from './build.ts';
+import { bundles } from '../../scripts/build.ts';
 import { copySourceTree } from './source-tree.ts';
 
 /**
  * SPEC §7 change detection, on throw-away copies of the repository made without git (the files
  * a source archive holds), as the pipelines see it.
  */
-const repo = resolve(import.meta.dirname, '..');
+const repo = resolve(import.meta.dirname, '../..');
 const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' };
 // Every fingerprint bundles and synthesizes; the machine may be shared.
 t.setTimeout(600_000);

@@ -3,7 +3,7 @@
  * by the package or source folder each sampled line came from, through the bundle's source map,
  * with each package's share of the bundle from esbuild's metafile.
  *
- *   npx tsx scripts/bench/profile.ts --bundle dist/command/index.mjs CPU.*.cpuprofile
+ *   npx tsx tools/bench/profile.ts --bundle dist/command/index.mjs CPU.*.cpuprofile
  *
  * Attribution is per line: build the bundle without whitespace minification for profiling
  * (`npm run bench -- --only profile` does), else a minified bundle's few very long lines each
@@ -193,7 +193,7 @@ export function summaryMarkdown(title: string, summary: ProfileSummary, top = 12
 async function main(args: string[]) {
   const at = args.indexOf('--bundle');
   if (at < 0 || !args[at + 1] || args.length < 3) {
-    console.error('usage: tsx scripts/bench/profile.ts --bundle <bundle.mjs> <profile.cpuprofile>…');
+    console.error('usage: tsx tools/bench/profile.ts --bundle <bundle.mjs> <profile.cpuprofile>…');
     process.exit(2);
   }
   const bundle = args[at + 1]!;
