@@ -87,11 +87,13 @@ export interface EventStore {
 /** Another commit already holds the version this append expected to write. */
 export class VersionConflictError extends Error {
   override readonly name = 'VersionConflictError';
-  constructor(
-    readonly streamId: string,
-    readonly expectedVersion: number,
-  ) {
+  readonly streamId: string;
+  readonly expectedVersion: number;
+
+  constructor(streamId: string, expectedVersion: number) {
     super(`stream ${streamId} has moved past version ${expectedVersion}`);
+    this.streamId = streamId;
+    this.expectedVersion = expectedVersion;
   }
 }
 

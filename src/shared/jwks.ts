@@ -45,11 +45,11 @@ export type JwksEvent =
 /** Keys cannot be had right now (none cached and the provider unreachable): answer 503. */
 export class KeysUnavailableError extends Error {
   override readonly name = 'KeysUnavailableError';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
     super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

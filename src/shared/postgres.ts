@@ -11,12 +11,11 @@ import pg from 'pg';
  */
 export class DatabaseConnectError extends Error {
   override readonly name = 'DatabaseConnectError';
-  constructor(
-    message: string,
-    readonly code: '08001' | '08004',
-    options?: ErrorOptions,
-  ) {
+  readonly code: '08001' | '08004';
+
+  constructor(message: string, code: '08001' | '08004', options?: ErrorOptions) {
     super(message, options);
+    this.code = code;
   }
 }
 

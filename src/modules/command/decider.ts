@@ -31,11 +31,11 @@ export type DomainErrorKind =
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';
-  constructor(
-    readonly kind: DomainErrorKind,
-    message: string,
-  ) {
+  readonly kind: DomainErrorKind;
+
+  constructor(kind: DomainErrorKind, message: string) {
     super(message);
+    this.kind = kind;
   }
 }
 

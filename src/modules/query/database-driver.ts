@@ -37,7 +37,11 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
 }
 
 class ClassifiedConnection implements DatabaseConnection {
-  constructor(readonly inner: DatabaseConnection) {}
+  readonly inner: DatabaseConnection;
+
+  constructor(inner: DatabaseConnection) {
+    this.inner = inner;
+  }
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     return classified(() => this.inner.executeQuery<R>(query));
