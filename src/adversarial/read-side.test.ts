@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
 import { groupChatStream, messageStream } from '../contracts/streams.ts';
 import { classifyDriverError } from '../modules/query/database-driver.ts';
-import { Projector, openDatabase, queryModule } from '../modules/query/index.ts';
+import { Projector, queryModule } from '../modules/query/index.ts';
 import { ProjectionUnavailableError } from '../modules/query/query-errors.ts';
 import type { Database } from '../modules/query/index.ts';
 import { projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
@@ -15,7 +15,7 @@ import { invocationContextHeader } from '../shared/health.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { appServer } from '../testing/app-server.ts';
 import { testSecret } from '../testing/command-server.ts';
-import { openTestDatabase } from '../testing/databases.ts';
+import { openTestDatabase, refusedDatabase } from '../testing/databases.ts';
 import { capturedLogger } from '../testing/log-capture.ts';
 import { insertRecord, streamEvent } from '../testing/stream-events.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
@@ -32,12 +32,8 @@ const schemaExists = async (db: Kysely<Database>, schema: string) =>
   (await sql<{ n: number }>`select count(*)::int as n from information_schema.schemata where schema_name = ${schema}`.execute(db)).rows[0]!.n === 1;
 
 t.test('schema work on first use happens only for an authenticated, valid request or a served deep check', async (t) => {
-  const schema = `first_use_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const database = await openDatabase({ schema, ...(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {}) });
-  t.teardown(async () => {
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db);
-    await database.close();
-  });
+  const database = await openTestDatabase(t, undefined, { migrated: false });
+  const { schema } = database;
   const { store } = await freshEventStore();
   const server = createHttpServer();
   await server.register([
@@ -63,12 +59,8 @@ t.test('schema work on first use happens only for an authenticated, valid reques
 });
 
 t.test('the projector migrates on its first batch, never for a body it refuses', async (t) => {
-  const schema = `first_use_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const database = await openDatabase({ schema, ...(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {}) });
-  t.teardown(async () => {
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db);
-    await database.close();
-  });
+  const database = await openTestDatabase(t, undefined, { migrated: false });
+  const { schema } = database;
   const { store } = await freshEventStore();
   const server = createHttpServer();
   await server.register({
@@ -175,7 +167,8 @@ t.test('what leaves the database driver is classified by type, never by its word
 });
 
 t.test('migrations that cannot run answer 503 and are tried again by the next request', async (t) => {
-  const database = await openDatabase({ schema: 'never_migrated' });
+  // A database every statement of which fails, as the migrations' would against one that is down.
+  const database = await refusedDatabase(t);
   const { store } = await freshEventStore();
   let attempts = 0;
   const counting = database.db.withPlugin({
@@ -185,7 +178,6 @@ t.test('migrations that cannot run answer 503 and are tried again by the next re
     },
     transformResult: async (args) => args.result,
   });
-  await database.close();
   const server = createHttpServer();
   await server.register([
     { plugin: authPlugin, options: { secret: testSecret } },

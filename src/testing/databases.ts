@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import t from 'tap';
 import type { Test } from 'tap';
 import { migrate, openDatabase } from '../modules/query/index.ts';
-import type { ProjectionDatabase } from '../modules/query/index.ts';
+import type { DatabaseSettings, ProjectionDatabase } from '../modules/query/index.ts';
+import { pgliteImage } from './pglite-image.ts';
 
 /**
  * The projection databases a read-side test runs against: embedded PGlite always, and the real
@@ -21,11 +22,19 @@ export function eachDatabase(t: Test, name: string, body: (t: Test, open: () => 
   }
 }
 
-// Starting PGlite costs a second or more; one instance per test file serves every schema.
+/**
+ * An embedded, in-memory PGlite started from the initialised image in node_modules/.cache
+ * (`pgliteImage`), never by initdb: what `openDatabase` gives without a URL or a data folder.
+ */
+export async function openEmbeddedDatabase(settings: Omit<DatabaseSettings, 'url' | 'postgres' | 'dataDir' | 'image'> = {}): Promise<ProjectionDatabase> {
+  return openDatabase({ ...settings, image: await pgliteImage() });
+}
+
+// Starting PGlite costs a second; one instance per test file serves every schema.
 let embedded: Promise<ProjectionDatabase> | undefined;
 function sharedEmbedded(): Promise<ProjectionDatabase> {
   if (!embedded) {
-    embedded = openDatabase({});
+    embedded = openEmbeddedDatabase();
     t.teardown(async () => (await embedded!).close());
   }
   return embedded;
@@ -33,9 +42,14 @@ function sharedEmbedded(): Promise<ProjectionDatabase> {
 
 /**
  * A fresh, migrated projection database, its schema dropped when the test ends: on the Postgres
- * of `url` (DATABASE_URL by default), or on the file's shared PGlite when `url` is null.
+ * of `url` (DATABASE_URL by default), or on the file's shared PGlite when `url` is null. With
+ * `migrated: false` the schema does not exist yet (for tests of who creates it).
  */
-export async function openTestDatabase(t: Test, url: string | null = process.env.DATABASE_URL ?? null): Promise<ProjectionDatabase> {
+export async function openTestDatabase(
+  t: Test,
+  url: string | null = process.env.DATABASE_URL ?? null,
+  options: { readonly migrated?: boolean } = {},
+): Promise<ProjectionDatabase> {
   const schema = `test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
   let database: ProjectionDatabase;
   if (url) {
@@ -44,7 +58,7 @@ export async function openTestDatabase(t: Test, url: string | null = process.env
     const shared = await sharedEmbedded();
     database = { ...shared, db: shared.inSchema(schema), schema, close: async () => undefined };
   }
-  await migrate(database.db, database.schema);
+  if (options.migrated !== false) await migrate(database.db, database.schema);
   t.teardown(async () => {
     for (const name of [schema, `${schema}_old`, `${schema}_rebuild`]) {
       await sql`drop schema if exists ${sql.id(name)} cascade`.execute(database.db).catch(() => undefined);

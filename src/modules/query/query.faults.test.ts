@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { Test } from 'tap';
 import { appServer } from '../../testing/app-server.ts';
-import { openTestDatabase } from '../../testing/databases.ts';
+import { openEmbeddedDatabase, openTestDatabase } from '../../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
 import { startTcpProxy } from '../../testing/tcp-proxy.ts';
 import { ProjectionFeed, Projector, migrate, openDatabase } from './index.ts';
@@ -79,7 +79,7 @@ t.test('a projection that cannot start catches up once the database answers', { 
 });
 
 t.test('embedded database closed: queries 503, commands still succeed', async (t) => {
-  const database = await openDatabase({ schema: 'projections' });
+  const database = await openEmbeddedDatabase({ schema: 'projections' });
   await migrate(database.db, database.schema);
   const { store } = await freshEventStore();
   const api = await appServer(store, database, { retryMs: 10_000 });
