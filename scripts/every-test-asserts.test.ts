@@ -25,8 +25,9 @@ t.test('parent', async (t) => {
 });
 `,
   );
-  const tap = join('node_modules', 'tap', 'dist', 'esm', 'run.mjs');
-  const run = await promisify(execFile)(process.execPath, [tap, '--disable-coverage', '-R', 'tap', file]).then(
+  // The file alone under node, with the rule loaded exactly as .taprc loads it: the TAP it prints
+  // and its exit code are what the runner would read.
+  const run = await promisify(execFile)(process.execPath, ['--import=./src/testing/every-test-asserts.mjs', file]).then(
     (done) => ({ code: 0, stdout: done.stdout }),
     (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
   );

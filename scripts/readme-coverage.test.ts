@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import t from 'tap';
 
 /**
- * scripts/readme.test.ts runs the ```sh blocks of "## Try it with curl" against npm start. A curl
+ * scripts/readme.slow.test.ts runs the ```sh blocks of "## Try it with curl" against npm start. A curl
  * example anywhere else would drift unnoticed, so each one is either in that section or in a
  * section whose scenario a named test runs; and every example sends the walkthrough's `$ALICE`/
  * `$BOB` the way the walkthrough defines them (a whole `Authorization: Bearer …` header).
  */
 const walked = 'Try it with curl';
-const runElsewhere: Record<string, string> = { Traces: 'src/entry/local-tracing.test.ts' };
+const runElsewhere: Record<string, string> = { Traces: 'src/entry/local-tracing.slow.test.ts' };
 
 interface Block {
   readonly language: string;
@@ -40,7 +40,7 @@ t.test('every README curl example is run by a test, and uses the walkthrough\'s 
   t.ok(calling.length > 0, 'the README has curl examples');
   for (const block of calling) {
     const where = `README.md:${block.line}`;
-    if (block.section === walked) t.equal(block.language, 'sh', `${where} is fenced \`\`\`sh, which scripts/readme.test.ts picks up`);
+    if (block.section === walked) t.equal(block.language, 'sh', `${where} is fenced \`\`\`sh, which scripts/readme.slow.test.ts picks up`);
     else t.ok(Object.hasOwn(runElsewhere, block.section), `${where} (${block.section}) is in "${walked}" or in a section a named test runs`);
     const misused = [...block.body.matchAll(/(-H\s+)?"([^"]*\$(?:ALICE|BOB)\b[^"]*)"/g)].filter(([, flag, quoted]) => !flag || !/^\$(ALICE|BOB)$/.test(quoted!));
     t.same(misused.map(([text]) => text), [], `${where} sends $ALICE/$BOB only as -H "$ALICE"`);

@@ -11,7 +11,7 @@ import { openDatabase } from '../modules/query/index.ts';
  * path starting with "-") or holds spaces, quotes and non-ASCII characters is still just a path.
  */
 
-t.test('a data folder named like an option, with spaces, quotes and unicode, is initialised and opened', async (t) => {
+t.test('a data folder named like an option, with spaces, quotes and unicode, is initialised once, then opened as it is', async (t) => {
   const parent = mkdtempSync(join(tmpdir(), 'pglite-names-'));
   const cwd = process.cwd();
   process.chdir(parent);
@@ -20,12 +20,20 @@ t.test('a data folder named like an option, with spaces, quotes and unicode, is 
     rmSync(parent, { recursive: true, force: true });
   });
   const dataDir = `--inspect 'a "b" ü`;
-  const database = await openDatabase({ dataDir });
+  const first = await openDatabase({ dataDir, schema: 'projections' });
   try {
-    const { rows } = await sql<{ one: number }>`select 1 as one`.execute(database.db);
-    t.same(rows, [{ one: 1 }]);
+    await sql`create table kept (n int)`.execute(first.db);
+    await sql`insert into kept values (7)`.execute(first.db);
   } finally {
-    await database.close();
+    await first.close();
   }
   t.ok(existsSync(join(parent, dataDir, 'PG_VERSION')), 'the database is in the folder of that name');
+  // A second open finds the database there and initialises nothing: what was written survives.
+  const again = await openDatabase({ dataDir, schema: 'projections' });
+  try {
+    const { rows } = await sql<{ n: number }>`select n from kept`.execute(again.db);
+    t.same(rows, [{ n: 7 }], 'and what was written survives a reopen');
+  } finally {
+    await again.close();
+  }
 });

@@ -4,7 +4,6 @@ import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
 import { authPlugin } from '../shared/auth.ts';
-import { documentation } from '../shared/openapi/documentation.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { requestLogging } from '../shared/logging.ts';
 import { client, testSecret } from './command-server.ts';
@@ -45,7 +44,8 @@ export async function appServer(store: EventStore, database: ProjectionDatabase,
       },
     },
   ]);
-  if (options.documented) await server.register(documentation);
+  // hapi-swagger and Swagger UI load only for the tests that serve the description.
+  if (options.documented) await server.register((await import('../shared/openapi/documentation.ts')).documentation);
   if (options.listen) await server.start();
   else await server.initialize();
   return { ...client(server), projector, feed };

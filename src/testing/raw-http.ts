@@ -6,12 +6,13 @@ import { connect } from 'node:net';
  * (send `Connection: close` to have the server end it); `end` half-closes after writing (Node's
  * server then abandons a request still in flight), `destroy` drops the connection straight
  * after writing (an early close). A server that goes silent for `idleMs` gets the connection
- * dropped, and the test sees what arrived until then.
+ * dropped, and the test sees what arrived until then; so does one still open when `until` settles
+ * (the test has seen what it waited for).
  */
 export function sendRaw(
   port: number,
   bytes: string | Buffer | readonly (string | Buffer)[],
-  options: { readonly close?: 'end' | 'destroy'; readonly idleMs?: number } = {},
+  options: { readonly close?: 'end' | 'destroy'; readonly idleMs?: number; readonly until?: Promise<unknown> } = {},
 ): Promise<string> {
   const chunks = Array.isArray(bytes) ? bytes : [bytes as string | Buffer];
   return new Promise((resolve) => {
@@ -22,6 +23,7 @@ export function sendRaw(
     socket.on('data', (data: Buffer) => received.push(data));
     socket.on('error', () => undefined);
     socket.on('close', done);
+    void options.until?.finally(() => socket.destroy());
     socket.on('connect', () => {
       for (const chunk of chunks) socket.write(chunk);
       if (options.close === 'destroy') socket.destroy();

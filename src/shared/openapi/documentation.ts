@@ -12,7 +12,7 @@ export const documentPath = '/openapi.json';
  * `GET /documentation` (Swagger UI, served from this process: no request leaves the page) and
  * `GET /openapi.json`, the OpenAPI 3.0 description of every route tagged `api`: hapi-swagger
  * generates it from the joi schemas and `documented(...)` options, `finishDocument` completes it.
- * Local tooling only: no Lambda bundle carries it (scripts/build.test.ts). The page is only ever
+ * Local tooling only: no Lambda bundle carries it (scripts/build.slow.test.ts). The page is only ever
  * served at its bare address, so no link can point it at another description or hand it a token.
  */
 export const documentation: Plugin<unknown> = {
