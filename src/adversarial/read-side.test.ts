@@ -69,6 +69,9 @@ t.test('the projector migrates on its first batch, never for a body it refuses',
   });
   await server.initialize();
   t.equal((await server.inject({ method: 'POST', url: '/events', payload: { hello: 'world' } })).statusCode, 400);
+  const unreportable = await server.inject({ method: 'POST', url: '/events', payload: { Records: [{ eventName: 'INSERT' }] } });
+  t.equal(unreportable.statusCode, 400, 'a record without a sequence number');
+  t.match(JSON.parse(unreportable.payload), { message: /^"Records\[0\]\.dynamodb/ }, 'names the record');
   t.equal((await server.inject({ method: 'GET', url: projectorHealthPath })).statusCode, 200);
   t.equal(await schemaExists(database.db, schema), false, 'no schema work yet');
   const chat = uuidv7();

@@ -1,4 +1,3 @@
-import Boom from '@hapi/boom';
 import type { Plugin, Request, ServerRoute } from '@hapi/hapi';
 import type { DynamoDBRecord } from 'aws-lambda';
 import Validate from '@hapi/validate';
@@ -19,8 +18,15 @@ export interface StreamEventsOptions {
 /** Largest Lambda invocation payload: a stream batch can be far bigger than an API request. */
 const maxEventBytes = 6 * 1024 * 1024;
 
+/**
+ * A batch, as far as the route checks it before anything runs (the database included): every
+ * record has the sequence number it would be reported by, or the whole invocation fails (400)
+ * before anything applies, and Lambda retries it.
+ */
 const eventSchema = Validate.object({
-  Records: Validate.array().items(Validate.object().unknown(true)).required(),
+  Records: Validate.array()
+    .items(Validate.object({ dynamodb: Validate.object({ SequenceNumber: Validate.string().min(1).required() }).unknown(true).required() }).unknown(true))
+    .required(),
 }).unknown(true);
 
 /** The counts the projector logs for each batch: every record ends in exactly one of them. */
@@ -84,12 +90,8 @@ export function streamEventsRoute(options: StreamEventsOptions): ServerRoute {
  * nothing fails), and reports each record's outcome.
  */
 async function applyRecords(request: Request, projector: Projector, records: readonly DynamoDBRecord[], tableName: string | undefined) {
-  const sequenceNumbers = records.map((record, index) => {
-    const sequenceNumber = record.dynamodb?.SequenceNumber;
-    // Without its sequence number a record cannot be reported: fail the whole batch, before anything applies.
-    if (typeof sequenceNumber !== 'string' || sequenceNumber.length === 0) throw Boom.badRequest(`record ${index} has no dynamodb.SequenceNumber`);
-    return sequenceNumber;
-  });
+  // The route's schema made sure every record has one.
+  const sequenceNumbers = records.map((record) => record.dynamodb!.SequenceNumber!);
   const summary: BatchSummary = {
     records: records.length,
     applied: 0,
