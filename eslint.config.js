@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    // A module is reached only through its index.ts (SPEC §1).
+    // A module is reached only through its index.ts (ARCHITECTURE.md, layout).
     files: ['src/modules/command/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)query/', message: 'The command module never imports the query module.' }] }],

@@ -14,7 +14,10 @@ import { buildApp } from './lib/build-app.ts';
 import { names, parameters } from './lib/names.ts';
 import { projectContext } from './lib/project-context.ts';
 
-/** SPEC §7, on the synthesized templates (offline: no account, no Docker). */
+/**
+ * The infrastructure (ARCHITECTURE.md, infrastructure; DEPLOY.md), on the synthesized templates
+ * (offline: no account, no Docker).
+ */
 const root = resolve(import.meta.dirname, '..');
 const identity = { jwksUrl: 'https://idp.example/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' };
 const source = { connectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d', sourceRepository: 'owner/repo' };
@@ -93,7 +96,7 @@ t.test('cdk.json carries every feature flag aws-cdk-lib recommends for new proje
   for (const [flag, value] of Object.entries(CURRENTLY_RECOMMENDED_FLAGS)) t.same(context[flag], value, flag);
 });
 
-t.test('the events table: keys of SPEC §3, NEW_IMAGE stream, PITR, deletion protection, retained', async (t) => {
+t.test('the events table: the keys of docs/events.md, NEW_IMAGE stream, PITR, deletion protection, retained', async (t) => {
   t.doesNotThrow(() =>
     templates.data.hasResource('AWS::DynamoDB::Table', {
       Properties: {

@@ -1,7 +1,7 @@
 import { ESLint } from 'eslint';
 import t from 'tap';
 
-/** The module boundaries of SPEC §1 are lint rules; these cases prove the rules bite. */
+/** The module boundaries (ARCHITECTURE.md, layout) are lint rules; these cases prove the rules bite. */
 const eslint = new ESLint();
 
 async function problems(filePath: string, code: string): Promise<string[]> {

@@ -7,7 +7,7 @@ import { buildBundle } from './build.ts';
 import type { BuiltBundle } from './build.ts';
 
 /**
- * SPEC §6: each bundle holds its own role and nothing it does not need, read from the
+ * Each bundle holds its own role and nothing it does not need, read from the
  * metafiles (every input esbuild loaded, whether or not tree shaking kept any of it).
  */
 let outRoot: string;

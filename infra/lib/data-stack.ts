@@ -15,7 +15,7 @@ import { names, parameters, prefix, services } from './names.ts';
 import { contextValue } from './settings.ts';
 
 /**
- * What outlives every deploy: the event log (SPEC §3), the projection database, the network it
+ * What outlives every deploy: the event log (docs/events.md), the projection database, the network it
  * lives in, the image repositories and the topic alarms notify. Deployed rarely, by hand, never
  * by a service pipeline; needs no settings (context `alarmEmail` optionally subscribes an
  * address to the alarms).

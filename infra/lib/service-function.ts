@@ -24,7 +24,7 @@ export interface ServiceFunctionProps {
 }
 
 /**
- * What every function's process needs to send its spans (SPEC §10): with active tracing Lambda
+ * What every function's process needs to send its spans: with active tracing Lambda
  * runs the X-Ray daemon beside the function and names it in AWS_XRAY_DAEMON_ADDRESS; the `xray`
  * exporter sends OTLP over UDP to it (DEPLOY.md, "Traces"). The service name is the function's.
  */

@@ -38,7 +38,7 @@ export function serviceImage(scope: Construct, service: ServiceName, tag: string
   });
 }
 
-/** The bundles each image ships (SPEC §6: the query image carries the projector too). */
+/** The bundles each image ships (the query image carries the projector too). */
 export const imageBundles: Record<ServiceName, readonly string[]> = { command: ['command'], query: ['query', 'projector'] };
 
 function imageExcludes(service: ServiceName): string[] {

@@ -83,7 +83,7 @@ export function settingsError(stackName: string, missing: readonly string[], mal
   return `${stackName}: ${problems.join('; ')}: pass ${example} (${where})`;
 }
 
-/** The identity provider the services verify tokens against (SPEC §2: JWKS, issuer, audience). */
+/** The identity provider the services verify tokens against (docs/api.md, identity: JWKS, issuer, audience). */
 export interface IdentitySettings {
   readonly jwksUrl: string;
   readonly issuer: string;

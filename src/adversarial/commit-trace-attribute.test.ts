@@ -5,7 +5,7 @@ import { decodeStreamRecord } from '../eventstore/stream-records.ts';
 import { insertRecord } from '../testing/stream-events.ts';
 
 /**
- * SPEC §10 / commit-item.ts: the trace context on a commit item is an optional hint, "never a
+ * commit-item.ts: the trace context on a commit item is an optional hint, "never a
  * reason to refuse a commit: one that is not a well-formed traceparent is left out". Had the
  * whole item gone through `unmarshall`, a `traceparent` attribute of a type the SDK cannot turn
  * into a JavaScript value (a number beyond 2^53 in exponent form, a number set of such, an

@@ -10,9 +10,9 @@ import { prng } from '../testing/prng.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §9: thousands of seeded random requests to both modules (hostile ids and user names,
- * tampered tokens, cursors and If-Match, bodies of every shape) never get a 5xx or a stack
- * trace, and every answer carries its request id and nosniff. A failure names its seed and
+ * docs/api.md, robustness: thousands of seeded random requests to both modules (hostile ids and
+ * user names, tampered tokens, cursors and If-Match, bodies of every shape) never get a 5xx or a
+ * stack trace, and every answer carries its request id and nosniff. A failure names its seed and
  * case: `FUZZ_SEED=<seed> npx tap src/adversarial/fuzz.test.ts` replays it.
  */
 

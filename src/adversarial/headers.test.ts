@@ -9,7 +9,7 @@ import { openTestDatabase } from '../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore, wrapStore } from '../testing/stores.ts';
 
 /**
- * SPEC §9: every response, errors included, carries `x-request-id` and
+ * docs/api.md, robustness: every response, errors included, carries `x-request-id` and
  * `x-content-type-options: nosniff`; the id reveals no host or process, and an incoming id (the
  * caller's, API Gateway's, Lambda's) is honoured so one id follows a request end to end.
  */

@@ -4,9 +4,9 @@ import { openTestDatabase } from '../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §2: a user id is data, never an object key. Users named after what every JavaScript
- * object has (`constructor`, `__proto__`, `toString`, …) are ordinary users through every
- * command and every query: members where they were added, strangers everywhere else.
+ * docs/api.md, identity: a user id is data, never an object key. Users named after what every
+ * JavaScript object has (`constructor`, `__proto__`, `toString`, …) are ordinary users through
+ * every command and every query: members where they were added, strangers everywhere else.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -10,10 +10,10 @@ import { openTestDatabase } from '../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore, wrapStore } from '../testing/stores.ts';
 
 /**
- * SPEC §2: an Idempotency-Key names one request of one caller across the whole API. Reusing it
- * for any other request (another chat, another route, another body) answers 422, also after a
- * restart; a retry of the same request answers as the first time and appends nothing; two
- * callers' keys never meet.
+ * docs/api.md, idempotency: an Idempotency-Key names one request of one caller across the whole
+ * API. Reusing it for any other request (another chat, another route, another body) answers 422,
+ * also after a restart; a retry of the same request answers as the first time and appends nothing;
+ * two callers' keys never meet.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -8,9 +8,9 @@ import { authPlugin, callerOf, userAuth } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 
 /**
- * The identity provider's JWKS is input too. A key the platform cannot import (an EC point of
- * the wrong length, a truncated modulus) must not turn tokens into 500s (SPEC §2: a bad token
- * is 401, never 500), nor break the keys next to it.
+ * The identity provider's JWKS is input too. A key the platform cannot import (an EC point of the
+ * wrong length, a truncated modulus) must not turn tokens into 500s (docs/api.md, identity: a bad
+ * token is 401, never 500), nor break the keys next to it.
  */
 
 const issuer = 'https://idp.example';

@@ -9,11 +9,11 @@ import { openTestDatabase } from '../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §2, §5, §9: a chat never admits it exists to someone who is not in it. Whatever a
- * non-member sends about a chat (any command, any If-Match, a message id through another
- * chat's URL, a query, a consistency token), the answer is the one for a chat that does not
- * exist: same status, same body, same headers but the request id. Compared answer by answer,
- * never by timing.
+ * docs/api.md, order of checks and read-your-writes: a chat never admits it exists to someone who
+ * is not in it. Whatever a non-member sends about a chat (any command, any If-Match, a message id
+ * through another chat's URL, a query, a consistency token), the answer is the one for a chat that
+ * does not exist: same status, same body, same headers but the request id. Compared answer by
+ * answer, never by timing.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -12,8 +12,8 @@ import { sendRaw, statusOf } from '../testing/raw-http.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §9: logs never contain credentials or raw request packets, and a line stays bounded
- * whatever a client sends. Every assertion reads what the project's logger actually wrote.
+ * docs/api.md, robustness: logs never contain credentials or raw request packets, and a line stays
+ * bounded whatever a client sends. Every assertion reads what the project's logger actually wrote.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -7,10 +7,11 @@ import { capturedLogger } from '../testing/log-capture.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §9: logs never contain credentials. Header credentials are redacted, and the request line
- * logs `req.url` with the values of credential-like query parameters redacted too: a bearer token
- * in the query (`access_token`, RFC 6750 §2.3) would otherwise be written verbatim. It is not only a careless client: the `/documentation`
- * page (hapi-swagger's template) reads `?access_token=` from its own address and requests
+ * docs/api.md, robustness: logs never contain credentials. Header credentials are redacted, and
+ * the request line logs `req.url` with the values of credential-like query parameters redacted
+ * too: a bearer token in the query (`access_token`, RFC 6750 §2.3) would otherwise be written
+ * verbatim. It is not only a careless client: the `/documentation` page (hapi-swagger's
+ * template) reads `?access_token=` from its own address and requests
  * `/openapi.json?access_token=<token>`, so opening the documentation that way logs the token
  * twice (the page now drops any query first). The API routes answer 401 to such a request, and
  * its line must still not carry the token.

@@ -11,8 +11,8 @@ import { sendRaw, statusOf } from '../testing/raw-http.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §9: no request can stop or wedge the process. Each case sends raw bytes over a real
- * socket, then proves the server still answers a health check and a real command.
+ * docs/api.md, robustness: no request can stop or wedge the process. Each case sends raw bytes over
+ * a real socket, then proves the server still answers a health check and a real command.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -21,9 +21,10 @@ import { insertRecord, streamEvent } from '../testing/stream-events.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §4, §5, §9 on the read side: what an anonymous caller can make the query and projector
- * functions do, what a commit this reader does not understand can make a query answer, and
- * whether a consistency token tells a foreign stream from one that does not exist.
+ * The read side (ARCHITECTURE.md; docs/api.md, read-your-writes and robustness): what an
+ * anonymous caller can make the query and projector functions do, what a commit this reader
+ * does not understand can make a query answer, and whether a consistency token tells a foreign
+ * stream from one that does not exist.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -5,8 +5,8 @@ import { openTestDatabase } from '../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * SPEC §9: every token, cursor and If-Match this service hands out is hostile when it comes
- * back. A tampered one is 400 naming the header or parameter, never a 500, never a wait.
+ * docs/api.md, robustness: every token, cursor and If-Match this service hands out is hostile when
+ * it comes back. A tampered one is 400 naming the header or parameter, never a 500, never a wait.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -4,7 +4,7 @@ import t from 'tap';
 import { inSpan, startTracing } from '../shared/tracing.ts';
 
 /**
- * SPEC §9/§10: a collector that is down or refuses spans costs the spans, never the process.
+ * A collector that is down or refuses spans costs the spans, never the process.
  * `npm start` with OTEL_EXPORTER_OTLP_ENDPOINT naming a collector that answers 500 (or is not
  * listening, or never answers), stopped with SIGTERM, must stop cleanly: the final flush's
  * rejection stays inside `tracing.stop()` (and whatever else fails on the way out is logged by

@@ -1,6 +1,7 @@
 /**
- * The read-your-writes token of SPEC §5: opaque to clients, it names a stream and the version a
- * command brought it to. A query handed the token waits until its projection reached that version.
+ * The read-your-writes token (docs/api.md, read-your-writes): opaque to clients, it names a stream
+ * and the version a command brought it to. A query handed the token waits until its projection
+ * reached that version.
  */
 
 export interface StreamPosition {

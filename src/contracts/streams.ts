@@ -1,4 +1,4 @@
-/** Stream names of the two aggregates (SPEC §2): one stream per chat, one per message. */
+/** Stream names of the two aggregates (docs/events.md, streams): one stream per chat, one per message. */
 
 export const groupChatStream = (groupChatId: string): string => `GroupChat-${groupChatId}`;
 export const messageStream = (messageId: string): string => `Message-${messageId}`;

@@ -25,12 +25,12 @@ import { insertRecord, streamEvent } from '../testing/stream-events.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
- * The image contract (SPEC §6) without a Docker engine: each Dockerfile is read and checked
- * against the rules that broke the predecessor's images, then its ENTRYPOINT + CMD is run against
- * the freshly built bundles with the Dockerfile's ENV (the image's /app mapped to the build
- * folder, PORT moved to a free port) and real stores, and the adapter's view is played:
- * readiness path, base-path stripping, a real request. The projector function runs the query
- * image with the CMD and environment its stack sets.
+ * The image contract (ARCHITECTURE.md, two services in AWS) without a Docker engine: each
+ * Dockerfile is read and checked against the rules that broke the predecessor's images, then its
+ * ENTRYPOINT + CMD is run against the freshly built bundles with the Dockerfile's ENV (the image's
+ * /app mapped to the build folder, PORT moved to a free port) and real stores, and the adapter's
+ * view is played: readiness path, base-path stripping, a real request. The projector function runs
+ * the query image with the CMD and environment its stack sets.
  */
 
 t.teardown(closeTestDynamoDb);

@@ -27,7 +27,7 @@ export interface LaunchOptions {
  * How each bundle starts (its index.mjs): Node's compile cache is turned on for the bundle's
  * folder, then the service is loaded, from a chunk of its own, and started. V8 then reads the
  * code it compiled for the service instead of parsing it again: the image's build-time
- * `RUN ["node", "/app/<bundle>/index.mjs", "--prepare-compile-cache"]` (SPEC §6: the image's own
+ * `RUN ["node", "/app/<bundle>/index.mjs", "--prepare-compile-cache"]` (the image's own
  * node on the copied bundle) fills the cache for that exact binary, loading the service and every
  * chunk it may load later (the AWS SDK clients) without starting anything. In Lambda the folder
  * is read-only: the cache is read, never written. Without a cache (or under Node 20) the service

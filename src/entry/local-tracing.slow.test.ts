@@ -10,7 +10,7 @@ import { issueToken } from '../shared/auth.ts';
 import { childEnv } from '../testing/child-env.ts';
 
 /**
- * The README's scenario (SPEC §10): `npm start` with OTEL_EXPORTER_OTLP_ENDPOINT and
+ * The README's scenario (README.md, traces): `npm start` with OTEL_EXPORTER_OTLP_ENDPOINT and
  * OTEL_EXPORTER_OTLP_PROTOCOL=http/json sends the spans of a request that carried a trace header
  * to an OTLP receiver: here a plain HTTP server that parses what arrives at /v1/traces.
  */

@@ -42,7 +42,8 @@ t.test('local entry', async (t) => {
     'requests are logged as JSON with a request id',
   );
 
-  // SPEC §9 against the real entry: bytes that once ended the process, and a header flood.
+  // docs/api.md, robustness, against the real entry: bytes that once ended the process, and a
+  // header flood.
   const port = Number(new URL(first.url).port);
   const killer = await sendRaw(
     port,

@@ -1,5 +1,5 @@
 /**
- * `npm start`: both modules in one hapi server with embedded stores (SPEC §0). The event log is
+ * `npm start`: both modules in one hapi server with embedded stores. The event log is
  * dynalite inside this process with its data under .data/ (or DYNAMODB_ENDPOINT when set); the
  * projections live in embedded PGlite under .data/ (or the Postgres of DATABASE_URL).
  */

@@ -24,7 +24,7 @@ export interface DynamoDbEventStoreOptions {
 }
 
 /**
- * The event log on DynamoDB (SPEC §3): one item per commit, appended with a conditional put at
+ * The event log on DynamoDB (docs/events.md): one item per commit, appended with a conditional put at
  * `expectedVersion + 1`. No TransactWriteItems, so the same code runs against DynamoDB and dynalite.
  */
 export class DynamoDbEventStore implements EventStore {
@@ -48,7 +48,7 @@ export class DynamoDbEventStore implements EventStore {
       events: request.events,
     };
     // The trace of the command that writes the commit travels with it: the projector's span,
-    // wherever the commit is applied, links to it (SPEC §10).
+    // wherever the commit is applied, links to it.
     const traceparent = activeTraceparent();
     if (traceparent !== undefined) Object.assign(commit, { traceparent });
     try {
@@ -265,7 +265,7 @@ export function createDynamoDbClient(settings: ClientSettings = {}): DynamoDBCli
 }
 
 /**
- * One client span per DynamoDB call (SPEC §10), SDK retries included, from the SDK's own
+ * One client span per DynamoDB call, SDK retries included, from the SDK's own
  * middleware stack: nothing patches `require`, so it works the same inside a bundle. With
  * tracing off the middleware only passes the call on.
  */

@@ -42,7 +42,8 @@ export function eventStoreContract(t: Test, makeStore: () => Promise<EventStore>
     t.same(rest, []);
     t.same(read, appended);
     t.same(read?.events[0]?.data, data);
-    // SPEC §3: every event of a commit carries the commit's stream, version, actor and command.
+    // docs/events.md, the envelope: every event of a commit carries the commit's stream, version,
+    // actor and command.
     t.match(read, { streamId, version: 1, actorId: 'alice', commandId: appended.commandId });
     t.same(
       read?.events.map((e) => e.type),

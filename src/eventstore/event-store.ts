@@ -21,8 +21,8 @@ export interface Commit<E extends NewEvent = NewEvent> {
   readonly occurredAt: string;
   readonly events: readonly E[];
   /**
-   * The W3C `traceparent` of the command that wrote the commit, when that command was traced
-   * (SPEC §10). Optional: commits written without tracing, and all older ones, have none.
+   * The W3C `traceparent` of the command that wrote the commit, when that command was traced.
+   * Optional: commits written without tracing, and all older ones, have none.
    */
   readonly traceparent?: string;
 }
@@ -38,7 +38,7 @@ export interface AppendRequest<E extends NewEvent = NewEvent> {
   readonly events: readonly E[];
 }
 
-/** A claim on an Idempotency-Key: the key names this request from now on (SPEC §2). */
+/** A claim on an Idempotency-Key: the key names this request from now on (docs/api.md, idempotency). */
 export interface KeyClaim {
   /** Derived from the caller and the key the caller sent, so two callers' keys never meet. */
   readonly key: string;

@@ -2,7 +2,7 @@ import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } f
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
- * Creates the events table of SPEC §3 when it does not exist (local use and tests; in AWS the
+ * Creates the events table of docs/events.md when it does not exist (local use and tests; in AWS the
  * infrastructure owns the table). Returns true when it created it.
  */
 export async function ensureEventsTable(client: DynamoDBClient, tableName: string): Promise<boolean> {

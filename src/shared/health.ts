@@ -28,10 +28,10 @@ export function deepCheckServed(request: Pick<Request, 'headers' | 'query'>): bo
 }
 
 /**
- * A health route (SPEC §2): no auth and no store access, so the Lambda adapter's readiness check
- * never waits on a database; `?deep=true` also runs `check` and answers 503 when it fails. A deep
- * check asked for through the API answers exactly like the shallow one (200, the same text), with
- * `Health-Check-Depth: shallow; reason=…`, so monitoring never reads a 503 into it.
+ * A health route (docs/api.md, health): no auth and no store access, so the Lambda adapter's
+ * readiness check never waits on a database; `?deep=true` also runs `check` and answers 503 when
+ * it fails. A deep check asked for through the API answers exactly like the shallow one (200, the
+ * same text), with `Health-Check-Depth: shallow; reason=…`, so monitoring never reads a 503 into it.
  */
 export function healthRoute(options: {
   readonly path: string;

@@ -10,7 +10,7 @@ import { logFailedResponses } from './http-errors.ts';
 import { contextField, requestIdOf } from './request-id.ts';
 import { enterContext, requestEnded, tracer, tracingEnabled } from './tracing.ts';
 
-/** Largest accepted request body (SPEC §2): anything bigger is 413. */
+/** Largest accepted request body (docs/api.md, limits): anything bigger is 413. */
 export const maxBodyBytes = 16 * 1024;
 
 /**
@@ -80,7 +80,7 @@ export function hasDotSegment(target: string | undefined): boolean {
 const serverSpans = new WeakMap<Request, Span>();
 
 /**
- * The request's server span (SPEC §10), a child of the caller's `traceparent` or
+ * The request's server span, a child of the caller's `traceparent` or
  * `X-Amzn-Trace-Id` when it sent one. This runs in the first onRequest hook, which hapi calls
  * synchronously as the request arrives: the span's context entered here is the active one for
  * everything the request does afterwards (auth, handler, store calls), with no hook around them.

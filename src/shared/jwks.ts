@@ -2,9 +2,10 @@ import { createLocalJWKSet, errors, importJWK } from 'jose';
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWK, JWSHeaderParameters } from 'jose';
 
 /**
- * The identity provider's signing keys, fetched from its JWKS URL and kept in memory (SPEC §2).
- * The provider is never a start-up dependency: nothing is fetched until a token needs a key (or
- * `prefetch` asks, without anyone waiting), and every fetch is bounded by a timeout.
+ * The identity provider's signing keys, fetched from its JWKS URL and kept in memory
+ * (docs/api.md, identity). The provider is never a start-up dependency: nothing is fetched until
+ * a token needs a key (or `prefetch` asks, without anyone waiting), and every fetch is bounded by
+ * a timeout.
  *
  * What `jose` gives: key selection by the token's `alg`/`kid` against each JWK's `kty`, `crv`,
  * `alg`, `use` and `key_ops` (`createLocalJWKSet`), so an RSA key only ever verifies RS256-512 or PS256-512, a

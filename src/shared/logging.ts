@@ -6,8 +6,8 @@ import type { DestinationStream, Logger } from 'pino';
 import { traceIdOf } from './http-server.ts';
 
 /**
- * The one logging configuration of every process (SPEC §9, §10): JSON lines that never carry a
- * credential or a raw request, and never grow past a bound whatever a client sends.
+ * The one logging configuration of every process (docs/api.md, robustness): JSON lines that never
+ * carry a credential or a raw request, and never grow past a bound whatever a client sends.
  *
  * - Headers that carry credentials are replaced by "[redacted]" wherever they appear in a logged
  *   object, in any casing (a header map, an SDK error's request, a Boom's data).
@@ -208,10 +208,10 @@ function reasonOf(request: Request, status: number): string | undefined {
 }
 
 /**
- * The request log (SPEC §10): hapi-pino on the shared logger for request-scoped and error lines,
- * and one line per request when it completes, with its request id, trace id (when traced), user
- * (`sub`), route, status, latency and, for a 4xx, the reason the client was told. Health checks,
- * which the Lambda adapter sends often, are left out.
+ * The request log (README.md, logs and request ids): hapi-pino on the shared logger for
+ * request-scoped and error lines, and one line per request when it completes, with its request id,
+ * trace id (when traced), user (`sub`), route, status, latency and, for a 4xx, the reason the
+ * client was told. Health checks, which the Lambda adapter sends often, are left out.
  */
 export function requestLogging(logger: Logger, options: { readonly ignorePaths?: readonly string[] } = {}): ServerRegisterPluginObject<unknown> {
   const ignorePaths = [...(options.ignorePaths ?? [])];
@@ -245,8 +245,8 @@ export function requestLogging(logger: Logger, options: { readonly ignorePaths?:
 }
 
 /**
- * The last line of defence (SPEC §9): an error that escapes every handler is logged and the
- * process keeps serving. Nothing a request does may stop it; the fault is still in the log
+ * The last line of defence (docs/api.md, robustness): an error that escapes every handler is logged
+ * and the process keeps serving. Nothing a request does may stop it; the fault is still in the log
  * for someone to fix.
  */
 export function logUncaughtErrors(logger: Logger, target: NodeJS.EventEmitter = process): void {

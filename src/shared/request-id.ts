@@ -7,8 +7,8 @@ const acceptable = /^[A-Za-z0-9._:=+-]{1,128}$/;
 const maxContextBytes = 16 * 1024;
 
 /**
- * The id that follows a request end to end (SPEC §9). Behind API Gateway it is the gateway's own
- * request id (the Lambda Web Adapter forwards the request context as JSON in
+ * The id that follows a request end to end (docs/api.md, robustness). Behind API Gateway it is the
+ * gateway's own request id (the Lambda Web Adapter forwards the request context as JSON in
  * `x-amzn-request-context`, replacing anything a client sent under that name): the id in the
  * API's access log, unique and chosen by no caller, so no caller can make its requests share an
  * id with someone else's. Elsewhere it is the caller's own well-formed `X-Request-Id` (which, behind

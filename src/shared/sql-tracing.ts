@@ -6,7 +6,7 @@ import { failed, tracer, tracingEnabled } from './tracing.ts';
 const operation = /^\s*(select|insert|update|delete|with|begin|commit|rollback|create|alter|drop|set|lock|savepoint|release|truncate)\b/i;
 
 /**
- * Kysely's `log` hook as one span per query (SPEC §10), for both dialects (pg and PGlite): Kysely
+ * Kysely's `log` hook as one span per query, for both dialects (pg and PGlite): Kysely
  * calls it where the query was awaited, so the span joins the active trace, with the start time
  * and duration Kysely measured. The span carries the SQL text, whose values are `$n` parameters
  * (never the values themselves). With tracing off it returns at once.

@@ -10,7 +10,7 @@ import { XRayDaemonExporter } from './tracing-sdk.ts';
 import { RequestContextManager, inSpan, startTracing } from './tracing.ts';
 
 /**
- * How spans leave a process (SPEC §10): to the X-Ray daemon over UDP (what a Lambda function with
+ * How spans leave a process: to the X-Ray daemon over UDP (what a Lambda function with
  * active tracing has beside it), or OTLP/HTTP. Received here by a UDP socket and an HTTP server
  * standing in for the daemon and a collector.
  */

@@ -11,7 +11,7 @@ import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 import { inSpan, isTraceparent, linkTo, startTracing, tracingEnabled, tracingRequested } from './tracing.ts';
 
 /**
- * SPEC §10: one trace from the HTTP request to the projection. The spans are read from an
+ * One trace from the HTTP request to the projection. The spans are read from an
  * in-memory exporter, as the SDK hands them to any exporter.
  */
 

@@ -4,7 +4,7 @@ import type { Attributes, Context, ContextManager, Link, Span, Tracer } from '@o
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 
 /**
- * Tracing (SPEC §10) through the OpenTelemetry API. This file is all that every process loads:
+ * Tracing (README.md, traces) through the OpenTelemetry API. This file is all that every process loads:
  * the API alone, whose tracer does nothing until an SDK is installed. The SDK and its exporters
  * (`tracing-sdk.ts`) are imported only when the `OTEL_*` settings ask for traces, so with tracing
  * off a cold start parses none of it and a span costs one branch.

@@ -10,8 +10,8 @@ import { bundles } from '../../scripts/build.ts';
 import { copySourceTree } from './source-tree.ts';
 
 /**
- * SPEC §7 change detection, on throw-away copies of the repository made without git (the files
- * a source archive holds), as the pipelines see it.
+ * Change detection (ARCHITECTURE.md, infrastructure), on throw-away copies of the repository made
+ * without git (the files a source archive holds), as the pipelines see it.
  */
 const repo = resolve(import.meta.dirname, '../..');
 const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' };

@@ -1,7 +1,7 @@
 /**
  * `npm run affected [-- <service>…] [-c key=value…] [--parameters <file>] [--deployed <file>] [--record] [--json] [--build] [--check-dist]`
  *
- * Fingerprints each service from exactly what ships in it and how it is deployed (SPEC §7):
+ * Fingerprints each service from exactly what ships in it and how it is deployed:
  * - its image: the source files its bundles are made of (esbuild metafile; the query image
  *   holds the query and projector bundles), the minified bundles, the lockfile entries of the
  *   packages bundled, its Dockerfile and .dockerignore, the bundling configuration;

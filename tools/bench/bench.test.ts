@@ -11,8 +11,8 @@ import { notesMarker } from './report.ts';
 t.setTimeout(300_000);
 
 /**
- * A smoke run of the benchmark harness with tiny sizes: every figure of SPEC §8 gets a row, each
- * measured row has ours, baseline and ratio, each unmeasured one says why, and both files are
+ * A smoke run of the benchmark harness with tiny sizes: every figure of docs/budgets.md gets a row,
+ * each measured row has ours, baseline and ratio, each unmeasured one says why, and both files are
  * written. The numbers themselves mean nothing here and are never asserted.
  */
 t.test('npm run bench -- --smoke', async (t) => {

@@ -1,9 +1,9 @@
 /**
- * `npm run bench`: measures every figure of SPEC §8 on this machine, each against a baseline in the
- * same run, and writes BENCHMARKS.md and bench-results.json (see `--help`). Not a test: budgets are
- * reported, not asserted. The event log is dynalite in a child process unless DYNAMODB_ENDPOINT is
- * set; projections are the Postgres of DATABASE_URL, else PGlite (and the figures that need a real
- * Postgres say they were not measured).
+ * `npm run bench`: measures every figure of docs/budgets.md on this machine, each against a
+ * baseline in the same run, and writes BENCHMARKS.md and bench-results.json (see `--help`). Not a
+ * test: budgets are reported, not asserted. The event log is dynalite in a child process unless
+ * DYNAMODB_ENDPOINT is set; projections are the Postgres of DATABASE_URL, else PGlite (and the
+ * figures that need a real Postgres say they were not measured).
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -267,7 +267,7 @@ const usage = `npm run bench [-- options]
   --only a,b            measure only these groups; the others keep their previous rows:
                         ${groups.join(', ')}
   --load-seconds N      lag under load: how long the writers write (default ${fullSizes.loadSeconds})
-  --soak-seconds N      memory under mixed load: how long (default ${fullSizes.soakSeconds}; SPEC §8 says 480)
+  --soak-seconds N      memory under mixed load: how long (default ${fullSizes.soakSeconds}; docs/budgets.md says 480)
   --rounds N            interleaved pairs per cold-start / first-request figure (default ${fullSizes.coldRounds} / ${fullSizes.firstRounds})
   --profile             profile every bundle's start, not only those over budget
   --no-download         do not fetch the images' Node from the npm registry

@@ -10,7 +10,7 @@ import type { Bundle as Service } from '../../scripts/build.ts';
 import { parseDockerfile } from '../../src/testing/dockerfile.ts';
 import type { Dockerfile } from '../../src/testing/dockerfile.ts';
 
-/** The real request a fresh process answers first (SPEC §8 "cold first request"). */
+/** The real request a fresh process answers first (docs/budgets.md, "cold first request"). */
 export type FirstRequest = 'create-chat' | 'list-messages' | 'events';
 
 export interface BundleSpec {
@@ -23,7 +23,7 @@ export interface BundleSpec {
   /** The readiness route (AWS_LWA_READINESS_CHECK_PATH of its function). */
   readonly health: string;
   readonly firstRequest: FirstRequest;
-  /** SPEC §8 bundle size budget, minified. */
+  /** The bundle size budget (docs/budgets.md), minified. */
   readonly sizeBudgetBytes: number;
 }
 
@@ -81,9 +81,9 @@ function localPaths(file: Dockerfile, distRoot: string): (path: string) => strin
 }
 
 /**
- * The image build's RUN steps, runnable here as `node <args>` against `distRoot` (SPEC §6 allows
- * only the image's own node on the copied bundle: filling its compile cache). The bench runs them
- * with each Node it measures, as each image build would with its own.
+ * The image build's RUN steps, runnable here as `node <args>` against `distRoot` (an image build
+ * runs only the image's own node on the copied bundle: filling its compile cache). The bench runs
+ * them with each Node it measures, as each image build would with its own.
  */
 export async function imagePrepareSteps(dockerfile: string, distRoot: string, root = process.cwd()): Promise<(readonly string[])[]> {
   const file = await parseDockerfile(resolve(root, dockerfile));

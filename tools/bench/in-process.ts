@@ -1,7 +1,7 @@
 /**
- * SPEC §8 figures measured against the stores directly: command latency (the command bundle in its
- * own process against the raw DynamoDB calls it makes), query latency (the query module against
- * the SQL it runs), a chat with a long history, and the rebuild's throughput.
+ * docs/budgets.md figures measured against the stores directly: command latency (the command bundle
+ * in its own process against the raw DynamoDB calls it makes), query latency (the query module
+ * against the SQL it runs), a chat with a long history, and the rebuild's throughput.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,7 +1,7 @@
 /**
- * SPEC §8 figures of the local one-process service, run as `npm start` runs it (src/entry/local.ts
- * through tsx, in a child process of its own, embedded dynalite in it, a fresh DATA_DIR, and the
- * Postgres of DATABASE_URL or its embedded PGlite):
+ * docs/budgets.md figures of the local one-process service, run as `npm start` runs it
+ * (src/entry/local.ts through tsx, in a child process of its own, embedded dynalite in it, a fresh
+ * DATA_DIR, and the Postgres of DATABASE_URL or its embedded PGlite):
  *  - projection lag (command answered → the message is in the read model), idle and under
  *    sustained load from concurrent writers, with delivery failures and the time to full
  *    visibility once the load stops;

@@ -73,7 +73,7 @@ export interface Report {
   readonly measuredGroups: readonly Group[];
   readonly carriedFrom?: string;
   readonly rows: readonly Row[];
-  /** Start-up profiles (SPEC §8: a profile for each figure over budget), in Markdown. */
+  /** Start-up profiles (a profile for each figure over budget), in Markdown. */
   readonly profiles?: string;
   readonly raw: Record<string, unknown>;
 }
@@ -123,7 +123,8 @@ export function markdown(report: Report): string {
     'Reproduce with one command: `npm run bench` (about 20 minutes; `npm run bench -- --help` for the options,',
     '`DATABASE_URL` for real Postgres). Every figure is measured against a baseline in the same run; ratios',
     'are ours ÷ baseline. Starts are interleaved (baseline, ours, baseline, ours, …) so that a busy',
-    'machine slows both sides alike. Raw numbers are in `bench-results.json`.',
+    'machine slows both sides alike. Raw numbers are in `bench-results.json`. What each budget is, and',
+    'why, is in [docs/budgets.md](docs/budgets.md).',
     '',
     `Measured on ${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC: ${report.machine.cpus} cores (load average ${report.machine.load.map((l) => l.toFixed(1)).join(', ')} at the start), development ${report.machine.node}, images' ${report.machine.imageNode}${report.smoke ? ' (**smoke run: tiny sizes, not meaningful**)' : ''}.`,
     ...Object.entries(report.stores).map(([name, text]) => `- ${name}: ${text}`),

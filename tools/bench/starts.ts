@@ -1,7 +1,7 @@
 /**
- * SPEC §8 figures of fresh processes, per bundle and per Node runtime: cold start (spawn → health
- * 200), cold first request (spawn → first 2xx of a real request), idle RSS after start. Bundles
- * start as their images start them; baselines start the same way (same flags, same ENV).
+ * docs/budgets.md figures of fresh processes, per bundle and per Node runtime: cold start (spawn →
+ * health 200), cold first request (spawn → first 2xx of a real request), idle RSS after start.
+ * Bundles start as their images start them; baselines start the same way (same flags, same ENV).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';

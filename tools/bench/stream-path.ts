@@ -1,5 +1,5 @@
 /**
- * SPEC §8 stream → projector: `POST /events` with batches of new-stream records shaped as the
+ * docs/budgets.md, stream → projector: `POST /events` with batches of new-stream records shaped as the
  * Lambda event source mapping delivers DynamoDB Streams records, into Postgres; events/s against
  * bare hapi + pg writing the same batches with raw SQL, one transaction per batch. Batches go to
  * both sides alternately.

@@ -1,8 +1,8 @@
 /**
- * SPEC §8 "tracing on (§10)": cold start and command latency within 5 % of tracing off. Each
- * bundle is started with tracing off and on (as in AWS: OTEL_TRACES_EXPORTER=xray, spans sent over
- * UDP to a daemon address, here a socket of the bench that reads and drops them), interleaved;
- * then one command process of each kind takes the same commands in turn.
+ * docs/budgets.md, "tracing on against off": cold start and command latency within 5 % of tracing
+ * off. Each bundle is started with tracing off and on (as in AWS: OTEL_TRACES_EXPORTER=xray, spans
+ * sent over UDP to a daemon address, here a socket of the bench that reads and drops them),
+ * interleaved; then one command process of each kind takes the same commands in turn.
  */
 import { createSocket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';

@@ -8,7 +8,7 @@ import {
 import type { _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 
 /**
- * Plays the Lambda event source mapping of the projector function (SPEC §4, §7) against a
+ * Plays the Lambda event source mapping of the projector function against a
  * DynamoDB Streams API: reads every shard of the table's stream, keeps the records the query
  * stack's filter keeps (`eventName` INSERT), and invokes the projector with batches of up to
  * `batchSize` records shaped as Lambda delivers them, through the adapter's pass-through path.

@@ -8,10 +8,10 @@ import { startRehearsal } from './topology.ts';
 import type { Rehearsal } from './topology.ts';
 
 /**
- * SPEC §7's local rehearsal: the README scenario driven through the API Gateway stand-in into
- * the command, query and projector bundles running as their images run them, on DynamoDB Local
- * with Streams and the event source mapping played by the poller. No timing is asserted: every
- * wait is for a condition, with a generous bound.
+ * The local rehearsal (README.md, rehearsing the AWS topology locally): the README scenario driven
+ * through the API Gateway stand-in into the command, query and projector bundles running as their
+ * images run them, on DynamoDB Local with Streams and the event source mapping played by the
+ * poller. No timing is asserted: every wait is for a condition, with a generous bound.
  */
 // A JVM, three functions and a build on a shared 2-core machine: more than the default file timeout.
 t.setTimeout(600_000);

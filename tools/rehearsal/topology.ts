@@ -17,7 +17,8 @@ import { startFunction } from './processes.ts';
 import type { Function } from './processes.ts';
 
 /**
- * The AWS topology of SPEC §7, rehearsed on one machine with AWS's own DynamoDB emulator:
+ * The AWS topology (ARCHITECTURE.md, infrastructure), rehearsed on one machine with AWS's own
+ * DynamoDB emulator:
  *
  *   client ─► router (API Gateway: /Stage/command/* → command, /Stage/query/* → query; the
  *             adapter's AWS_LWA_REMOVE_BASE_PATH strips /Stage)

@@ -37,7 +37,7 @@ t.test('create chat', async (t) => {
   t.equal((await alice.createChat('Team', { 'if-match': '"1"' })).status, 400);
 });
 
-t.test('membership and roles, every status of SPEC §2', async (t) => {
+t.test('membership and roles, every status of docs/api.md', async (t) => {
   const { alice, bob, carol, eve } = await setup();
   const { id } = await alice.createChat();
   t.match(await alice.addMember(id, 'bob'), { status: 200, body: { version: 2 } });

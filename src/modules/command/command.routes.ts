@@ -74,7 +74,7 @@ const answers = {
 } as const;
 const tags = ['api', 'command'];
 
-/** The command API (SPEC §2): every route, its input and its command, top to bottom. */
+/** The command API (docs/api.md, commands): every route, its input and its command, top to bottom. */
 const commandTable = [
   route({
     method: 'POST',

@@ -3,10 +3,11 @@ import { roles } from '../../contracts/events.ts';
 import type { Role } from '../../contracts/events.ts';
 
 /**
- * joi schemas of the command API, the one place that owns the shape of its input (SPEC §2 limits):
- * trimmed and bounded names, text, user ids, roles. Deciders receive what passed and check only
- * rules of state. The schemas also feed the OpenAPI description. The routes (command.routes.ts)
- * import this module on first use, so a cold start evaluates joi only when a command arrives.
+ * joi schemas of the command API, the one place that owns the shape of its input (docs/api.md, text
+ * and limits): trimmed and bounded names, text, user ids, roles. Deciders receive what passed and
+ * check only rules of state. The schemas also feed the OpenAPI description. The routes
+ * (command.routes.ts) import this module on first use, so a cold start evaluates joi only when a
+ * command arrives.
  */
 
 export const limits = { nameMaxLength: 64, textMaxLength: 4000 } as const;

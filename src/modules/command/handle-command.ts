@@ -9,7 +9,7 @@ import type { Span } from '../../shared/tracing.ts';
 import { DomainError } from './decider.ts';
 import type { Decider, DomainErrorKind } from './decider.ts';
 
-/** The one table from a refusal to its HTTP status (SPEC §2). */
+/** The one table from a refusal to its HTTP status (docs/api.md, status codes). */
 const statusOf: Record<DomainErrorKind, number> = {
   'not-found': 404,
   forbidden: 403,
@@ -23,7 +23,7 @@ const precedesIfMatch: ReadonlySet<DomainErrorKind> = new Set(['not-found', 'gon
 /** How a stream's events fold into a state (a decider's first two parts). */
 type Fold<S, E> = Pick<Decider<S, unknown, E, never>, 'initialState' | 'evolve'>;
 
-/** Who issued a command, when, and under which identity (SPEC §2 idempotency). */
+/** Who issued a command, when, and under which identity (docs/api.md, idempotency). */
 export interface CommandMetadata {
   /** Random per request, or derived from the caller and its Idempotency-Key. */
   readonly commandId: string;
@@ -95,7 +95,7 @@ export class CommandHandler {
   }
 
   /**
-   * One span per command (SPEC §10), the store's calls beneath it; each version conflict that
+   * One span per command, the store's calls beneath it; each version conflict that
    * sends it round again is an event on it.
    */
   handle<S, C, E extends NewEvent, R>(decider: Decider<S, C, E, R>, streamId: string, command: C, options: RunOptions<R>): Promise<Handled> {
@@ -128,7 +128,7 @@ export class CommandHandler {
       }
       const read = (reads ? (await this.#load(reads.streamId, reads.fold)).state : undefined) as R;
       const decision = decider.decide(command, loaded.state, read);
-      // SPEC §2 order of checks: whether the caller may see the chat (404, 410) comes before
+      // docs/api.md, order of checks: whether the caller may see the chat (404, 410) comes before
       // If-Match (412), which comes before rights and rules (403, 409). A non-member never
       // learns a version.
       if (decision instanceof DomainError && precedesIfMatch.has(decision.kind)) throw refusal(decision);

@@ -12,7 +12,7 @@ const entityNamespace = 'b3d6a1c2-8e4f-4f0a-b5c7-1d2e3f4a5b6c';
  */
 interface RequestIds {
   readonly commandId: string;
-  /** With an Idempotency-Key: the name of its key record (SPEC §2: one request per key and caller). */
+  /** With an Idempotency-Key: the name of its key record (docs/api.md, idempotency: one request per key and caller). */
   readonly idempotencyKey?: string;
   newId(kind: 'group-chat' | 'message'): string;
 }

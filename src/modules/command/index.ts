@@ -35,10 +35,10 @@ const optionsSchema = Validate.object({
 });
 
 /**
- * The write side (SPEC §2, §3): group-chat commands under /command/v1, decided by pure deciders
- * and appended to the event log. Needs the `auth` plugin for its `user` strategy. A refusal or a
- * store failure is thrown as its HTTP answer where it happens (handle-command.ts); the server's
- * one `onPreResponse` hook (`src/shared/http-errors.ts`) only logs.
+ * The write side (docs/api.md, docs/events.md): group-chat commands under /command/v1, decided by
+ * pure deciders and appended to the event log. Needs the `auth` plugin for its `user` strategy. A
+ * refusal or a store failure is thrown as its HTTP answer where it happens (handle-command.ts); the
+ * server's one `onPreResponse` hook (`src/shared/http-errors.ts`) only logs.
  *
  * @example
  * await server.register([

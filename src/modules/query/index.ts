@@ -19,7 +19,7 @@ export interface QueryModuleOptions {
   readonly migrateOnFirstUse?: { readonly schema: string };
   /** Applies commits; queries use it to catch a stream up for X-Consistency-Token. */
   readonly projector: Projector;
-  /** How long a query waits for a consistency token before 504 (SPEC §5: 2 s). */
+  /** How long a query waits for a consistency token before 504 (docs/api.md, read-your-writes: 2 s). */
   readonly consistencyTimeoutMs?: number;
   /** Queries that may wait for a consistency token at once; one more answers 503 (default 100). */
   readonly maxConsistencyWaiters?: number;
@@ -37,8 +37,8 @@ const optionsSchema = Validate.object({
 });
 
 /**
- * The read side (SPEC §2 queries, §4, §5): routes under /query/v1 over the Postgres projections.
- * Needs the `auth` plugin for its `user` strategy.
+ * The read side (docs/api.md, queries and read-your-writes): routes under /query/v1 over the
+ * Postgres projections. Needs the `auth` plugin for its `user` strategy.
  *
  * @example
  * const database = await openDatabase({ url: process.env.DATABASE_URL });

@@ -1,7 +1,7 @@
 /**
- * The opaque cursor of the paged lists (SPEC §2): the position (a time, an id) of the last item
- * of a page. Clients pass it back as `before`; anything this service would not have issued is
- * refused (400) before it reaches SQL.
+ * The opaque cursor of the paged lists (docs/api.md, limits): the position (a time, an id) of the
+ * last item of a page. Clients pass it back as `before`; anything this service would not have
+ * issued is refused (400) before it reaches SQL.
  */
 export interface PageCursor {
   readonly at: Date;

@@ -9,7 +9,7 @@ import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
 import { Projector, projectorModule } from './projector.ts';
 
 /**
- * SPEC §10 in the projector function: a stream batch arrives in the Lambda invocation's own trace,
+ * Tracing in the projector function: a stream batch arrives in the Lambda invocation's own trace,
  * and the span that applies a commit links to the trace of the request that wrote it.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The query module's second public API: the projector role alone (SPEC §4, §6). `index.ts`
+ * The query module's second public API: the projector role alone. `index.ts`
  * carries the query routes and, through them, user authentication; the projector function's
  * bundle must carry neither, so its entry imports this file instead. Nothing here is routable
  * by the API: the projector function is invoked by DynamoDB Streams through the adapter.

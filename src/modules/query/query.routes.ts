@@ -33,8 +33,9 @@ export const queryHealthPath = '/query/healthcheck';
 
 export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
   /**
-   * Honours X-Consistency-Token before the query reads (SPEC §5), for a stream the caller may
-   * see; any other token changes nothing, exactly as for a stream that does not exist.
+   * Honours X-Consistency-Token before the query reads (docs/api.md, read-your-writes), for a
+   * stream the caller may see; any other token changes nothing, exactly as for a stream that does
+   * not exist.
    */
   const consistent = async (request: Request) => {
     const target = (request.headers as { 'x-consistency-token'?: StreamPosition })['x-consistency-token'];

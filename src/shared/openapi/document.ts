@@ -26,7 +26,7 @@ const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** `idempotency-key` → `Idempotency-Key`: headers are named as the SPEC and the README write them. */
+/** `idempotency-key` → `Idempotency-Key`: headers are named as docs/api.md and the README write them. */
 const headerName = (name: string) => name.replace(/(^|-)([a-z])/g, (_all, dash: string, letter: string) => dash + letter.toUpperCase());
 
 export function finishDocument(source: Json): Json {

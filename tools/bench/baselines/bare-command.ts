@@ -1,7 +1,8 @@
 /**
- * The baseline of a command's cold first request (SPEC §8): bare hapi plus a DynamoDB client that
- * makes, on the first POST, the raw calls that creating a chat makes: a consistent Query of the new
- * stream, then a conditional PutItem of its first commit. No auth, no validation, no domain code.
+ * The baseline of a command's cold first request (docs/budgets.md): bare hapi plus a DynamoDB
+ * client that makes, on the first POST, the raw calls that creating a chat makes: a consistent
+ * Query of the new stream, then a conditional PutItem of its first commit. No auth, no validation,
+ * no domain code.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';

@@ -1,4 +1,4 @@
-/** The baseline of SPEC §8's cold start: a bare hapi server with one route, bundled like the services. */
+/** The baseline of the cold start budget (docs/budgets.md): a bare hapi server with one route, bundled like the services. */
 import Hapi from '@hapi/hapi';
 
 const server = Hapi.server({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });

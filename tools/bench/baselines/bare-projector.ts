@@ -1,5 +1,5 @@
 /**
- * The baseline of the stream path (SPEC §8): bare hapi plus a `pg` pool; POST /events takes a
+ * The baseline of the stream path (docs/budgets.md): bare hapi plus a `pg` pool; POST /events takes a
  * DynamoDB Streams batch and writes it with the raw SQL of `raw-projection.ts`, one transaction per
  * batch. It answers like the projector: `{ batchItemFailures: [] }`.
  */

@@ -1,5 +1,5 @@
 /**
- * The baseline of a query's cold first request (SPEC §8): bare hapi plus a `pg` pool that runs,
+ * The baseline of a query's cold first request (docs/budgets.md): bare hapi plus a `pg` pool that runs,
  * on the first GET, the SELECTs a page of messages takes: the membership check, then the page.
  * No auth, no validation, no query builder, no migrations.
  */

@@ -2,7 +2,7 @@ import type { GroupChatEvent, Role } from '../../../contracts/events.ts';
 import { DomainError, conflict, forbidden, gone, notFound } from '../decider.ts';
 import type { Decider, Decision } from '../decider.ts';
 
-/** SPEC §2: a chat holds at most this many members. */
+/** A chat holds at most this many members. */
 const maxMembers = 100;
 
 // Commands arrive typed and shaped by the routes' joi schemas (a trimmed name within its bounds,

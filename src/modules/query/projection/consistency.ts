@@ -10,7 +10,7 @@ import { isUnavailable } from '../query-errors.ts';
 import type { Projector } from './projector.ts';
 
 export interface ReadYourWritesOptions {
-  /** How long a query waits for a token's version before giving up (SPEC §5: 2 s → 504). */
+  /** How long a query waits for a token's version before giving up (docs/api.md, read-your-writes: 2 s → 504). */
   readonly timeoutMs: number;
   /** Queries that may wait at once in this process; one more answers 503 with Retry-After. */
   readonly maxWaiters: number;
@@ -44,7 +44,7 @@ interface StreamState {
 }
 
 /**
- * Read-your-writes (SPEC §5). A query given `X-Consistency-Token` first asks whether the token is
+ * Read-your-writes (docs/api.md). A query given `X-Consistency-Token` first asks whether the token is
  * the caller's to follow: its stream must be a chat the caller is a member of, or a message in
  * one. A token for a stream that does not exist and one for a stream the caller may not see
  * are treated alike (the query answers as if no token had been given), after the same steps.

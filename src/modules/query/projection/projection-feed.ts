@@ -34,9 +34,9 @@ interface Handed {
 }
 
 /**
- * Delivery in local one-process mode (SPEC §4). Each appended commit joins a queue that one
- * worker drains in batches: whatever arrived while a batch was being applied goes, all of it,
- * into the next one (one transaction, the same path as the projector function's stream
+ * Delivery in local one-process mode (ARCHITECTURE.md, the read side). Each appended commit joins a
+ * queue that one worker drains in batches: whatever arrived while a batch was being applied goes,
+ * all of it, into the next one (one transaction, the same path as the projector function's stream
  * batches). A hand-off returns a promise that resolves once its commit's batch is over, and the
  * command module waits for it before it answers: a command answered locally is in the read model
  * already, and writers slow down to what the projection keeps up with instead of running ahead of

@@ -69,13 +69,13 @@ const streamsPerCatchUpTransaction = 500;
 const logReadsAtOnce = 8;
 
 /**
- * Applies commits to the projection tables exactly once in effect (SPEC §4). Any number of
- * commits of any number of streams go through one transaction: the streams' positions (last
- * applied versions) are locked and read, their rows read, each stream's commits folded by its
+ * Applies commits to the projection tables exactly once in effect (ARCHITECTURE.md, the read side).
+ * Any number of commits of any number of streams go through one transaction: the streams' positions
+ * (last applied versions) are locked and read, their rows read, each stream's commits folded by its
  * read model's projection (the pure fold, the only statement of its rules), and the rows that
  * changed written with the new positions, a few statements for the whole batch. A duplicate is
- * skipped; a commit that arrives ahead of its predecessors has the missing ones read from the
- * event log first. Any delivery order gives the same rows.
+ * skipped; a commit that arrives ahead of its predecessors has the missing ones read from the event
+ * log first. Any delivery order gives the same rows.
  *
  * One commit that cannot be applied never holds back the others: it fails on its own (and its
  * stream's later commits with it), and a row the database refuses is found by applying the
@@ -251,7 +251,7 @@ export class Projector {
   }
 
   /**
-   * One span per transaction (SPEC §10), linked to the trace of each command that wrote a
+   * One span per transaction, linked to the trace of each command that wrote a
    * delivered commit: the projection joins the trace that began with the HTTP request, wherever
    * the commit is applied (in process, or in the projector function fed by the stream).
    */

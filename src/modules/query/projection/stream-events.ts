@@ -39,8 +39,9 @@ export interface BatchSummary {
 }
 
 /**
- * The projector function's endpoint (SPEC §4): the adapter posts the raw DynamoDB Streams event
- * here and returns the response body as the invocation result. The function sets
+ * The projector function's endpoint (ARCHITECTURE.md, the read side): the adapter posts the raw
+ * DynamoDB Streams event here and returns the response body as the invocation result. The
+ * function sets
  * `AWS_LWA_ERROR_STATUS_CODES=201-599`, so only a 200 with a `batchItemFailures` body counts as
  * success; any other answer (a body that is not JSON, too big, without `Records`, a record
  * without a sequence number, an unreachable store) fails the invocation, which Lambda retries
