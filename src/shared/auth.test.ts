@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, decodeProtectedHeader } from 'jose';
 import t from 'tap';
+import { eventually } from '../testing/eventually.ts';
 import type { Test } from 'tap';
 import { authPlugin, callerOf, issueToken, rememberVerified, userAuth } from './auth.ts';
 import type { AuthOptions } from './auth.ts';
@@ -84,10 +85,8 @@ async function app(t: Test, options: AuthOptions, jwks: AuthOptions['jwks'] = {}
   return { server, clock, call, health: async () => (await server.inject('/health')).statusCode };
 }
 
-/** Waits (generously: the machine may be loaded) for something the server does in the background. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition() && waited < 20_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-}
+/** Waits for something the server does in the background. */
+const until = async (condition: () => boolean): Promise<void> => void (await eventually('the background work', condition, (held) => held));
 
 t.test('RSA keys: a good token passes, wrong issuer, audience, expiry or signature is 401', async (t) => {
   const rsa = signingKey('RS256');
@@ -306,11 +305,7 @@ t.test('a token verified before its key left the JWKS is refused once the new se
   t.equal((await call(token)).status, 200, 'the old set serves while the refresh runs');
   await until(() => state.fetches > fetched);
   // The fetched set is in place a moment after the endpoint answered.
-  let after = await call(token);
-  for (let waited = 0; after.status === 200 && waited < 5_000; waited += 20) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    after = await call(token);
-  }
+  const after = await eventually('the new key set in place', () => call(token), (answer) => answer.status !== 200);
   t.equal(after.status, 401, 'the key is gone: so is the token');
   t.equal((await call(await sign(current))).status, 200);
 });

@@ -22,6 +22,12 @@ export interface AuthOptions {
   readonly audience?: string;
   /** Fetch timeout, refresh and rate limits of the JWKS (defaults suit production). */
   readonly jwks?: JwksOptions;
+  /**
+   * The clock a token's `exp` and `nbf` are checked against, in milliseconds (`Date.now`): a
+   * test moves it instead of waiting for time to pass. The JWKS refresh uses it too, unless
+   * `jwks.now` says otherwise.
+   */
+  readonly now?: () => number;
 }
 
 /** What a route sees as `request.auth.credentials`: the caller, from the token's `sub`. */
@@ -35,6 +41,7 @@ const optionsSchema = Validate.object<AuthOptions>({
   issuer: Validate.string(),
   audience: Validate.string(),
   jwks: Validate.object().unknown(true),
+  now: Validate.func(),
 })
   .xor('secret', 'jwksUrl')
   .with('jwksUrl', ['issuer', 'audience'])
@@ -76,6 +83,9 @@ const clockTolerance = 30;
 
 /** A verifier for one configuration: HS256 with a shared secret, or a provider's JWKS. */
 function verifier(options: AuthOptions, log: (tags: string[], data: object) => void): { verify: Verify; keys?: JwksKeys } {
+  const now = options.now ?? Date.now;
+  // `jose` reads the clock itself unless told the time; only a test's clock needs telling.
+  const atNow = (verifyOptions: JWTVerifyOptions): JWTVerifyOptions => (options.now === undefined ? verifyOptions : { ...verifyOptions, currentDate: new Date(now()) });
   const common: JWTVerifyOptions = { clockTolerance, requiredClaims: ['exp', 'sub'] };
   if (options.secret !== undefined) {
     // Imported once: `jose` given the raw bytes imports a key for every token.
@@ -84,9 +94,9 @@ function verifier(options: AuthOptions, log: (tags: string[], data: object) => v
     const hs256 = { ...common, algorithms: ['HS256'] };
     const verify: Verify = async (token) => {
       key ??= crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
-      return (await jwtVerify(token, await key, hs256)).payload;
+      return (await jwtVerify(token, await key, atNow(hs256))).payload;
     };
-    return { verify: rememberVerified(verify, () => 0) };
+    return { verify: rememberVerified(verify, () => 0, now) };
   }
   const keys = new JwksKeys(options.jwksUrl!, {
     onEvent: (event) =>
@@ -97,18 +107,19 @@ function verifier(options: AuthOptions, log: (tags: string[], data: object) => v
             keys: event.keys,
             ...(event.dropped.length > 0 ? { dropped: event.dropped } : {}),
           }),
+    now,
     ...options.jwks,
   });
   const verifyOptions: JWTVerifyOptions = { ...common, algorithms: jwksAlgorithms, issuer: options.issuer!, audience: options.audience! };
   const verify: Verify = async (token) => {
     try {
-      return (await jwtVerify(token, keys.resolve, verifyOptions)).payload;
+      return (await jwtVerify(token, keys.resolve, atNow(verifyOptions))).payload;
     } catch (error) {
       // A token without `kid` and several keys that fit its algorithm: try each of them.
       if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
       for await (const key of error as AsyncIterable<CryptoKey>) {
         try {
-          return (await jwtVerify(token, key, verifyOptions)).payload;
+          return (await jwtVerify(token, key, atNow(verifyOptions))).payload;
         } catch (inner) {
           if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
         }
@@ -116,7 +127,7 @@ function verifier(options: AuthOptions, log: (tags: string[], data: object) => v
       throw new errors.JWSSignatureVerificationFailed();
     }
   };
-  return { verify: rememberVerified(verify, () => keys.currentSet()), keys };
+  return { verify: rememberVerified(verify, () => keys.currentSet(), now), keys };
 }
 
 /** How many verified tokens are remembered (by digest), most recently used first. */

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import t from 'tap';
+import { eventually } from '../testing/eventually.ts';
 import { createHttpServer } from './http-server.ts';
 import { XRayDaemonExporter } from './tracing-sdk.ts';
 import { RequestContextManager, inSpan, startTracing } from './tracing.ts';
@@ -25,13 +26,7 @@ async function daemon(): Promise<{ socket: Socket; address: string; datagrams: B
   return { socket, address: `127.0.0.1:${socket.address().port}`, datagrams };
 }
 
-async function until(what: string, probe: () => boolean): Promise<void> {
-  for (let waited = 0; waited < 10_000; waited += 20) {
-    if (probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = async (what: string, probe: () => boolean): Promise<void> => void (await eventually(what, probe, (held) => held));
 
 /** The OTLP protobuf inside one datagram (header line, `T1S`, base64). */
 function payloadOf(datagram: Buffer): Buffer {

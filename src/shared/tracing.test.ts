@@ -2,6 +2,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import t from 'tap';
+import { eventually } from '../testing/eventually.ts';
 import type { Test } from 'tap';
 import { groupChatStream } from '../contracts/streams.ts';
 import { appServer } from '../testing/app-server.ts';
@@ -30,12 +31,12 @@ const childrenOf = (list: readonly ReadableSpan[], parent: ReadableSpan) => list
 
 /** Until the projector's span for the stream ended (the local feed applies after the response). */
 async function projected(streamId: string): Promise<ReadableSpan> {
-  for (let waited = 0; waited < 5_000; waited += 20) {
-    const span = spans().find((s) => s.name === 'projector apply' && (s.attributes['projection.stream_ids'] as string[]).includes(streamId) && s.attributes['projection.events_applied'] !== 0);
-    if (span) return span;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no projector span for ${streamId}`);
+  const span = await eventually(
+    `the projector's span for ${streamId}`,
+    () => spans().find((s) => s.name === 'projector apply' && (s.attributes['projection.stream_ids'] as string[]).includes(streamId) && s.attributes['projection.events_applied'] !== 0),
+    (found) => found !== undefined,
+  );
+  return span!;
 }
 
 const setup = async (t: Test) => {

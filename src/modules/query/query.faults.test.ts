@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { eventually } from '../../testing/eventually.ts';
 import type { Test } from 'tap';
 import { appServer } from '../../testing/app-server.ts';
 import { openEmbeddedDatabase, openTestDatabase } from '../../testing/databases.ts';
@@ -48,16 +48,13 @@ t.test('Postgres down: queries 503, commands go on, the projection heals when it
 
   proxy.up();
   // The feed retries the two streams one after the other: wait for both, not just the first.
-  let messages: { status: number; body: Record<string, unknown> } | undefined;
-  let chat: { status: number; body: Record<string, unknown> } | undefined;
-  for (let attempt = 0; attempt < 400; attempt++) {
-    messages = await api.send('alice', 'GET', `/query/v1/group-chats/${created.id}/messages`);
-    chat = await api.send('alice', 'GET', `/query/v1/group-chats/${created.id}`);
-    if (messages.status === 200 && (messages.body.items as unknown[]).length === 1 && chat.body.version === 2) break;
-    await sleep(25);
-  }
-  t.match(messages?.body, { items: [{ messageId: posted.id, text: 'written during the outage' }] }, 'caught up by itself');
-  t.match(chat?.body, { name: 'Outage over', version: 2 });
+  const [messages, chat] = await eventually(
+    'both streams caught up',
+    () => Promise.all([api.send('alice', 'GET', `/query/v1/group-chats/${created.id}/messages`), api.send('alice', 'GET', `/query/v1/group-chats/${created.id}`)]),
+    ([messages, chat]) => messages.status === 200 && (messages.body.items as unknown[]).length === 1 && chat.body.version === 2,
+  );
+  t.match(messages.body, { items: [{ messageId: posted.id, text: 'written during the outage' }] }, 'caught up by itself');
+  t.match(chat.body, { name: 'Outage over', version: 2 });
   t.equal(api.feed.pending, 0);
 });
 
@@ -73,8 +70,7 @@ t.test('a projection that cannot start catches up once the database answers', { 
   await feed.start();
   t.equal(feed.pending, 1, 'the start-up catch-up is due again');
   proxy.up();
-  for (let attempt = 0; attempt < 400 && feed.pending > 0; attempt++) await sleep(25);
-  t.equal(feed.pending, 0);
+  t.equal(await eventually('the catch-up', () => feed.pending, (pending) => pending === 0), 0);
   t.match(await direct.db.selectFrom('group_chats').selectAll().execute(), [{ group_chat_id: id, name: 'Written before start' }]);
 });
 

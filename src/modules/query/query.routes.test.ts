@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { eventually } from '../../testing/eventually.ts';
 import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { groupChatStream } from '../../contracts/streams.ts';
 import { appServer } from '../../testing/app-server.ts';
@@ -8,15 +8,6 @@ import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
 
 t.teardown(closeTestDynamoDb);
 
-/** Polls `read` until `done` holds (bounded): for reads without a token, which converge. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  let value = await read();
-  for (let attempt = 0; attempt < 200 && !done(value); attempt++) {
-    await sleep(25);
-    value = await read();
-  }
-  return value;
-}
 
 eachDatabase(t, 'query API', async (t, open) => {
   const { store } = await freshEventStore();
@@ -57,6 +48,7 @@ eachDatabase(t, 'query API', async (t, open) => {
   t.test('without a token, reads converge', async (t) => {
     const { id } = await bob.createChat('Eventually');
     const chat = await eventually(
+      'the chat is projected',
       () => get('bob', `/query/v1/group-chats/${id}`),
       (r) => r.status === 200,
     );
