@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { checkDist, disposeBundlers, fingerprintService } from '../tools/affecte
 import type { Fingerprint } from '../tools/affected/affected.ts';
 import { copySourceTree, sourceFiles } from '../tools/affected/source-tree.ts';
 import { childEnv } from '../src/testing/child-env.ts';
+import { runToEnd } from '../src/testing/run-to-end.ts';
 import { names, parameters, stackIds } from './lib/names.ts';
 
 /**
@@ -21,7 +21,6 @@ import { names, parameters, stackIds } from './lib/names.ts';
  * bundles into its dist/, never the working tree's).
  */
 const repo = resolve(import.meta.dirname, '..');
-t.setTimeout(600_000);
 
 const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat api' };
 const ssmIds = {
@@ -104,7 +103,7 @@ async function runDeploy(t: Test, stand: Stand) {
   const env = childEnv({ PATH: `${bin}:${process.env.PATH}`, AWS_REGION: 'eu-west-1', ...(stand.byHand ? {} : pipelineEnv), ...stand.env });
   for (const key of ['AWS_DEFAULT_REGION', ...(stand.byHand ? Object.keys(pipelineEnv) : [])]) if (!stand.env?.[key]) delete env[key];
   const [command, args] = stand.byHand ? ['npm', ['run', '-s', 'deploy', '--', ...stand.byHand]] : ['bash', ['infra/buildspecs/deploy-service.sh']];
-  const result = spawnSync(command, args, { cwd: archive, encoding: 'utf8', timeout: 300_000, env });
+  const result = await runToEnd(command, args, { cwd: archive, env });
   const calls = await readFile(log, 'utf8').then((text) => text.trim().split('\n'), () => [] as string[]);
   return { result, calls };
 }

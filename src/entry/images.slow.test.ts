@@ -17,6 +17,7 @@ import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
 import { groupChatStream } from '../contracts/streams.ts';
 import { issueToken } from '../shared/auth.ts';
 import { childEnv } from '../testing/child-env.ts';
+import { runToEnd } from '../testing/run-to-end.ts';
 import { parseDockerfile } from '../testing/dockerfile.ts';
 import type { Dockerfile } from '../testing/dockerfile.ts';
 import { postgresTlsProxy, testCa } from '../testing/postgres-tls.ts';
@@ -34,8 +35,6 @@ import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
  */
 
 t.teardown(closeTestDynamoDb);
-// Three builds, the image builds' RUNs and a dozen processes: more than the default on a shared machine.
-t.setTimeout(300_000);
 const jwtSecret = 'image-contract-test-secret';
 let outRoot: string;
 t.before(async () => {
@@ -49,7 +48,7 @@ t.test('each image\'s build-time RUN loads its bundles with node and starts noth
     for (const [command, ...args] of file.runs) {
       t.equal(command, 'node', `${dockerfile}: RUN ${args.join(' ')}`);
       // As the image build runs it: no service settings at all, so a start would fail loudly.
-      const result = spawnSync(process.execPath, args.map((arg) => arg.replace(/^\/app\//, `${outRoot}/`)), { env: isolatedEnv(file.env), encoding: 'utf8', timeout: 60_000 });
+      const result = await runToEnd(process.execPath, args.map((arg) => arg.replace(/^\/app\//, `${outRoot}/`)), { env: isolatedEnv(file.env) });
       t.equal(result.status, 0, `${dockerfile}: it succeeds`, { output: result.stdout + result.stderr });
       t.equal(result.stdout + result.stderr, '', `${dockerfile}: and says nothing (no config read, no server)`);
     }
@@ -144,8 +143,9 @@ async function runImage(t: Test, file: Dockerfile, extraEnv: Record<string, stri
     const forwarded = prefix && path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
     return fetch(`${base}${forwarded}`, init);
   };
+  // Like the adapter: ask the readiness path until it answers 200, for as long as the process lives.
   let ready = false;
-  for (let attempt = 0; attempt < 600 && !ready && child.exitCode === null; attempt++) {
+  while (!ready && child.exitCode === null) {
     ready = await fetch(`${base}${env.AWS_LWA_READINESS_CHECK_PATH}`)
       .then((r) => r.status === 200)
       .catch(() => false);
@@ -155,10 +155,12 @@ async function runImage(t: Test, file: Dockerfile, extraEnv: Record<string, stri
   return { base, viaAdapter, output: () => output, exited };
 }
 
-/** Waits (generously) for a child's log line: its output may trail the answer it gave. */
-async function logged(output: () => string, pattern: RegExp): Promise<string> {
-  for (let waited = 0; !pattern.test(output()) && waited < 20_000; waited += 50) await sleep(50);
-  return output();
+/** Waits for a child's log line (its output may trail the answer it gave), or for its end. */
+async function logged(image: { output: () => string; exited: Promise<unknown> }, pattern: RegExp): Promise<string> {
+  let ended = false;
+  void image.exited.then(() => (ended = true));
+  while (!pattern.test(image.output()) && !ended) await sleep(50);
+  return image.output();
 }
 
 /** The adapter's pass-through: the raw stream event posted to AWS_LWA_PASS_THROUGH_PATH. */
@@ -310,7 +312,7 @@ t.test('Dockerfile.query: the projector function (CMD and environment set by its
   const invoked = await invoke(image.base, JSON.stringify(streamEvent([insertRecord(commit!)], tableName)));
   t.equal(invoked.status, 200);
   t.same(await invoked.json(), { batchItemFailures: [] });
-  t.match(await logged(image.output, /"msg":"stream batch"/), /"msg":"stream batch","records":1,"applied":1,/, 'the batch is logged by record outcome');
+  t.match(await logged(image, /"msg":"stream batch"/), /"msg":"stream batch","records":1,"applied":1,/, 'the batch is logged by record outcome');
 });
 
 const noPostgres = process.env.DATABASE_URL ? false : 'real Postgres: DATABASE_URL is not set';
@@ -351,7 +353,7 @@ t.test('the projector function reads its database credentials from Secrets Manag
   t.equal(invoked.status, 200, image.output());
   t.same(await invoked.json(), { batchItemFailures: [] });
   t.equal(secrets.state.reads, 1, 'the secret was read once');
-  t.match(await logged(image.output, /"msg":"stream batch"/), /"msg":"stream batch","records":1,"applied":1,/, 'the commit was applied');
+  t.match(await logged(image, /"msg":"stream batch"/), /"msg":"stream batch","records":1,"applied":1,/, 'the commit was applied');
   t.ok(proxy.connections() >= 1, 'over TLS, verified against the given CA');
   t.equal((await fetch(`${image.base}/projector/healthcheck?deep=true`)).status, 200, 'deep health reaches Postgres');
 
@@ -365,9 +367,9 @@ t.test('the projector function reads its database credentials from Secrets Manag
 
 t.test('a missing or malformed setting stops a function before it listens, in one line naming it', async (t) => {
   const run = (bundle: Bundle, env: Record<string, string>) =>
-    spawnSync(process.execPath, [join(outRoot, bundle, 'index.mjs')], { env: isolatedEnv(env), encoding: 'utf8', timeout: 20_000 });
+    runToEnd(process.execPath, [join(outRoot, bundle, 'index.mjs')], { env: isolatedEnv(env) });
   for (const bundle of ['command', 'query', 'projector'] as const) {
-    const result = run(bundle, { JWT_SECRET: jwtSecret, DATABASE_URL: 'postgres://u@h/db' });
+    const result = await run(bundle, { JWT_SECRET: jwtSecret, DATABASE_URL: 'postgres://u@h/db' });
     t.equal(result.status, 1, bundle);
     t.match(result.stderr.trim(), /^configuration error: "EVENTS_TABLE" is required$/, bundle);
   }
@@ -381,7 +383,7 @@ t.test('a missing or malformed setting stops a function before it listens, in on
     ['projector', { DATABASE_SECRET_ARN: 'projections' }, /^configuration error: "DATABASE_SECRET_ARN" .*Secrets Manager secret ARN/],
   ];
   for (const [bundle, env, message] of cases) {
-    const result = run(bundle, { EVENTS_TABLE: 'events', ...env });
+    const result = await run(bundle, { EVENTS_TABLE: 'events', ...env });
     t.equal(result.status, 1, `${bundle}: ${JSON.stringify(env)}`);
     t.match(result.stderr.trim(), message);
     t.notMatch(result.stderr, /hunter/, 'a password is never repeated');

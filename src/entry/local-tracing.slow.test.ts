@@ -46,13 +46,17 @@ async function receiver() {
   return { spans, contentTypes, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
-async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
-  for (let waited = 0; waited < 90_000; waited += 100) {
+/**
+ * Waits for what the probe looks for, for as long as the server lives: spans are exported in
+ * batches, after the answers, and a loaded machine delays them. A server that exits ends the wait.
+ */
+async function until<T>(what: string, probe: () => T | undefined, alive: () => boolean): Promise<T> {
+  for (;;) {
     const found = probe();
     if (found !== undefined) return found;
+    if (!alive()) throw new Error(`the server exited while waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 t.test('npm start with OTLP/HTTP JSON: the spans of a traced request reach the receiver', async (t) => {
@@ -72,6 +76,7 @@ t.test('npm start with OTLP/HTTP JSON: the spans of a traced request reach the r
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const alive = () => child.exitCode === null && child.signalCode === null;
   t.teardown(async () => {
     child.kill('SIGTERM');
     await exited;
@@ -89,7 +94,7 @@ t.test('npm start with OTLP/HTTP JSON: the spans of a traced request reach the r
       }
     }
     return undefined;
-  });
+  }, alive);
   const authorization = `Bearer ${issueToken('alice', secret)}`;
   const json = { authorization, 'content-type': 'application/json' };
 
@@ -107,14 +112,16 @@ t.test('npm start with OTLP/HTTP JSON: the spans of a traced request reach the r
   t.equal(posted.status, 201);
   const { token } = (await posted.json()) as { token: string };
 
-  const route = await until('the route span', () => otlp.spans.find((span) => span.traceId === w3cTrace && span.name === 'POST /command/v1/group-chats/{id}/messages'));
+  const route = await until('the route span', () => otlp.spans.find((span) => span.traceId === w3cTrace && span.name === 'POST /command/v1/group-chats/{id}/messages'), alive);
   t.equal(route.parentSpanId, '00f067aa0ba902b7', "the route is a child of the caller's span");
   const inTrace = () => otlp.spans.filter((span) => span.traceId === w3cTrace);
-  await until('the DynamoDB put', () => inTrace().find((span) => span.name === 'DynamoDB.PutItem'));
+  await until('the DynamoDB put', () => inTrace().find((span) => span.name === 'DynamoDB.PutItem'), alive);
   t.ok(inTrace().some((span) => span.name === 'decide and append'));
   t.ok(inTrace().some((span) => span.name === 'DynamoDB.Query'));
-  const applied = await until("the projector's span", () =>
-    otlp.spans.find((span) => span.name === 'projector apply' && (span.traceId === w3cTrace || span.links?.some((link) => link.traceId === w3cTrace))),
+  const applied = await until(
+    "the projector's span",
+    () => otlp.spans.find((span) => span.name === 'projector apply' && (span.traceId === w3cTrace || span.links?.some((link) => link.traceId === w3cTrace))),
+    alive,
   );
   t.ok(applied, "the projector's apply belongs to or links to the request's trace");
 
@@ -124,11 +131,11 @@ t.test('npm start with OTLP/HTTP JSON: the spans of a traced request reach the r
     headers: { authorization, 'x-consistency-token': token, 'x-amzn-trace-id': 'Root=1-67891233-abcdef012345678912345678' },
   });
   t.equal(read.status, 200);
-  await until('the query route span', () => otlp.spans.find((span) => span.traceId === xrayTrace && span.name === 'GET /query/v1/group-chats/{id}/messages'));
+  await until('the query route span', () => otlp.spans.find((span) => span.traceId === xrayTrace && span.name === 'GET /query/v1/group-chats/{id}/messages'), alive);
   const queries = await until('Postgres spans', () => {
     const found = otlp.spans.filter((span) => span.traceId === xrayTrace && span.name.startsWith('postgres '));
     return found.length > 0 ? found : undefined;
-  });
+  }, alive);
   t.ok(queries.length > 0, 'the Postgres queries of the read, in its trace');
   t.ok(otlp.spans.some((span) => span.traceId === xrayTrace && span.name === 'consistency wait'));
 
@@ -140,7 +147,7 @@ t.test('npm start with OTLP/HTTP JSON: the spans of a traced request reach the r
     body: JSON.stringify({ name: 'Renamed' }),
   });
   t.equal(renamed.status, 200);
-  const xrayRoute = await until('the X-Ray traced route', () => otlp.spans.find((span) => span.traceId === xrayCommand && span.name.startsWith('POST ')));
+  const xrayRoute = await until('the X-Ray traced route', () => otlp.spans.find((span) => span.traceId === xrayCommand && span.name.startsWith('POST ')), alive);
   t.equal(xrayRoute.parentSpanId, '53995c3f42cd8ad8');
   t.same([...otlp.contentTypes], ['application/json'], 'OTLP/HTTP with JSON bodies');
 

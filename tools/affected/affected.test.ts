@@ -15,8 +15,6 @@ import { copySourceTree } from './source-tree.ts';
  */
 const repo = resolve(import.meta.dirname, '../..');
 const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' };
-// Every fingerprint bundles and synthesizes; the machine may be shared.
-t.setTimeout(600_000);
 
 async function copyOfRepo(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'cqrs-affected-'));

@@ -6,10 +6,6 @@ import { parseArgs, runBench } from './bench.ts';
 import type { Report, Row } from './bench.ts';
 import { notesMarker } from './report.ts';
 
-// The smoke run starts some forty processes, and without DATABASE_URL two embedded Postgres
-// (PGlite): on a busy 2-core machine that can outlast the suite's per-file default.
-t.setTimeout(300_000);
-
 /**
  * A smoke run of the benchmark harness with tiny sizes: every figure of docs/budgets.md gets a row,
  * each measured row has ours, baseline and ratio, each unmeasured one says why, and both files are

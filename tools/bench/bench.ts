@@ -26,7 +26,8 @@ import { memoryUnderLoad, projectionLag, startLocal } from './local-process.ts';
 import type { LocalProcess } from './local-process.ts';
 import { developmentNode, findImageNode, imageNodeVersion } from './node-runtimes.ts';
 import { stop } from './processes.ts';
-import { groups, measured, writeReport } from './report.ts';
+import { groups, measured, notMeasured, optInGroups, writeReport } from './report.ts';
+import { loopFigures } from './loops.ts';
 import type { Group, Report, Row } from './report.ts';
 import { coldStarts, firstRequests, idleRss, startProfiles, streamBundles } from './starts.ts';
 import { streamPath } from './stream-path.ts';
@@ -55,6 +56,7 @@ export interface BenchOptions {
 }
 
 const secret = 'bench-secret-of-enough-length';
+const repoRoot = resolve(import.meta.dirname, '../..');
 const bundleGroups: readonly Group[] = ['build', 'cold-start', 'first-request', 'rss', 'events', 'command', 'tracing', 'profile'];
 const nodeGroups: readonly Group[] = ['cold-start', 'first-request', 'rss', 'events', 'tracing', 'profile'];
 
@@ -76,7 +78,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
     ...(options.soakSeconds === undefined ? {} : { soakSeconds: options.soakSeconds }),
     ...(options.rounds === undefined ? {} : { coldRounds: options.rounds, firstRounds: options.rounds }),
   };
-  const selected: readonly Group[] = options.only ?? groups;
+  const selected: readonly Group[] = options.only ?? groups.filter((group) => !optInGroups.includes(group));
   const wants = (group: Group) => selected.includes(group);
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const out = resolve(options.out ?? (smoke ? join(tmpdir(), 'cqrs-bench-smoke') : '.'));
@@ -122,7 +124,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
   };
 
   try {
-    const needsStores = selected.some((g) => g !== 'build');
+    const needsStores = selected.some((g) => g !== 'build' && g !== 'loops');
     const dynamo = needsStores ? await startDynalite() : { endpoint: 'http://127.0.0.1:1' };
     if ('child' in dynamo && dynamo.child) defer(() => stop(dynamo.child!));
     const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
@@ -223,6 +225,17 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
     if (wants('history')) steps.push(['history', 'a chat with a long history', () => longHistory(context)]);
     if (wants('rebuild')) steps.push(['rebuild', 'rebuild throughput', () => rebuildThroughput(context)]);
     if (wants('tracing')) steps.push(['tracing', 'tracing on vs off: cold start and command latency, interleaved', () => tracingFigures(context)]);
+    if (wants('loops')) {
+      steps.push([
+        'loops',
+        "the maintainer's loops on two clean clones of HEAD: npm ci, npm test alone and two at once, typecheck, test:all",
+        async () =>
+          // A smoke run is itself inside a test run: it cannot run the suite again.
+          smoke
+            ? [notMeasured('loops', 'npm test (fast tier), alone', 's', '≤ 120 s on 2 cores, passing', 'a smoke run does not run the test suite inside itself')]
+            : (await loopFigures({ root: repoRoot, ...(databaseUrl ? { databaseUrl } : {}), log })).rows,
+      ]);
+    }
     for (const [index, [, title, step]] of steps.entries()) {
       log(`== ${index + 1} of ${steps.length}: ${title}`);
       const t0 = performance.now();
@@ -266,6 +279,8 @@ const usage = `npm run bench [-- options]
   --smoke               tiny sizes, results in a temporary folder (what CI runs)
   --only a,b            measure only these groups; the others keep their previous rows:
                         ${groups.join(', ')}
+                        (${optInGroups.join(', ')}: only when named here; it runs the test suites
+                        on two clean clones of HEAD, about 15 minutes)
   --load-seconds N      lag under load: how long the writers write (default ${fullSizes.loadSeconds})
   --soak-seconds N      memory under mixed load: how long (default ${fullSizes.soakSeconds}; docs/budgets.md says 480)
   --rounds N            interleaved pairs per cold-start / first-request figure (default ${fullSizes.coldRounds} / ${fullSizes.firstRounds})
