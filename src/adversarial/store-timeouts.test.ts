@@ -30,9 +30,6 @@ async function settleWithin(promise: Promise<unknown>, ms: number): Promise<unkn
   }
 }
 
-// Each case waits out real timeouts (three attempts of 3 s) and spends no CPU meanwhile: run both at once.
-t.jobs = 2;
-
 /** An HTTP server that reads every request and never answers it. */
 async function silentServer(t: Test): Promise<string> {
   const server = createServer((request) => request.resume());
@@ -44,43 +41,46 @@ async function silentServer(t: Test): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-t.test('an event log that never answers becomes EventStoreUnavailableError, not a hang', async (t) => {
-  const endpoint = await silentServer(t);
-  const client = createDynamoDbClient({ endpoint });
-  t.teardown(() => client.destroy());
-  const store = new DynamoDbEventStore({ client, tableName: 'events' });
-  const [read, ping] = await Promise.all([
-    settleWithin(store.readStream('GroupChat-00000000-0000-4000-8000-000000000000'), 25_000),
-    settleWithin(store.ping(), 25_000),
-  ]);
-  t.type(read, EventStoreUnavailableError, 'readStream ends as unavailable');
-  t.type(ping, EventStoreUnavailableError, 'ping (the deep health check) ends as unavailable');
-});
+// Each case waits out real timeouts (three attempts of 3 s) and spends no CPU meanwhile: both at once.
+t.test('stores that accept the connection and never answer', { jobs: 2 }, async (t) => {
+  t.test('an event log that never answers becomes EventStoreUnavailableError, not a hang', async (t) => {
+    const endpoint = await silentServer(t);
+    const client = createDynamoDbClient({ endpoint });
+    t.teardown(() => client.destroy());
+    const store = new DynamoDbEventStore({ client, tableName: 'events' });
+    const [read, ping] = await Promise.all([
+      settleWithin(store.readStream('GroupChat-00000000-0000-4000-8000-000000000000'), 25_000),
+      settleWithin(store.ping(), 25_000),
+    ]);
+    t.type(read, EventStoreUnavailableError, 'readStream ends as unavailable');
+    t.type(ping, EventStoreUnavailableError, 'ping (the deep health check) ends as unavailable');
+  });
 
-t.test('a Secrets Manager that never answers is a connection failure (503), not a wedged instance', async (t) => {
-  const endpoint = await silentServer(t);
-  const saved = { ...process.env };
-  Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' });
-  t.teardown(() => {
-    for (const key of ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
+  t.test('a Secrets Manager that never answers is a connection failure (503), not a wedged instance', async (t) => {
+    const endpoint = await silentServer(t);
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' });
+    t.teardown(() => {
+      for (const key of ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    });
+    const source = databaseSource({
+      DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf',
+      DATABASE_SCHEMA: 'projections',
+      DATABASE_POOL_SIZE: 2,
+      DATABASE_CONNECT_TIMEOUT_MS: 3_000,
+    });
+    const database = await openDatabase({ ...source, schema: 'projections' });
+    // Not awaited: with the settings still pending, close() waits on them too (for ever, today).
+    t.teardown(() => void database.close().catch(() => undefined));
+    // Two requests at once, as a local server or a busy instance would see them: both must end.
+    const [first, second] = await Promise.all([
+      settleWithin(sql`select 1`.execute(database.db), 25_000),
+      settleWithin(sql`select 1`.execute(database.db), 25_000),
+    ]);
+    t.match(first, { name: 'ProjectionUnavailableError', cause: { code: '08001' } }, 'the first query fails as unavailable');
+    t.match(second, { name: 'ProjectionUnavailableError', cause: { code: '08001' } }, 'and so does the one that arrived meanwhile');
   });
-  const source = databaseSource({
-    DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf',
-    DATABASE_SCHEMA: 'projections',
-    DATABASE_POOL_SIZE: 2,
-    DATABASE_CONNECT_TIMEOUT_MS: 3_000,
-  });
-  const database = await openDatabase({ ...source, schema: 'projections' });
-  // Not awaited: with the settings still pending, close() waits on them too (for ever, today).
-  t.teardown(() => void database.close().catch(() => undefined));
-  // Two requests at once, as a local server or a busy instance would see them: both must end.
-  const [first, second] = await Promise.all([
-    settleWithin(sql`select 1`.execute(database.db), 25_000),
-    settleWithin(sql`select 1`.execute(database.db), 25_000),
-  ]);
-  t.match(first, { name: 'ProjectionUnavailableError', cause: { code: '08001' } }, 'the first query fails as unavailable');
-  t.match(second, { name: 'ProjectionUnavailableError', cause: { code: '08001' } }, 'and so does the one that arrived meanwhile');
 });

@@ -1,0 +1,3 @@
+// `npm test` runs these test files one after another in this one process (README.md, Tests).
+// Alone: the file starts tracing for its whole process.
+import './tracing.test.ts';
