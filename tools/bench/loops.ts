@@ -4,10 +4,10 @@
  * (both must pass: no test may depend on the machine being idle), `npm run typecheck` on the
  * fresh clone and again with nothing changed, and `npm run test:all`.
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runToEnd } from '../../src/testing/run-to-end.ts';
 import type { Row } from './report.ts';
 
 export interface Ran {
@@ -30,22 +30,13 @@ export function tapCounts(output: string): { pass: number; fail: number } | unde
   return { pass: count('pass'), fail: count('fail') };
 }
 
-export const runCommand: Runner = (command, args, { cwd, env }) =>
-  new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-256 * 1024);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const tests = tapCounts(output);
-      resolve({ ms: performance.now() - started, code: code ?? 1, ...(tests ? { tests } : {}), tail: output.split('\n').slice(-15).join('\n') });
-    });
-  });
+export const runCommand: Runner = async (command, args, { cwd, env }) => {
+  const started = performance.now();
+  const ended = await runToEnd(command, args, { cwd, env });
+  const output = ended.stdout + ended.stderr;
+  const tests = tapCounts(ended.stdout);
+  return { ms: performance.now() - started, code: ended.status ?? 1, ...(tests ? { tests } : {}), tail: output.split('\n').slice(-15).join('\n') };
+};
 
 export interface LoopOptions {
   /** The repository to clone (its committed HEAD). */
