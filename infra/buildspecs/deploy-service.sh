@@ -83,6 +83,12 @@ mapfile -t settings < <(node -e '
   for (const [key, value] of Object.entries(settings)) console.log(`-c\n${key}=${value}`);
 ' "$report" "$SERVICE")
 
+# With the JWT authorizer on, API Gateway finds the token keys through the issuer's OpenID
+# configuration, not jwksUrl: stop before anything changes when the two disagree (DEPLOY.md, "Settings").
+if [ "$(field changed)" = "true" ]; then
+  node infra/check-identity-provider.ts "$(node -e 'console.log(JSON.stringify(JSON.parse(process.argv[1])[process.argv[2]].settings))' "$report" "$SERVICE")"
+fi
+
 if [ -n "$pin_reason" ]; then
   aws ssm put-parameter --name "$PINNED_PARAMETER" --type String --overwrite --value "$fingerprint: $pin_reason" >/dev/null
   echo "$SERVICE pinned at $fingerprint: pipelines will not deploy it until the pin is deleted."

@@ -53,7 +53,8 @@ export class ApiStack extends Stack {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      // The throttle also bounds database connections: see DEPLOY.md, "Postgres connections".
+      // The throttle caps the request rate; what bounds database connections is the query
+      // functions' reserved concurrency (databaseClients in query-stack.ts; DEPLOY.md, "Postgres").
       throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),

@@ -36,6 +36,10 @@ export class CommandStack extends Stack {
       memorySize: 256,
       timeout: Duration.seconds(10),
       environment: { EVENTS_TABLE: names.eventsTable, ...(settings ? identityEnvironment(settings.identity) : {}) },
+      // No reserved concurrency: it holds no connections to bound (DynamoDB on demand takes what
+      // comes), and a reservation would take its share from the account's pool for good, leaving
+      // less to every other function and failing the deploy in an account whose limit is low
+      // (DEPLOY.md, "From an empty account", quotas). It scales in what the query functions leave.
     });
     this.function = fn;
     // Least privilege: append and read its streams, nothing else; events are never updated or deleted.

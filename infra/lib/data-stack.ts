@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -9,10 +9,39 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { acknowledge } from './nag.ts';
+import { acknowledge, cfnLintIgnoreRoleDependency } from './nag.ts';
 import type { Construct } from 'constructs';
 import { names, parameters, prefix, services } from './names.ts';
-import { contextValue } from './settings.ts';
+import { contextValue, requireSettings } from './settings.ts';
+
+/** The most the projection database scales to, in Aurora capacity units. */
+export const projectionsMaxCapacity = 8;
+
+/**
+ * Aurora PostgreSQL's default max_connections on an Aurora Serverless v2 instance, which it derives
+ * from the cluster's maximum capacity (the Aurora User Guide, "Maximum connections for Aurora
+ * Serverless v2", table for Aurora PostgreSQL). Only the capacities this app uses are listed:
+ * take another's from that table before changing the maximum.
+ */
+export const auroraPostgresMaxConnections: Readonly<Record<number, number>> = { 8: 1669 };
+
+/**
+ * The share of max_connections the functions may not take (reserved concurrency × pool size,
+ * query-stack.ts): room for an operator's session, `npm run rebuild` from a workstation and the
+ * slots Aurora keeps for its superusers.
+ */
+export const connectionHeadroom = 0.2;
+
+export function maxConnectionsAt(capacity: number): number {
+  const connections = auroraPostgresMaxConnections[capacity];
+  if (connections === undefined) throw new Error(`no max_connections known for ${capacity} ACU: add it to auroraPostgresMaxConnections from the Aurora User Guide`);
+  return connections;
+}
+
+/** An AMI given by id (the `natImageId` setting): the same image on every deploy, until the setting changes. */
+function pinnedImage(imageId: string): ec2.IMachineImage {
+  return { getImage: () => ({ imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() }) };
+}
 
 /**
  * What outlives every deploy: the event log (docs/events.md), the projection database, the network it
@@ -34,6 +63,10 @@ export class DataStack extends Stack {
       stream: dynamodb.StreamViewType.NEW_IMAGE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
+      // Retained even when the stack's first create rolls back: DynamoDB refuses to delete a table
+      // under deletion protection, so retain-except-on-create would only turn that rollback into
+      // a failed one. A table left by a failed first deploy is empty (no service can be deployed
+      // before this stack); DEPLOY.md, "A failed first deploy", says how to clear or import it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -44,8 +77,15 @@ export class DataStack extends Stack {
     // that AZ or instance cuts the query side from the JWKS and Secrets Manager until it is
     // replaced, which a sample deployment accepts (DEPLOY.md, "What it costs at rest").
     // DynamoDB goes through a free gateway endpoint.
+    // Its image is pinned by the `natImageId` setting: an image resolved at deploy time (the
+    // latest-AL2023 SSM parameter) would replace the instance whenever Amazon Linux publishes a
+    // new one (minutes without egress, a new public address). DEPLOY.md says how to choose it.
+    const natImageId = requireSettings(this, ['natImageId'])?.natImageId;
     const nat = ec2.NatProvider.instanceV2({
       instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.NANO),
+      // Without the setting the stack carries its error and cannot be deployed; the id below
+      // only lets the rest of the app synthesize.
+      machineImage: pinnedImage(natImageId ?? 'ami-00000000'),
       defaultAllowedTraffic: ec2.NatTrafficDirection.OUTBOUND_ONLY,
       associatePublicIpAddress: true,
     });
@@ -67,6 +107,9 @@ export class DataStack extends Stack {
         },
       },
     });
+    // The function behind the custom resource that empties the default security group (CDK's own).
+    const restrictDefaultGroup = this.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider')?.node.tryFindChild('Handler');
+    if (restrictDefaultGroup instanceof CfnResource) cfnLintIgnoreRoleDependency(restrictDefaultGroup);
     // Only the VPC's own hosts may send traffic through the NAT instance.
     nat.connections.allowFrom(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.allTraffic(), 'traffic from the VPC to the internet');
     acknowledge(vpc, 'The NAT instance accepts traffic from the VPC\'s own address range only (a reference cdk-nag cannot evaluate)', 'AwsSolutions-EC23');
@@ -80,6 +123,11 @@ export class DataStack extends Stack {
         'The NAT instance is stateless and replaceable: detailed monitoring would cost more than the instance, and termination protection would block deleting the stack',
         'AwsSolutions-EC28',
         'AwsSolutions-EC29',
+      );
+      acknowledge(
+        instance,
+        'The AMI id is pinned on purpose (the natImageId setting, for the region deployed to): one resolved at deploy time would replace the instance whenever a new image is published',
+        'CloudFormation-Validate::W9010',
       );
     }
 
@@ -106,7 +154,7 @@ export class DataStack extends Stack {
       defaultDatabaseName: names.databaseName,
       writer: rds.ClusterInstance.serverlessV2('Writer'),
       serverlessV2MinCapacity: 0,
-      serverlessV2MaxCapacity: 8,
+      serverlessV2MaxCapacity: projectionsMaxCapacity,
       serverlessV2AutoPauseDuration: Duration.minutes(10),
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
@@ -120,8 +168,14 @@ export class DataStack extends Stack {
     });
     cluster.connections.allowDefaultPortFrom(clients, 'query and projector functions');
     // The log group RDS exports to, made here so that it has a retention (without a custom resource).
+    // Named, so retained only once it was created for good: a first deploy that rolls back deletes
+    // it, and a retry can create it again.
     cluster.node.addDependency(
-      new logs.LogGroup(this, 'DatabaseLogs', { logGroupName: `/aws/rds/cluster/${prefix}-projections/postgresql`, retention: logs.RetentionDays.ONE_MONTH }),
+      new logs.LogGroup(this, 'DatabaseLogs', {
+        logGroupName: `/aws/rds/cluster/${prefix}-projections/postgresql`,
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+      }),
     );
     acknowledge(cluster, 'The port is no secret worth hiding: only the database clients security group reaches it, over TLS', 'AwsSolutions-RDS11');
     acknowledge(
@@ -153,7 +207,9 @@ export class DataStack extends Stack {
         imageScanOnPush: true,
         imageTagMutability: ecr.TagMutability.IMMUTABLE,
         lifecycleRules: [{ maxImageCount: 30, description: 'keep the last 30 fingerprints for rollbacks' }],
-        removalPolicy: RemovalPolicy.RETAIN,
+        // Its images are kept when the stack is deleted or the repository replaced; a first deploy
+        // that rolls back deletes it (still empty: only the pipelines push), so a retry can create it.
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       // Lambda pulls the image of a function of this account (the deploy roles cannot edit
       // repository policies, so the permission is here before the first function is created).

@@ -1,4 +1,5 @@
 import { Stack, Validations } from 'aws-cdk-lib';
+import type { CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { IConstruct } from 'constructs';
@@ -39,4 +40,27 @@ export function starPolicy(role: iam.IRole & IConstruct, id: string, statement: 
   acknowledgeWildcards(policy, statement, reason);
   for (const dependent of dependents) dependent.node.addDependency(policy);
   return policy;
+}
+
+/** The construct metadata that records why cfn-lint skips rules on a resource (read by the tests). */
+export const cfnLintIgnoredKey = 'cqrs-es:cfn-lint-ignored';
+
+/**
+ * Has cfn-lint skip `rules` on one resource (its template Metadata, `cfn-lint` → `ignore_checks`),
+ * with the reason here in code, as for cdk-nag above. infra/cfn-lint.test.ts runs cfn-lint over
+ * every synthesized template and fails on any finding not skipped this way.
+ */
+export function cfnLintIgnore(resource: CfnResource, reason: string, ...rules: string[]): void {
+  const current = (resource.getMetadata('cfn-lint') as { config?: { ignore_checks?: string[] } } | undefined)?.config?.ignore_checks ?? [];
+  resource.addMetadata('cfn-lint', { config: { ignore_checks: [...new Set([...current, ...rules])] } });
+  resource.node.addMetadata(cfnLintIgnoredKey, { rules, reason });
+}
+
+/**
+ * W3005 (a DependsOn already implied by a Ref or GetAtt): aws-cdk-lib writes both for a resource
+ * that uses its role (a function, a pipeline, CDK's own custom-resource handler), so that the role's
+ * policies exist before it; the redundant entry changes nothing CloudFormation does.
+ */
+export function cfnLintIgnoreRoleDependency(resource: CfnResource): void {
+  cfnLintIgnore(resource, 'aws-cdk-lib makes a resource that uses a role depend on it explicitly as well as through GetAtt; the duplicate DependsOn is harmless', 'W3005');
 }

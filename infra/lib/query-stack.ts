@@ -32,6 +32,23 @@ export const databaseTiming = {
   projector: { timeout: Duration.seconds(60), connectTimeout: Duration.seconds(45) },
 } as const;
 
+/**
+ * What bounds the connections to Postgres: each function instance serves one request (or stream
+ * batch) at a time and keeps a pool of `poolSize` connections (DATABASE_POOL_SIZE), and reserved
+ * concurrency caps its instances. A stage throttle caps the request rate, not concurrency: without
+ * a reservation a slow database would let instances pile up to the account's limit. Reserved
+ * concurrency × pool size, summed over both functions, stays under Aurora's max_connections at the
+ * cluster's maximum capacity with room to spare (data-stack.ts, connectionHeadroom; DEPLOY.md,
+ * "Postgres", has the arithmetic, and a test checks it on the templates). The query API gets as many
+ * instances as the stage's burst admits at once; the projector a few per stream shard (Lambda runs
+ * up to two batches per shard), throttled beyond that (its iterator age and throttles alarms say
+ * when the stream outgrows it).
+ */
+export const databaseClients = {
+  query: { reservedConcurrency: 400, poolSize: 2 },
+  projector: { reservedConcurrency: 10, poolSize: 2 },
+} as const;
+
 /** Where the projector function's bundle sits in the query image (Dockerfile.query). */
 export const projectorCommand = ['/app/projector/index.mjs'];
 
@@ -58,10 +75,11 @@ export class QueryStack extends Stack {
     // The functions read the credentials from Secrets Manager when they connect (TLS, straight
     // to Aurora): nothing secret in the environment, and any generated password works.
     const databaseSecretArn = read(parameters.databaseSecretArn);
-    const database = (connectTimeout: Duration) => ({
+    const database = (connectTimeout: Duration, poolSize: number) => ({
       EVENTS_TABLE: names.eventsTable,
       DATABASE_SECRET_ARN: databaseSecretArn,
       DATABASE_CONNECT_TIMEOUT_MS: String(connectTimeout.toMilliseconds()),
+      DATABASE_POOL_SIZE: String(poolSize),
     });
     const readSecret = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecretArn] });
     const readLog = new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:DescribeTable'], resources: [tableArn] });
@@ -72,7 +90,8 @@ export class QueryStack extends Stack {
       code: serviceImage(this, 'query', props.imageTag),
       memorySize: 256,
       timeout: databaseTiming.query.timeout,
-      environment: { ...database(databaseTiming.query.connectTimeout), ...(settings ? identityEnvironment(settings.identity) : {}) },
+      environment: { ...database(databaseTiming.query.connectTimeout, databaseClients.query.poolSize), ...(settings ? identityEnvironment(settings.identity) : {}) },
+      reservedConcurrency: databaseClients.query.reservedConcurrency,
       vpc,
     });
     this.queryFunction = query.fn;
@@ -89,11 +108,12 @@ export class QueryStack extends Stack {
       // passed through; any status but 200 fails the invocation (Lambda retries and bisects),
       // so only a batchItemFailures body from /events counts as success.
       environment: {
-        ...database(databaseTiming.projector.connectTimeout),
+        ...database(databaseTiming.projector.connectTimeout, databaseClients.projector.poolSize),
         AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck',
         AWS_LWA_PASS_THROUGH_PATH: '/events',
         AWS_LWA_ERROR_STATUS_CODES: '201-599',
       },
+      reservedConcurrency: databaseClients.projector.reservedConcurrency,
       vpc,
       // A batch that arrives while the database resumes can still fail once (a resume slower than
       // the connect timeout); Lambda retries it at once and the retry finds the database awake.

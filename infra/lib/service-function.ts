@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { acknowledgeWildcards, starPolicy } from './nag.ts';
+import { acknowledgeWildcards, cfnLintIgnoreRoleDependency, starPolicy } from './nag.ts';
 import type { Construct } from 'constructs';
 import { names, prefix } from './names.ts';
 import type { ServiceName } from './names.ts';
@@ -17,6 +17,8 @@ export interface ServiceFunctionProps {
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly environment: Record<string, string>;
+  /** Concurrent instances the function may run at most, set aside from the account's pool. */
+  readonly reservedConcurrency?: number;
   /** Subnets and security groups, for a function that must reach the VPC (Postgres). */
   readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
   /** How many 5-minute periods with errors raise the errors alarm (default: one). */
@@ -64,10 +66,12 @@ export function serviceFunction(scope: Construct, id: string, props: ServiceFunc
     role,
     environment: { ...tracingEnvironment(props.functionName), ...props.environment },
     logGroup,
+    ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
   });
   // Active tracing, with its grant in a policy of its own: X-Ray takes no narrower resource than
   // *, and a * acknowledged on the role's main policy would cover any later * there too.
   (fn.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE };
+  cfnLintIgnoreRoleDependency(fn.node.defaultChild as lambda.CfnFunction);
   starPolicy(
     role,
     'Tracing',

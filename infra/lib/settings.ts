@@ -18,6 +18,7 @@ export const settingDocs = {
   connectionArn: 'ARN of the CodeConnections connection to the repository',
   sourceRepository: 'owner/name of the source repository',
   sourceBranch: 'branch the pipelines deploy',
+  natImageId: 'AMI id (ami-…) of the NAT instance, Amazon Linux 2023 arm64, in the region deployed to',
 } as const;
 export type SettingKey = keyof typeof settingDocs;
 
@@ -34,6 +35,7 @@ const checks: Record<SettingKey, (value: string) => boolean> = {
   connectionArn: (value) => /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[\w-]+$/.test(value),
   sourceRepository: (value) => /^[\w.-]+\/[\w.-]+$/.test(value),
   sourceBranch: (value) => /^[\w./-]+$/.test(value),
+  natImageId: (value) => /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(value),
 };
 
 function isUrl(value: string, protocol: string): boolean {
