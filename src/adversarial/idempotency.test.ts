@@ -101,7 +101,7 @@ t.test('key records live in the events table without being mistaken for streams'
   const alice = (await commandServer(store)).as('alice');
   const { id } = await alice.createChat('Keyed', { 'idempotency-key': 'k1' });
   await alice.rename(id, 'Keyed again', { 'idempotency-key': 'k2' });
-  const raw = await createDynamoDbClient({ endpoint }).send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  const raw = await createDynamoDbClient({ endpoint, inProcess: true }).send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
   const keyRecords = (raw.Items ?? []).filter((item) => isKeyRecord(item));
   t.equal(keyRecords.length, 2, 'one record per key');
   t.notOk(JSON.stringify(keyRecords).includes('k1'), 'the raw key is never stored');

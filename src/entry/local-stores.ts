@@ -64,6 +64,7 @@ export async function openLocalStores(config: LocalStoreConfig, logger: Logger):
   };
   try {
     let endpoint = config.DYNAMODB_ENDPOINT;
+    const inProcess = endpoint === undefined;
     if (endpoint === undefined) {
       const path = join(dataDir, 'dynamodb');
       const dynamo = await startLocalDynamoDb({ path });
@@ -71,7 +72,7 @@ export async function openLocalStores(config: LocalStoreConfig, logger: Logger):
       endpoint = dynamo.endpoint;
       logger.info({ path }, 'embedded DynamoDB (dynalite) started');
     }
-    const client = createDynamoDbClient({ endpoint });
+    const client = createDynamoDbClient({ endpoint, inProcess });
     closers.push(async () => client.destroy());
     if (await ensureEventsTable(client, config.EVENTS_TABLE)) logger.info({ tableName: config.EVENTS_TABLE }, 'created the events table');
     const eventStore = new DynamoDbEventStore({ client, tableName: config.EVENTS_TABLE });

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { awsHttpTimeouts } from '../shared/aws-http.ts';
 import { createDynamoDbClient, DynamoDbEventStore } from './dynamodb-event-store.ts';
 import { eventStoreContract } from './event-store.contract.ts';
 import { EventStoreUnavailableError } from './event-store.ts';
@@ -15,7 +18,7 @@ t.before(async () => {
 t.teardown(() => dynamo.close());
 
 const freshStore = async (tableName = `events-${randomUUID()}`) => {
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint, inProcess: true });
   await ensureEventsTable(client, tableName);
   return { client, store: new DynamoDbEventStore({ client, tableName }) };
 };
@@ -103,4 +106,22 @@ t.test('a missing table is reported as unavailable, not as a defect', async (t) 
   const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
   const store = new DynamoDbEventStore({ client, tableName: `missing-${randomUUID()}` });
   await t.rejects(store.readStream('S-1'), EventStoreUnavailableError);
+});
+
+t.test('a client for a log inside this process has no time limits: a late answer is still the answer', async (t) => {
+  // An event log that answers every call, but only after the request timeout the services use
+  // against AWS has passed: what a dynalite in a busy process looks like to its client.
+  const late = awsHttpTimeouts.requestTimeout + 500;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      setTimeout(() => response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{"Count":0,"Items":[],"ScannedCount":0}'), late);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const client = createDynamoDbClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, inProcess: true });
+  t.teardown(() => client.destroy());
+  const store = new DynamoDbEventStore({ client, tableName: 'events' });
+  t.same(await store.readStream('S-1'), [], `the answer after ${late} ms is read, not retried into a 503`);
 });

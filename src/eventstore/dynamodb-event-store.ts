@@ -236,6 +236,12 @@ export interface ClientSettings {
   /** An endpoint speaking the DynamoDB API (dynalite locally); the AWS default when absent. */
   readonly endpoint?: string;
   readonly region?: string;
+  /**
+   * The endpoint is a dynalite inside this very process (`npm start`'s embedded log, the tests'
+   * stores). It cannot hang on its own: an answer that is late is late because this process is
+   * busy, and a timeout would turn a loaded process's own work into 503s. No time limits then.
+   */
+  readonly inProcess?: boolean;
 }
 
 /**
@@ -249,7 +255,7 @@ export function createDynamoDbClient(settings: ClientSettings = {}): DynamoDBCli
   const config: DynamoDBClientConfig = {
     region: settings.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 3,
-    requestHandler: awsHttpTimeouts,
+    requestHandler: settings.inProcess ? { connectionTimeout: 0, requestTimeout: 0 } : awsHttpTimeouts,
   };
   if (settings.endpoint !== undefined) {
     config.endpoint = settings.endpoint;

@@ -15,7 +15,7 @@ t.teardown(() => dynamo.close());
 
 const freshTable = async () => {
   const tableName = `events-${randomUUID()}`;
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint, inProcess: true });
   await ensureEventsTable(client, tableName);
   client.destroy();
   return tableName;

@@ -30,7 +30,7 @@ export async function openEmbeddedDatabase(settings: Omit<DatabaseSettings, 'url
   return openDatabase({ ...settings, image: await pgliteImage() });
 }
 
-// Starting PGlite costs a second; one instance per test file serves every schema.
+// Starting PGlite costs a second; one instance per test process (a suite) serves every schema.
 let embedded: Promise<ProjectionDatabase> | undefined;
 function sharedEmbedded(): Promise<ProjectionDatabase> {
   if (!embedded) {
@@ -42,7 +42,7 @@ function sharedEmbedded(): Promise<ProjectionDatabase> {
 
 /**
  * A fresh, migrated projection database, its schema dropped when the test ends: on the Postgres
- * of `url` (DATABASE_URL by default), or on the file's shared PGlite when `url` is null. With
+ * of `url` (DATABASE_URL by default), or on the process's shared PGlite when `url` is null. With
  * `migrated: false` the schema does not exist yet (for tests of who creates it).
  */
 export async function openTestDatabase(

@@ -18,3 +18,17 @@ export async function eventually<T>(what: string, read: () => T | Promise<T>, do
     await sleep(20);
   }
 }
+
+/**
+ * Yields to the event loop, one turn at a time, until `done` holds: for state the code under test
+ * reaches in this process without waiting on anything else, where a test must see it the moment
+ * it holds (a waiter with a short deadline is counted before the deadline takes it away). The
+ * same minute-long guard as `eventually`.
+ */
+export async function untilHolds(what: string, done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`still waiting, after a minute, for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 
 /**
  * A freshly initialised PGlite data folder, dumped once and kept under node_modules/.cache, so a
- * test file's in-memory PGlite loads it (about 1 s) instead of running initdb (4–6 s). The file
+ * test process's in-memory PGlite loads it (about 1 s) instead of running initdb (4–6 s). The file
  * is named by PGlite's version (an upgrade makes a new one) and by what was done to it. Written to a temporary name and
- * renamed, so test files that make it at the same moment never read half of one.
+ * renamed, so test processes that make it at the same moment never read half of one.
  */
 const modules = join(import.meta.dirname, '..', '..', 'node_modules');
 const pgliteVersion: string = JSON.parse(readFileSync(join(modules, '@electric-sql', 'pglite', 'package.json'), 'utf8')).version;

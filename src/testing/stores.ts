@@ -6,8 +6,10 @@ import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
 import type { LocalDynamoDb } from '../eventstore/local-dynalite.ts';
 
 /**
- * One in-memory dynalite per test file (started lazily), one fresh table per store, so tests
- * never see each other's events.
+ * One in-memory dynalite per test process (started lazily), one fresh table per store, so tests
+ * never see each other's events. It runs in the test's own process, so its clients have no time
+ * limits (`inProcess`): a test that sends thirty requests at once on a loaded machine waits for
+ * them instead of failing them.
  */
 let shared: Promise<LocalDynamoDb> | undefined;
 
@@ -25,7 +27,7 @@ export async function closeTestDynamoDb(): Promise<void> {
 
 export async function freshEventStore(): Promise<{ store: DynamoDbEventStore; tableName: string; endpoint: string }> {
   const { endpoint } = await testDynamoDb();
-  const client = createDynamoDbClient({ endpoint });
+  const client = createDynamoDbClient({ endpoint, inProcess: true });
   const tableName = `events-${randomUUID()}`;
   await ensureEventsTable(client, tableName);
   return { store: new DynamoDbEventStore({ client, tableName }), tableName, endpoint };

@@ -300,26 +300,26 @@ t.test('authentication', async (t) => {
     ['missing', undefined, /Missing authentication/],
     ['not a bearer token', 'Basic YWxpY2U6eA==', /Missing authentication/],
     ['garbage', 'Bearer not.a.jwt', /./],
-    ['forged signature', `Bearer ${sign({ sub: 'alice', exp: now + 60 }, 'another-secret-of-16-chars')}`, /signature/],
+    ['forged signature', `Bearer ${sign({ sub: 'alice', exp: now + 3600 }, 'another-secret-of-16-chars')}`, /signature/],
     ['expired', `Bearer ${sign({ sub: 'alice', exp: now - 120 })}`, /expired/],
     ['without exp', `Bearer ${sign({ sub: 'alice' })}`, /expiry/],
-    ['bad sub', `Bearer ${sign({ sub: 'alice smith', exp: now + 60 })}`, /sub/],
-    ['no sub', `Bearer ${sign({ exp: now + 60 })}`, /sub/],
+    ['bad sub', `Bearer ${sign({ sub: 'alice smith', exp: now + 3600 })}`, /sub/],
+    ['no sub', `Bearer ${sign({ exp: now + 3600 })}`, /sub/],
     [
       'alg none',
       `Bearer ${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
-        JSON.stringify({ sub: 'alice', exp: now + 60 }),
+        JSON.stringify({ sub: 'alice', exp: now + 3600 }),
       ).toString('base64url')}.`,
       /./,
     ],
-    ['HS512 instead of HS256', `Bearer ${sign({ sub: 'alice', exp: now + 60 }, testSecret, 'HS512')}`, /./],
+    ['HS512 instead of HS256', `Bearer ${sign({ sub: 'alice', exp: now + 3600 }, testSecret, 'HS512')}`, /./],
   ];
   for (const [name, header, message] of cases) {
     const response = await call(header);
     t.equal(response.statusCode, 401, name);
     t.match(JSON.parse(response.payload), { statusCode: 401, message }, name);
   }
-  const ok = await call(`Bearer ${sign({ sub: 'alice', exp: now + 60 })}`);
+  const ok = await call(`Bearer ${sign({ sub: 'alice', exp: now + 3600 })}`);
   t.equal(ok.statusCode, 201);
   let commits = 0;
   for await (const page of store.scan()) commits += page.length;

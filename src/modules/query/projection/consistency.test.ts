@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import Boom from '@hapi/boom';
 import t from 'tap';
 import { groupChatStream, messageStream } from '../../../contracts/streams.ts';
@@ -7,6 +6,7 @@ import { EventStoreUnavailableError } from '../../../eventstore/index.ts';
 import type { EventStore, ReadOptions } from '../../../eventstore/index.ts';
 import { commandServer } from '../../../testing/command-server.ts';
 import { eachDatabase } from '../../../testing/databases.ts';
+import { untilHolds } from '../../../testing/eventually.ts';
 import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../../testing/stores.ts';
 import { ReadYourWrites } from './consistency.ts';
 import { Projector } from './projector.ts';
@@ -39,11 +39,8 @@ function observedLog(store: EventStore) {
   };
 }
 
-/** Yields until `done` holds: waits on the code under test, not on a clock. */
-async function until(done: () => boolean): Promise<void> {
-  for (let turn = 0; turn < 10_000 && !done(); turn++) await nextTurn();
-  if (!done()) throw new Error('condition never held');
-}
+/** Waits on the code under test, not on a clock. */
+const until = (done: () => boolean): Promise<void> => untilHolds(`${done}`, done);
 
 async function renameTimes(store: EventStore, streamId: string, from: number, to: number) {
   const commits = [];

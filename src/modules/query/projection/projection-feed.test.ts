@@ -2,6 +2,7 @@ import t from 'tap';
 import type { Commit } from '../../../eventstore/index.ts';
 import { commandServer } from '../../../testing/command-server.ts';
 import { eachDatabase } from '../../../testing/databases.ts';
+import { untilHolds } from '../../../testing/eventually.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../../testing/stores.ts';
 import { ProjectionFeed } from './projection-feed.ts';
 import { Projector } from './projector.ts';
@@ -28,11 +29,8 @@ class GatedProjector extends Projector {
   }
 }
 
-/** Yields to the event loop until `done` holds (waits on the code under test, not a clock). */
-async function until(done: () => boolean): Promise<void> {
-  for (let turn = 0; turn < 10_000 && !done(); turn++) await new Promise((resolve) => setImmediate(resolve));
-  if (!done()) throw new Error('condition never held');
-}
+/** Waits on the code under test, not on a clock. */
+const until = (done: () => boolean): Promise<void> => untilHolds(`${done}`, done);
 
 eachDatabase(t, 'local hand-off', async (t, open) => {
   const { store } = await freshEventStore();
