@@ -56,7 +56,7 @@ t.test('a long stream is read with several Query pages', async (t) => {
 });
 
 t.test('ensureEventsTable creates the table once, with keys and a NEW_IMAGE stream', async (t) => {
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint, inProcess: true });
   const tableName = `events-${randomUUID()}`;
   // dynalite does not echo stream settings back, so look at what was asked of it.
   const createInputs: unknown[] = [];
@@ -103,7 +103,7 @@ t.test('an unreachable log surfaces as EventStoreUnavailableError', async (t) =>
 });
 
 t.test('a missing table is reported as unavailable, not as a defect', async (t) => {
-  const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const client = createDynamoDbClient({ endpoint: dynamo.endpoint, inProcess: true });
   const store = new DynamoDbEventStore({ client, tableName: `missing-${randomUUID()}` });
   await t.rejects(store.readStream('S-1'), EventStoreUnavailableError);
 });

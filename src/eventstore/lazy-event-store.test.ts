@@ -55,7 +55,7 @@ t.test('a load that fails is tried again by the next call', async (t) => {
   const store = lazyEventStore(async () => {
     attempts++;
     if (attempts === 1) throw new Error('chunk not readable');
-    const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
+    const client = createDynamoDbClient({ endpoint: dynamo.endpoint, inProcess: true });
     return {
       store: new DynamoDbEventStore({ client, tableName }),
       close: () => {

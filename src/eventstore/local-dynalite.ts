@@ -42,6 +42,10 @@ export async function startLocalDynamoDb(options: { path?: string } = {}): Promi
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  // Its clients keep connections alive; Node's 5 s keep-alive timeout would close an idle one just
+  // as a busy process reuses it, and the call would fail with a reset. Its clients are in this
+  // process too: connections stay open until they close them.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Commit } from '../../../eventstore/index.ts';
 import { commandServer } from '../../../testing/command-server.ts';
 import { eachDatabase } from '../../../testing/databases.ts';
-import { untilHolds } from '../../../testing/eventually.ts';
+import { eventually, untilHolds } from '../../../testing/eventually.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../../testing/stores.ts';
 import { ProjectionFeed } from './projection-feed.ts';
 import { Projector } from './projector.ts';
@@ -94,10 +94,14 @@ eachDatabase(t, 'local hand-off', async (t, open) => {
     t.equal(feed.pending, 1, 'its stream is noted for a catch-up from the log');
     const projected = async () => (await database.db.selectFrom('messages').selectAll().execute()).length;
     // The stalled batch, the queued commit and the stream's catch-up from the log each pass the gate.
-    for (let turn = 0; turn < 2_000 && (await projected()) < 2; turn++) {
-      projector.release();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await eventually(
+      'both messages projected',
+      async () => {
+        projector.release();
+        return projected();
+      },
+      (count) => count >= 2,
+    );
     t.equal(await projected(), 2, 'nothing lost: both messages are projected');
   });
 
