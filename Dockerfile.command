@@ -1,10 +1,14 @@
 # The command service: the write side alone, on Lambda behind the Lambda Web Adapter.
 # Build (after `npm run build`):
 #   docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t cqrs-command .
-FROM --platform=linux/arm64 public.ecr.aws/awsguru/aws-lambda-adapter:0.9.1 AS adapter
+# Base images from ECR Public, or from the same images through the pipelines' pull-through cache
+# (--build-arg BASE_REGISTRY=<account>.dkr.ecr.<region>.amazonaws.com/cqrs-es-public): in-region
+# pulls, the same layers.
+ARG BASE_REGISTRY=public.ecr.aws
+FROM --platform=linux/arm64 ${BASE_REGISTRY}/awsguru/aws-lambda-adapter:0.9.1 AS adapter
 
 # Not an AWS Lambda base image: their ENTRYPOINT would bypass the adapter.
-FROM --platform=linux/arm64 public.ecr.aws/docker/library/node:22.20.0-bookworm-slim
+FROM --platform=linux/arm64 ${BASE_REGISTRY}/docker/library/node:22.20.0-bookworm-slim
 COPY --from=adapter /lambda-adapter /opt/extensions/lambda-adapter
 
 ENV NODE_ENV=production \

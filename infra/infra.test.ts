@@ -479,18 +479,54 @@ t.test('the ApiStack stores the settings the pipelines deploy the services with'
   t.match(JSON.stringify(Template.fromStack(stacks.command).findResources('AWS::ApiGatewayV2::Route')), /"AuthorizationType":"NONE"/);
 });
 
-t.test('one pipeline (V2) per service, CodeBuild on arm64 with its buildspec from the repository', async (t) => {
+t.test('one pipeline (V2) per service: Source, then Decide on Lambda compute, then Ship on arm64 with Docker only when Decide found a change', async (t) => {
+  const pipelines = templates.pipelines.findResources('AWS::CodePipeline::Pipeline');
   for (const service of ['command', 'query']) {
-    t.doesNotThrow(() => templates.pipelines.hasResourceProperties('AWS::CodePipeline::Pipeline', { Name: `cqrs-es-${service}`, PipelineType: 'V2' }), `${service} pipeline`);
+    const pipeline = Object.values(pipelines).find((p) => p.Properties.Name === `cqrs-es-${service}`);
+    t.equal(pipeline?.Properties.PipelineType, 'V2', `${service} pipeline`);
+    type Stage = { Name: string; Actions: { Name: string; Namespace?: string; Configuration: Record<string, unknown> }[]; BeforeEntry?: unknown };
+    const stages = pipeline!.Properties.Stages as Stage[];
+    t.same(stages.map((stage) => stage.Name), ['Source', 'Decide', 'Ship']);
+    const [, decide, ship] = stages as [Stage, Stage, Stage];
+    t.equal(decide.Actions[0]!.Namespace, 'Decide', 'its variables are #{Decide.…}');
+    t.same(
+      ship.BeforeEntry,
+      { Conditions: [{ Result: 'SKIP', Rules: [{ Name: `${service}Changed`, RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'VariableCheck', Version: '1' }, Configuration: { Variable: '#{Decide.CHANGED}', Value: 'true', Operator: 'EQ' } }] }] },
+      'Ship is skipped unless the decide step exported CHANGED=true',
+    );
+    t.same(JSON.parse(ship.Actions[0]!.Configuration.EnvironmentVariables as string), [{ name: 'EXPECTED_FINGERPRINT', type: 'PLAINTEXT', value: '#{Decide.FINGERPRINT}' }], 'Ship checks it ships what Decide fingerprinted');
+    t.doesNotThrow(
+      () =>
+        templates.pipelines.hasResourceProperties('AWS::CodeBuild::Project', {
+          Name: `cqrs-es-${service}-decide`,
+          Environment: { Type: 'ARM_LAMBDA_CONTAINER', Image: 'aws/codebuild/amazonlinux-aarch64-lambda-standard:nodejs22', ComputeType: 'BUILD_LAMBDA_4GB' },
+          Source: { BuildSpec: 'infra/buildspecs/decide.yml' },
+        }),
+      `${service} decide build`,
+    );
     t.doesNotThrow(
       () =>
         templates.pipelines.hasResourceProperties('AWS::CodeBuild::Project', {
           Name: `cqrs-es-${service}`,
           Environment: { Type: 'ARM_CONTAINER', PrivilegedMode: true },
-          Source: { BuildSpec: `infra/buildspecs/${service}.yml` },
+          Source: { BuildSpec: 'infra/buildspecs/ship.yml' },
         }),
-      `${service} build`,
+      `${service} ship build`,
     );
+  }
+});
+
+t.test('the pipelines share a build cache that forgets, and take base images through a pull-through cache of ECR Public', async (t) => {
+  templates.pipelines.resourceCountIs('AWS::S3::Bucket', 3);
+  templates.pipelines.hasResourceProperties('AWS::S3::Bucket', {
+    LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })] },
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+  });
+  templates.pipelines.hasResourceProperties('AWS::ECR::PullThroughCacheRule', { EcrRepositoryPrefix: names.publicImageCache, UpstreamRegistryUrl: 'public.ecr.aws' });
+  for (const service of ['command', 'query'] as const) {
+    const ship = statements(templates.pipelines, `${service}ShipRole`);
+    const pulls = ship.find((s) => s.Action.includes('ecr:BatchImportUpstreamImage'))!;
+    t.match(JSON.stringify(pulls.Resource), `repository/${names.publicImageCache}/*`, `${service}: imports only into the cache's repositories`);
   }
 });
 
@@ -504,9 +540,9 @@ t.test('the source action may use the connection under both service prefixes', a
   t.match(text, /"Action":\["codeconnections:UseConnection","codestar-connections:UseConnection"\],"Effect":"Allow","Resource":"arn:aws:codestar-connections:/);
 });
 
-t.test('a build may deploy its own stack and nothing else', async (t) => {
+t.test('a build may deploy its own stack and nothing else; the decide build may deploy nothing', async (t) => {
   for (const service of ['command', 'query'] as const) {
-    const build = statements(templates.pipelines, `${service}BuildRole`);
+    const build = statements(templates.pipelines, `${service}ShipRole`);
     t.ok(build.length > 0);
     const actions = build.flatMap((s) => s.Action);
     t.notOk(actions.includes('sts:AssumeRole'), 'assumes no role (no cdk-* bootstrap role)');
@@ -520,8 +556,24 @@ t.test('a build may deploy its own stack and nothing else', async (t) => {
     t.match(JSON.stringify(passRole[0]!.Resource), new RegExp(`${service}DeployRole`), 'only its deploy role');
     t.same(passRole[0]!.Condition, { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } });
     const writes = build.filter((s) => s.Action.includes('ssm:PutParameter'));
-    t.match(JSON.stringify(writes.map((s) => s.Resource)), new RegExp(`deployed/${service}`), 'records only its own fingerprint');
-    t.notMatch(JSON.stringify(writes.map((s) => s.Resource)), /pinned/, 'and cannot unpin a rollback');
+    t.same(
+      writes.flatMap((s) => ([] as unknown[]).concat(s.Resource)).map((r) => JSON.stringify(r).match(/parameter\/cqrs-es\/([a-z/-]+)/)?.[1]).sort(),
+      [`deployed-stack/${service}`, `deployed/${service}`],
+      'records only its own fingerprints, and cannot unpin a rollback',
+    );
+    // An image-only deploy changes the code of its own functions, and nothing else about them.
+    const lambda = build.filter((s) => s.Action.some((a) => a.startsWith('lambda:')));
+    t.same(lambda.flatMap((s) => s.Action).sort(), ['lambda:GetFunction', 'lambda:UpdateFunctionCode']);
+    t.same(
+      lambda.flatMap((s) => s.Resource as unknown[]).map((r) => JSON.stringify(r).match(/function:([a-z-]+)/)?.[1]).sort(),
+      [...names.functions[service]].sort(),
+      'its own functions by name',
+    );
+
+    const decide = statements(templates.pipelines, `${service}DecideRole`);
+    t.ok(decide.length > 0);
+    const decideActions = decide.flatMap((s) => s.Action);
+    t.notOk(decideActions.some((a) => /^(cloudformation|lambda|iam|ecr):|^ssm:PutParameter$/.test(a)), `${service}: the decide build reads settings and the cache, and changes nothing deployed`);
   }
 });
 

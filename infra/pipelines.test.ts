@@ -34,15 +34,26 @@ const ssmIds = {
 };
 const settingsParameters = Object.fromEntries(Object.entries(identity).map(([key, value]) => [`${parameters.settingsPath}${key}`, value]));
 
-t.test('buildspecs call the project scripts, in order, and never buildx', async (t) => {
-  for (const service of ['command', 'query']) {
-    const text = await readFile(join(repo, 'infra/buildspecs', `${service}.yml`), 'utf8');
-    const spec = parse(text) as { version: number; phases: Record<string, { commands: string[]; 'runtime-versions'?: Record<string, unknown> }> };
-    t.equal(spec.version, 0.2);
-    t.equal(spec.phases.install?.['runtime-versions']?.nodejs, 22);
-    const commands = Object.values(spec.phases).flatMap((phase) => phase.commands);
-    // The deploy step bundles itself: the image holds what the fingerprint was computed from.
-    t.same(commands, ['npm ci --no-audit --no-fund', 'npm test', 'bash infra/buildspecs/deploy-service.sh'], service);
+t.test('the buildspecs: decide restores node_modules and decides, exporting CHANGED and FINGERPRINT; ship ships; neither tests, and one architecture only', async (t) => {
+  type Spec = { version: number; env: { 'exported-variables'?: string[] }; phases: Record<string, { commands?: string[]; 'runtime-versions'?: Record<string, unknown> }>; artifacts?: { files: string[]; 'exclude-paths'?: string[] } };
+  const read = async (name: string) => {
+    const text = await readFile(join(repo, 'infra/buildspecs', name), 'utf8');
+    return { text, spec: parse(text) as Spec };
+  };
+  const commands = (spec: Spec) => Object.values(spec.phases).flatMap((phase) => phase.commands ?? []);
+  const decide = await read('decide.yml');
+  t.equal(decide.spec.version, 0.2);
+  t.same(commands(decide.spec), ['bash infra/buildspecs/restore-deps.sh', 'bash infra/buildspecs/deploy-service.sh --step decide', 'source .deploy/decision.env']);
+  t.same(decide.spec.env['exported-variables'], ['CHANGED', 'FINGERPRINT'], 'the pipeline condition reads CHANGED');
+  // Lambda compute: the image is the runtime (nodejs22), no runtime-versions, no caching of its own.
+  t.notOk(Object.values(decide.spec.phases).some((phase) => phase['runtime-versions']), 'no runtime-versions on Lambda compute');
+  t.ok(decide.spec.artifacts?.files.includes('.deploy/*'), 'the decision goes to the ship stage');
+  t.same(decide.spec.artifacts?.['exclude-paths'], ['node_modules/**/*'], 'node_modules do not');
+  const ship = await read('ship.yml');
+  t.same(commands(ship.spec), ['bash infra/buildspecs/deploy-service.sh --step ship']);
+  t.equal(ship.spec.phases.install?.['runtime-versions']?.nodejs, 22);
+  for (const { text } of [decide, ship]) {
+    t.notMatch(text.replace(/^\s*#.*$/gm, ''), /npm test|npm run test|tap\b/, 'no tests in a pipeline: the branch\'s CI ran them');
     t.notMatch(text, /buildx/);
   }
   const script = await readFile(join(repo, 'infra/buildspecs/deploy-service.sh'), 'utf8');
@@ -59,61 +70,123 @@ interface Stand {
   readonly ssm: Record<string, string>;
   /** Make `aws ssm get-parameter` of the pin fail as if access were denied. */
   readonly pinDenied?: boolean;
+  /** Make `aws ssm get-parameters-by-path` fail as if access were denied. */
+  readonly parametersDenied?: boolean;
   /** The image of this fingerprint is already in ECR. */
   readonly imageExists?: boolean;
+  /** The image each function runs (function → image URI); absent functions do not exist yet. */
+  readonly functions?: Record<string, string>;
+  /**
+   * What `cdk deploy` does to the functions: `sets-image` (the tag of its template), `keeps-image`
+   * (CloudFormation saw no change of tag), `fails` (rolls back to an image of its own, exits 1).
+   */
+  readonly cdk?: 'sets-image' | 'keeps-image' | 'fails';
+  /** update-function-code of this function fails. */
+  readonly updateFails?: string;
   readonly env?: Record<string, string>;
-  /** By hand: `npm run deploy -- <args>` with no pipeline environment; else the pipeline's call. */
-  readonly byHand?: readonly string[];
 }
 
-/** What the pipeline stack gives the command build (pipelines-stack.ts, from names.ts). */
+const repositoryUri = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.repository('command')}`;
+
+/** What the pipeline stack gives the command builds (pipelines-stack.ts, from names.ts). */
 const pipelineEnv = {
   SERVICE: 'command',
   STACK: stackIds.command,
-  REPOSITORY_URI: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.repository('command')}`,
+  REPOSITORY_URI: repositoryUri,
+  FUNCTIONS: names.functions.command.join(' '),
   FINGERPRINT_PARAMETER: parameters.deployedFingerprint('command'),
+  STACK_PARAMETER: parameters.deployedStack('command'),
   PINNED_PARAMETER: parameters.pinned('command'),
+  BASE_REGISTRY: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.publicImageCache}`,
 };
 
-async function runDeploy(t: Test, stand: Stand) {
+/**
+ * Stand-ins for aws, docker and npx that record their calls, with a small model of the state they
+ * act on (SSM parameters, the functions' images). `run` runs one step of the deploy script (or
+ * `npm run deploy -- <args>` by hand) in the archive; state carries over from run to run.
+ */
+async function standIn(t: Test, stand: Stand) {
   const bin = await mkdtemp(join(tmpdir(), 'cqrs-fake-bin-'));
   t.teardown(() => rm(bin, { recursive: true, force: true }));
   const log = join(bin, 'calls.log');
-  await writeFile(join(bin, 'ssm.json'), JSON.stringify(stand.ssm));
+  const ssm = join(bin, 'ssm.json');
+  const functions = join(bin, 'functions.json');
+  await writeFile(ssm, JSON.stringify(stand.ssm));
+  await writeFile(functions, JSON.stringify(stand.functions ?? Object.fromEntries(names.functions.command.map((fn) => [fn, `${repositoryUri}:an-older-fingerprint`]))));
   const fake = (name: string, body: string) =>
     writeFile(join(bin, name), `#!/usr/bin/env bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}\n`).then(() => chmod(join(bin, name), 0o755));
-  // A small model of the AWS CLI calls the script makes, answering from ssm.json.
+  const json = (file: string, code: string) => `node -e 'const fs = require("fs"); const file = process.argv[1]; const state = JSON.parse(fs.readFileSync(file, "utf8")); const args = process.argv.slice(2); ${code}' "${file}"`;
   await fake(
     'aws',
-    `ssm="${join(bin, 'ssm.json')}"
-    case "$1 $2" in
+    `case "$1 $2" in
       "ssm get-parameter")
         ${stand.pinDenied ? 'echo "An error occurred (AccessDeniedException) when calling the GetParameter operation" >&2; exit 254' : ''}
-        node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = p[process.argv[2]]; if (v === undefined) { console.error("An error occurred (ParameterNotFound) when calling the GetParameter operation: Parameter " + process.argv[2] + " not found."); process.exit(254) } console.log(v)' "$ssm" "$4" ;;
+        ${json(ssm, 'const v = state[args[0]]; if (v === undefined) { console.error("An error occurred (ParameterNotFound) when calling the GetParameter operation: Parameter " + args[0] + " not found."); process.exit(254) } console.log(v)')} "$4" ;;
       "ssm get-parameters-by-path")
-        node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify(Object.entries(p).filter(([n]) => n.startsWith(process.argv[2])).map(([Name, Value]) => ({ Name, Value, Type: "String" }))))' "$ssm" "$4" ;;
-      "ssm put-parameter") ;;
+        ${stand.parametersDenied ? 'echo "An error occurred (AccessDeniedException) when calling the GetParametersByPath operation" >&2; exit 254' : ''}
+        ${json(ssm, 'console.log(JSON.stringify(Object.entries(state).filter(([n]) => n.startsWith(args[0])).map(([Name, Value]) => ({ Name, Value, Type: "String" }))))')} "$4" ;;
+      "ssm put-parameter") ${json(ssm, 'const at = (k) => args[args.indexOf(k) + 1]; state[at("--name")] = at("--value"); fs.writeFileSync(file, JSON.stringify(state))')} "$@" ;;
       "sts get-caller-identity") echo 123456789012 ;;
       "ecr get-login-password") echo secret ;;
       "ecr describe-images") exit ${stand.imageExists ? 0 : 1} ;;
+      "lambda get-function")
+        ${json(functions, 'const v = state[args[0]]; if (v === undefined) { console.error("An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found"); process.exit(254) } console.log(v)')} "$4" ;;
+      "lambda update-function-code")
+        if [ "$4" = "${stand.updateFails ?? ''}" ]; then echo "An error occurred (InvalidParameterValueException) when calling the UpdateFunctionCode operation" >&2; exit 254; fi
+        ${json(functions, 'state[args[0]] = args[1]; fs.writeFileSync(file, JSON.stringify(state)); console.log("InProgress")')} "$4" "$6" ;;
+      "lambda wait") ;;
       *) echo "unexpected aws call: $*" >&2; exit 2 ;;
     esac`,
   );
   // docker build also records what the image would hold: the hash of each bundle in dist/.
   await fake('docker', `if [ "$1" = build ]; then for f in dist/*/index.mjs; do printf 'image holds %s %s\\n' "$f" "$(sha256sum "$f" | cut -d' ' -f1)" >> "${log}"; done; fi\ncat > /dev/null || true`);
-  await fake('npx', 'exit 0');
-  const env = childEnv({ PATH: `${bin}:${process.env.PATH}`, AWS_REGION: 'eu-west-1', ...(stand.byHand ? {} : pipelineEnv), ...stand.env });
-  for (const key of ['AWS_DEFAULT_REGION', ...(stand.byHand ? Object.keys(pipelineEnv) : [])]) if (!stand.env?.[key]) delete env[key];
-  const [command, args] = stand.byHand ? ['npm', ['run', '-s', 'deploy', '--', ...stand.byHand]] : ['bash', ['infra/buildspecs/deploy-service.sh']];
-  const result = await runToEnd(command, args, { cwd: archive, env });
-  const calls = await readFile(log, 'utf8').then((text) => text.trim().split('\n'), () => [] as string[]);
-  return { result, calls };
+  // cdk deploy acts on the functions as CloudFormation would.
+  const cdk = stand.cdk ?? 'sets-image';
+  await fake(
+    'npx',
+    cdk === 'keeps-image'
+      ? 'exit 0'
+      : json(
+          functions,
+          `const tag = args.find((a) => a.startsWith("commandImageTag=")).split("=")[1];
+           for (const fn of ${JSON.stringify(names.functions.command)}) state[fn] = "${repositoryUri}:" + (${cdk === 'fails'} ? "what-cloudformation-deployed-last" : tag);
+           fs.writeFileSync(file, JSON.stringify(state)); process.exit(${cdk === 'fails' ? 1 : 0})`,
+        ) + ' "$@"',
+  );
+  const run = async (how: { step?: 'decide' | 'ship'; byHand?: readonly string[]; env?: Record<string, string> }) => {
+    const extra = { ...stand.env, ...how.env };
+    const env = childEnv({ PATH: `${bin}:${process.env.PATH}`, AWS_REGION: 'eu-west-1', ...(how.byHand ? {} : pipelineEnv), ...extra });
+    for (const key of ['AWS_DEFAULT_REGION', 'PIN_REASON', 'EXPECTED_FINGERPRINT', ...(how.byHand ? Object.keys(pipelineEnv) : [])]) if (!extra[key]) delete env[key];
+    const [command, args] = how.byHand
+      ? ['npm', ['run', '-s', 'deploy', '--', ...how.byHand]]
+      : ['bash', ['infra/buildspecs/deploy-service.sh', ...(how.step ? ['--step', how.step] : [])]];
+    return runToEnd(command, args, { cwd: archive, env });
+  };
+  return {
+    run,
+    calls: () => readFile(log, 'utf8').then((text) => text.trim().split('\n'), () => [] as string[]),
+    functions: async () => JSON.parse(await readFile(functions, 'utf8')) as Record<string, string>,
+    ssm: async () => JSON.parse(await readFile(ssm, 'utf8')) as Record<string, string>,
+  };
+}
+
+/** The whole deploy in one run (both steps, with the pipeline's environment, or by hand). */
+async function runDeploy(t: Test, stand: Stand & { byHand?: readonly string[] }) {
+  const stage = await standIn(t, stand);
+  const result = await stage.run(stand.byHand ? { byHand: stand.byHand } : {});
+  return { result, calls: await stage.calls(), stage };
 }
 
 const commandFingerprint = async (root: string, context: Record<string, string> = {}) =>
   fingerprintService('command', root, { parameters: { ...settingsParameters, ...ssmIds }, context });
+/** SSM as a pipeline finds it: settings, shared ids, the deployed fingerprint (and its stack part, when given). */
 const deployedState = (fingerprint: string, extra: Record<string, string> = {}) => ({ ...settingsParameters, ...ssmIds, '/cqrs-es/deployed/command': fingerprint, ...extra });
-const image = (fingerprint: string) => `123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-command:${fingerprint}`;
+const image = (fingerprint: string) => `${repositoryUri}:${fingerprint}`;
+const buildCall = (fingerprint: string) =>
+  `docker build --platform linux/arm64 --provenance=false --build-arg BASE_REGISTRY=123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-public -f Dockerfile.command -t ${image(fingerprint)} .`;
+const recordCall = (fingerprint: string, source = 'unknown') => `aws ssm put-parameter --name /cqrs-es/deployed/command --value ${fingerprint} --type String --overwrite --description source ${source}`;
+const getFunction = 'aws lambda get-function --function-name cqrs-es-command --query Code.ImageUri --output text';
+const decided = () => readFile(join(archive, '.deploy/decision.env'), 'utf8');
 const deployCall = (fingerprint: string, audience = identity.jwtAudience) =>
   `npx cdk deploy CommandStack --exclusively --require-approval never -c jwksUrl=${identity.jwksUrl} -c jwtIssuer=${identity.jwtIssuer} -c jwtAudience=${audience} -c commandImageTag=${fingerprint}`;
 
@@ -137,34 +210,136 @@ t.teardown(async () => {
   await rm(archive, { recursive: true, force: true });
 });
 
-t.test('an unchanged service stops with a clear message and deploys nothing', async (t) => {
-  const { result, calls } = await runDeploy(t, { ssm: deployedState(fingerprint) });
+t.test('unchanged: the decide step says so and exports CHANGED=false, and the ship step (skipped by the pipeline) would do nothing either', async (t) => {
+  const stage = await standIn(t, { ssm: deployedState(fingerprint, { '/cqrs-es/deployed-stack/command': fingerprinted.stack }) });
+  const result = await stage.run({ step: 'decide' });
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, `command is unchanged (fingerprint ${fingerprint} is deployed): nothing to build or deploy.`);
-  t.same(calls.filter((c) => !c.startsWith('aws ssm get-')), []);
+  t.match(await decided(), /^CHANGED=false$/m);
+  t.match(await decided(), new RegExp(`^FINGERPRINT=${fingerprint}$`, 'm'));
+  t.same(await stage.calls(), [
+    'aws ssm get-parameter --name /cqrs-es/pinned/command --query Parameter.Value --output text',
+    'aws ssm get-parameters-by-path --path /cqrs-es/ --recursive --query Parameters --output json',
+  ], 'two reads, nothing else');
+  const ship = await stage.run({ step: 'ship', env: { EXPECTED_FINGERPRINT: fingerprint } });
+  t.equal(ship.status, 0, ship.stderr);
+  t.equal((await stage.calls()).length, 2, 'no call at all');
 });
 
-t.test('a changed service is bundled afresh (a stale dist/ never reaches the image), built for arm64, pushed under its fingerprint, deployed alone with the stored settings, recorded', async (t) => {
+t.test('an image-only change: decide, then ship builds for arm64 from the pull-through cache, pushes, and swaps the function\'s image with the waiter; no CloudFormation', async (t) => {
   await mkdir(join(archive, 'dist/command'), { recursive: true });
   await writeFile(join(archive, 'dist/command/index.mjs'), '// an older build\n');
-  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), env: { CODEBUILD_RESOLVED_SOURCE_VERSION: '0123abcd' } });
+  const stage = await standIn(t, { ssm: deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': fingerprinted.stack }), env: { CODEBUILD_RESOLVED_SOURCE_VERSION: '0123abcd' } });
+  const decision = await stage.run({ step: 'decide' });
+  t.equal(decision.status, 0, decision.stderr);
+  t.match(decision.stdout, `command changed: deployed an-older-fingerprint, now ${fingerprint}; its stack did not (the image alone changes).`);
+  t.match(await decided(), /^CHANGED=true$/m);
+  t.match(await decided(), /^STACK_CHANGED=false$/m);
+  t.equal(sha256(await readFile(join(archive, 'dist/command/index.mjs'))), fingerprinted.bundles.command, 'bundled afresh: a stale dist/ never reaches the image');
+
+  const result = await stage.run({ step: 'ship', env: { EXPECTED_FINGERPRINT: fingerprint } });
   t.equal(result.status, 0, result.stderr);
+  const calls = await stage.calls();
   t.same(
     calls.filter((c) => !c.startsWith('aws ecr') && !c.startsWith('image holds')),
     [
       'aws ssm get-parameter --name /cqrs-es/pinned/command --query Parameter.Value --output text',
       'aws ssm get-parameters-by-path --path /cqrs-es/ --recursive --query Parameters --output json',
+      // ship: the pin again (it may have been written since), then the image, then the functions
+      'aws ssm get-parameter --name /cqrs-es/pinned/command --query Parameter.Value --output text',
       'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
-      `docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t ${image(fingerprint)} .`,
+      buildCall(fingerprint),
       `docker push ${image(fingerprint)}`,
-      deployCall(fingerprint),
-      `aws ssm put-parameter --name /cqrs-es/deployed/command --value ${fingerprint} --type String --overwrite --description source 0123abcd`,
+      getFunction,
+      getFunction,
+      `aws lambda update-function-code --function-name cqrs-es-command --image-uri ${image(fingerprint)} --query LastUpdateStatus --output text`,
+      'aws lambda wait function-updated-v2 --function-name cqrs-es-command',
+      recordCall(fingerprint, '0123abcd'),
     ],
   );
-  t.match(result.stdout, `command changed: deployed an-older-fingerprint, now ${fingerprint}.`);
-  t.match(result.stdout, `command deployed: ${fingerprint}`);
   t.ok(calls.includes(`image holds dist/command/index.mjs ${fingerprinted.bundles.command}`), 'the image holds the bundle the fingerprint names');
-  t.equal(sha256(await readFile(join(archive, 'dist/command/index.mjs'))), fingerprinted.bundles.command, 'not the stale one');
+  t.same(await stage.functions(), { 'cqrs-es-command': image(fingerprint) });
+  t.match(result.stdout, `command deployed: ${fingerprint}`);
+});
+
+t.test('a stack change: cdk deploy of the stack alone with the stored settings, then its stack part recorded with the fingerprint', async (t) => {
+  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': 'another-stack' }) });
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, 'its stack too (a CloudFormation deploy)');
+  t.same(calls.filter((c) => c.startsWith('npx') || c.startsWith('aws lambda') || c.includes('put-parameter')), [
+    getFunction,
+    deployCall(fingerprint),
+    getFunction,
+    `aws ssm put-parameter --name /cqrs-es/deployed-stack/command --value ${fingerprinted.stack} --type String --overwrite`,
+    recordCall(fingerprint),
+  ], 'CloudFormation set the image: no second update');
+  t.equal((await stage.ssm())['/cqrs-es/deployed-stack/command'], fingerprinted.stack);
+});
+
+t.test('a stack change where CloudFormation keeps an image the function no longer runs (after image-only deploys): the function gets the image anyway', async (t) => {
+  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), cdk: 'keeps-image' });
+  t.equal(result.status, 0, result.stderr);
+  t.ok(calls.indexOf(`aws lambda update-function-code --function-name cqrs-es-command --image-uri ${image(fingerprint)} --query LastUpdateStatus --output text`) > calls.indexOf(deployCall(fingerprint)));
+  t.same(await stage.functions(), { 'cqrs-es-command': image(fingerprint) });
+});
+
+t.test('a failed cdk deploy puts the function back on the image it ran (CloudFormation rolls back to the one it last deployed), records nothing, and says so', async (t) => {
+  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), functions: { 'cqrs-es-command': image('deployed-by-image-swap') }, cdk: 'fails' });
+  t.equal(result.status, 1);
+  t.match(result.stderr, `cdk deploy CommandStack failed: putting each function back on the image it ran`);
+  t.match(result.stderr, 'command was not deployed: nothing recorded');
+  t.same(await stage.functions(), { 'cqrs-es-command': image('deployed-by-image-swap') }, 'back on the image it ran before');
+  t.notOk(calls.some((c) => c.includes('put-parameter')), 'nothing recorded');
+});
+
+t.test('an image swap that fails on one function puts the others back: never half-deployed', async (t) => {
+  const two = { 'cqrs-es-command': image('before'), 'cqrs-es-command-2': image('before') };
+  const { result, calls, stage } = await runDeploy(t, {
+    ssm: deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': fingerprinted.stack }),
+    functions: two,
+    updateFails: 'cqrs-es-command-2',
+    env: { FUNCTIONS: 'cqrs-es-command cqrs-es-command-2' },
+  });
+  t.equal(result.status, 1);
+  t.match(result.stderr, `the functions did not take image ${fingerprint}: putting each function back on the image it ran`);
+  t.same(await stage.functions(), two, 'both on the image they ran');
+  t.notOk(calls.some((c) => c.includes('put-parameter')), 'nothing recorded');
+});
+
+t.test('the ship step stops with one line, before any build, when its input is not what the decide step announced', async (t) => {
+  const state = deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': fingerprinted.stack });
+  // Given a decision for this tree,
+  const stage = await standIn(t, { ssm: state });
+  t.equal((await stage.run({ step: 'decide' })).status, 0);
+  // when the pipeline announces another fingerprint, or dist/ changed since, or a pin was written since,
+  const other = await stage.run({ step: 'ship', env: { EXPECTED_FINGERPRINT: 'a-different-one' } });
+  t.equal(other.status, 1);
+  t.match(other.stderr, `the decide stage announced a-different-one but its artifact holds ${fingerprint}: stopping`);
+  const bundle = join(archive, 'dist/command/index.mjs');
+  const built = await readFile(bundle);
+  await writeFile(bundle, '// changed after the decision\n');
+  const tampered = await stage.run({ step: 'ship', env: { EXPECTED_FINGERPRINT: fingerprint } });
+  await writeFile(bundle, built);
+  t.equal(tampered.status, 1);
+  t.match(tampered.stderr, `dist/ no longer holds the bundles fingerprint ${fingerprint} was computed from: stopping`);
+  const pinned = await standIn(t, { ssm: { ...state, '/cqrs-es/pinned/command': 'abc: bad release' } });
+  const stopped = await pinned.run({ step: 'ship', env: { EXPECTED_FINGERPRINT: fingerprint } });
+  t.equal(stopped.status, 1);
+  t.match(stopped.stderr, 'command is pinned (abc: bad release)');
+  // then nothing was built, deployed or recorded.
+  for (const calls of [await stage.calls(), await pinned.calls()]) t.notOk(calls.some((c) => /^(docker|npx|aws lambda)|put-parameter/.test(c)), 'nothing built or deployed');
+  // And a ship step with no decision at all says what to run.
+  await rm(join(archive, '.deploy'), { recursive: true });
+  const none = await stage.run({ step: 'ship' });
+  t.equal(none.status, 1);
+  t.match(none.stderr, 'no decision in .deploy/: run the decide step first');
+});
+
+t.test('parameters that cannot be read stop the decide step with one line that says what it needs', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint'), parametersDenied: true });
+  t.equal(result.status, 1);
+  t.match(result.stderr.trim().split('\n').at(-1), 'cannot read the deployed fingerprint and settings under /cqrs-es/ (the caller needs ssm:GetParametersByPath there): stopping');
+  t.equal(calls.length, 2, 'the pin, then the failed read: nothing else');
 });
 
 t.test('a pinned service is not deployed: the run fails with how to release it', async (t) => {
@@ -188,16 +363,16 @@ t.test('a rollback pins the service at the fingerprint of the tree it runs in, t
   const pin = `aws ssm put-parameter --name /cqrs-es/pinned/command --type String --overwrite --value ${fingerprint}: bad release on 2026-11-28`;
   t.ok(calls.indexOf(pin) >= 0, 'pinned');
   t.ok(calls.indexOf(pin) < calls.indexOf(deployCall(fingerprint)), 'before the deploy');
-  t.ok(calls.includes(`aws ssm put-parameter --name /cqrs-es/deployed/command --value ${fingerprint} --type String --overwrite --description source unknown`));
+  t.ok(calls.includes(recordCall(fingerprint)));
   t.match(result.stdout, `command pinned at ${fingerprint}`);
 });
 
-t.test('a rollback to a tree whose image is in ECR needs no Docker', async (t) => {
-  const { result, calls } = await runDeploy(t, { ssm: deployedState('a-bad-release'), env: { PIN_REASON: 'bad release' }, imageExists: true });
+t.test('a rollback to a tree whose image is in ECR, with the stack as deployed, needs neither Docker nor CloudFormation', async (t) => {
+  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('a-bad-release', { '/cqrs-es/deployed-stack/command': fingerprinted.stack }), env: { PIN_REASON: 'bad release' }, imageExists: true });
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, `image ${fingerprint} is already in cqrs-es-command`);
-  t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('aws ecr get-login-password')), 'no docker call');
-  t.ok(calls.includes(deployCall(fingerprint)));
+  t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('npx') || c.startsWith('aws ecr get-login-password')), 'no docker or cdk call');
+  t.same(await stage.functions(), { 'cqrs-es-command': image(fingerprint) });
 });
 
 t.test('without the settings in SSM the run fails with the one line naming them, before building anything', async (t) => {
@@ -274,10 +449,12 @@ t.test('without .git: the source archive fingerprints like the working tree and 
   await t.rejects(access(join(archive, '.git')));
   t.equal((await commandFingerprint(repo)).fingerprint, fingerprint, 'the fingerprint of the copy is that of the working tree');
   // nothing recorded yet, as on the first run of a new pipeline
-  const { result, calls } = await runDeploy(t, { ssm: { ...settingsParameters, ...ssmIds } });
+  // (no functions yet either: CloudFormation creates them)
+  const { result, calls, stage } = await runDeploy(t, { ssm: { ...settingsParameters, ...ssmIds }, functions: {} });
   t.equal(result.status, 0, result.stderr);
-  t.match(result.stdout, `command changed: deployed none, now ${fingerprint}.`);
+  t.match(result.stdout, `command changed: deployed none, now ${fingerprint}; its stack too (a CloudFormation deploy).`);
   t.ok(calls.includes(deployCall(fingerprint)), 'deployed from the copy');
+  t.same(await stage.functions(), { 'cqrs-es-command': image(fingerprint) });
 });
 
 t.test('checkDist: dist/ must hold exactly the bundles fingerprinted', async (t) => {
@@ -304,10 +481,13 @@ t.test('by hand, npm run deploy -- command does what the pipeline does, with nam
       'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       `docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t ${image} .`,
       `docker push ${image}`,
+      getFunction,
       deployCall(fingerprint),
+      getFunction,
+      `aws ssm put-parameter --name ${parameters.deployedStack('command')} --value ${fingerprinted.stack} --type String --overwrite`,
       `aws ssm put-parameter --name ${parameters.deployedFingerprint('command')} --value ${fingerprint} --type String --overwrite --description source abc1234`,
     ],
-    'pin honoured, fingerprint recorded, the stack deployed alone',
+    'pin honoured, fingerprint recorded, the stack deployed alone (base images from public.ecr.aws)',
   );
 });
 
@@ -338,6 +518,52 @@ t.test('by hand, a mistyped service or argument stops before anything runs', asy
     t.match(result.stderr, message);
     t.notOk(calls.some((c) => !c.startsWith('aws sts')), 'nothing read or built');
   }
+});
+
+t.test('restore-deps.sh: the first build installs and stores node_modules under the lockfile\'s hash; the next one unpacks them and runs no npm ci', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cqrs-deps-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const [work, bucket, bin] = ['work', 'bucket', 'bin'].map((name) => join(dir, name)) as [string, string, string];
+  await Promise.all([mkdir(work), mkdir(bucket), mkdir(bin)]);
+  await writeFile(join(work, 'package-lock.json'), '{"lockfileVersion":3,"packages":{}}\n');
+  const log = join(dir, 'calls.log');
+  const fake = (name: string, body: string) =>
+    writeFile(join(bin, name), `#!/usr/bin/env bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}\n`).then(() => chmod(join(bin, name), 0o755));
+  // s3 cp between a folder standing in for the bucket and stdin/stdout
+  await fake('aws', `key="\${3#s3://cache-bucket/}"; dest="\${4#s3://cache-bucket/}"
+    if [ "$1 $2 $4" = "s3 cp -" ]; then [ -f "${bucket}/$key" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found" >&2; exit 1; }; cat "${bucket}/$key"
+    elif [ "$1 $2 $3" = "s3 cp -" ]; then mkdir -p "$(dirname "${bucket}/$dest")"; cat > "${bucket}/$dest"
+    else echo "unexpected aws call: $*" >&2; exit 2; fi`);
+  await fake('npm', 'if [ "$1" = ci ]; then mkdir -p node_modules/some-package && echo installed > node_modules/some-package/index.js; else exit 2; fi');
+  const env = childEnv({ PATH: `${bin}:${process.env.PATH}`, DEPS_BUCKET: 'cache-bucket' });
+  const restore = () => runToEnd('bash', [join(repo, 'infra/buildspecs/restore-deps.sh')], { cwd: work, env });
+
+  // Given an empty cache, the first build installs, then stores;
+  const first = await restore();
+  t.equal(first.status, 0, first.stderr);
+  const lock = createHash('sha256').update(await readFile(join(work, 'package-lock.json'))).digest('hex').slice(0, 32);
+  const key = `deps/${lock}-${process.platform}-${process.arch}-node${process.versions.node.split('.')[0]}.tgz`;
+  t.match(first.stdout, `node_modules stored as s3://cache-bucket/${key}`);
+  await t.resolves(access(join(bucket, key)), 'stored under the lockfile hash, platform and Node major');
+  // the next build (a fresh tree) unpacks them without npm.
+  await rm(join(work, 'node_modules'), { recursive: true });
+  const second = await restore();
+  t.equal(second.status, 0, second.stderr);
+  t.match(second.stdout, `node_modules restored from s3://cache-bucket/${key}`);
+  t.equal(await readFile(join(work, 'node_modules/some-package/index.js'), 'utf8'), 'installed\n');
+  const calls = (await readFile(log, 'utf8')).trim().split('\n');
+  t.equal(calls.filter((c) => c.startsWith('npm ci')).length, 1, 'npm ci ran once, for the first build only');
+
+  // A changed lockfile is another key: installed afresh.
+  await writeFile(join(work, 'package-lock.json'), '{"lockfileVersion":3,"packages":{"node_modules/x":{}}}\n');
+  const third = await restore();
+  t.match(third.stdout, 'node_modules stored as');
+  t.equal((await readFile(log, 'utf8')).trim().split('\n').filter((c) => c.startsWith('npm ci')).length, 2);
+
+  // Without the bucket setting it says what is missing.
+  const unset = await runToEnd('bash', [join(repo, 'infra/buildspecs/restore-deps.sh')], { cwd: work, env: { ...env, DEPS_BUCKET: '' } });
+  t.not(unset.status, 0);
+  t.match(unset.stderr, 'set DEPS_BUCKET to the pipelines build cache bucket');
 });
 
 t.test('no test or build script shells out to git', async (t) => {

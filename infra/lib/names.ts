@@ -25,6 +25,8 @@ export const names = {
   logGroupPrefix: (service: ServiceName) => `/${prefix}/${service}/`,
   alarmPrefix: (service: ServiceName) => `${prefix}-${service}-`,
   dashboard: (service: ServiceName) => `${prefix}-${service}`,
+  /** Prefix of the ECR repositories the pull-through cache keeps public base images in. */
+  publicImageCache: `${prefix}-public`,
   /** IAM path of the roles a service stack creates (its functions' roles). */
   rolePath: (service: ServiceName) => `/${prefix}/${service}/`,
   /** The permissions boundary every role of a service stack carries. */
@@ -45,6 +47,11 @@ export const parameters = {
   settingsPath: `/${prefix}/settings/`,
   /** The fingerprint of what is deployed, per service (written by the pipelines). */
   deployedFingerprint: (service: ServiceName) => `/${prefix}/deployed/${service}`,
+  /**
+   * The deployment part of the fingerprint that CloudFormation last deployed, per service: while a
+   * new fingerprint has the same, a deploy only swaps the functions' image (written by the pipelines).
+   */
+  deployedStack: (service: ServiceName) => `/${prefix}/deployed-stack/${service}`,
   /**
    * Present while a service is rolled back: the pipeline refuses to deploy it until someone
    * deletes the parameter. Written by hand (DEPLOY.md), never by a pipeline.

@@ -1,10 +1,12 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { CfnElement, CfnResource } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { handlerActions } from './handler-permissions.ts';
 import { acknowledge, acknowledgeWildcards, cfnLintIgnoreRoleDependency, starPolicy } from './nag.ts';
@@ -17,10 +19,10 @@ import { requireSettings } from './settings.ts';
 const apiGatewayPrincipal = 'apigateway.amazonaws.com';
 
 /**
- * One CodePipeline (V2) per service. Both start on every push; each one's CodeBuild step works out
+ * One CodePipeline (V2) per service. Both start on every push; each one's decide stage works out
  * from the service's fingerprint (`npm run affected`) whether anything that ships in it, or how it
- * is deployed, changed, and stops early when nothing did. CodePipeline hands over a source archive
- * without git history, which is why change detection looks at content, not at commits.
+ * is deployed, changed, and the run ends there when nothing did. CodePipeline hands over a source
+ * archive without git history, which is why change detection looks at content, not at commits.
  *
  * Also the deploy permissions of each service: a build may deploy its own service's stack and
  * nothing else. It runs `cdk deploy` with its own credentials (ServiceDeploySynthesizer: no
@@ -211,58 +213,130 @@ export class PipelinesStack extends Stack {
     return role;
   }
 
+  /**
+   * What both pipelines share: the build cache (node_modules per lockfile, for the decide stage,
+   * which starts without any) and the pull-through cache of the images' public base images.
+   */
+  #shared() {
+    if (this.#sharedResources) return this.#sharedResources;
+    const cache = new s3.Bucket(this, 'BuildCache', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // A cache: an old lockfile's node_modules are never needed again, and a miss only costs an npm ci.
+      lifecycleRules: [{ expiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledge(cache, 'A cache of node_modules tarballs that builds write and read; access logs would need a second bucket and CloudTrail records who changed it', 'AwsSolutions-S1');
+    // ECR Public needs no credentials upstream. A build pulls <registry>/cqrs-es-public/<image>,
+    // and ECR keeps the image in a repository of that name in the account (synced within 24 h).
+    new ecr.CfnPullThroughCacheRule(this, 'PublicImageCache', {
+      ecrRepositoryPrefix: names.publicImageCache,
+      upstreamRegistryUrl: 'public.ecr.aws',
+    });
+    this.#sharedResources = { cache };
+    return this.#sharedResources;
+  }
+
+  #sharedResources?: { cache: s3.Bucket };
+
+  /**
+   * A service's pipeline: Source → Decide → Ship. Decide (CodeBuild on Lambda compute, which starts
+   * in seconds) restores node_modules from the build cache and runs deploy-service.sh's decide
+   * step: pin, settings, bundles, fingerprint. Ship (CodeBuild on EC2 with Docker) is entered only
+   * when that says CHANGED=true; it builds the image and deploys the image alone, or the stack
+   * when the stack's part of the fingerprint changed. No tests run here: the branch's CI ran them
+   * (DEPLOY.md, "What guards a deploy").
+   */
   #pipeline(service: ServiceName, source: Record<'connectionArn' | 'sourceRepository' | 'sourceBranch', string>): codepipeline.Pipeline {
     const [owner, repo] = source.sourceRepository.split('/') as [string, string];
-    const artifact = new codepipeline.Artifact(`${service}Source`);
+    const { cache } = this.#shared();
+    const sourced = new codepipeline.Artifact(`${service}Source`);
+    const decided = new codepipeline.Artifact(`${service}Decided`);
     const stackArn = this.#arn('cloudformation', 'stack', `${stackIds[service]}/*`);
-    const project = new codebuild.PipelineProject(this, `${service}Build`, {
+    const repositoryArn = this.#arn('ecr', 'repository', names.repository(service));
+    const functionArns = names.functions[service].map((fn) => this.#arn('lambda', 'function', fn, ArnFormat.COLON_RESOURCE_NAME));
+    const registry = `${this.account}.dkr.ecr.${this.region}.${this.urlSuffix}`;
+    // What deploy-service.sh is told in both stages (by hand it derives the same from names.ts).
+    const environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {
+      SERVICE: { value: service },
+      STACK: { value: stackIds[service] },
+      REPOSITORY_URI: { value: `${registry}/${names.repository(service)}` },
+      FUNCTIONS: { value: names.functions[service].join(' ') },
+      FINGERPRINT_PARAMETER: { value: parameters.deployedFingerprint(service) },
+      STACK_PARAMETER: { value: parameters.deployedStack(service) },
+      PINNED_PARAMETER: { value: parameters.pinned(service) },
+      DEPS_BUCKET: { value: cache.bucketName },
+    };
+
+    const decide = new codebuild.PipelineProject(this, `${service}Decide`, {
+      projectName: `${prefix}-${service}-decide`,
+      buildSpec: codebuild.BuildSpec.fromSourceFilename('infra/buildspecs/decide.yml'),
+      environment: {
+        // Lambda compute: no queue, no instance to provision; the image is Node.js 22 itself.
+        buildImage: codebuild.LinuxArmLambdaBuildImage.AMAZON_LINUX_2023_NODE_22,
+        computeType: codebuild.ComputeType.LAMBDA_4GB,
+      },
+      environmentVariables,
+      // (Lambda compute takes no build timeout of its own: 15 minutes at most.)
+    });
+    const ship = new codebuild.PipelineProject(this, `${service}Ship`, {
       projectName: `${prefix}-${service}`,
-      buildSpec: codebuild.BuildSpec.fromSourceFilename(`infra/buildspecs/${service}.yml`),
+      buildSpec: codebuild.BuildSpec.fromSourceFilename('infra/buildspecs/ship.yml'),
       environment: {
         buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0,
         computeType: codebuild.ComputeType.LARGE,
         // docker build needs the daemon
         privileged: true,
       },
-      environmentVariables: {
-        SERVICE: { value: service },
-        REPOSITORY_URI: { value: `${this.account}.dkr.ecr.${this.region}.amazonaws.com/${names.repository(service)}` },
-        FINGERPRINT_PARAMETER: { value: parameters.deployedFingerprint(service) },
-        PINNED_PARAMETER: { value: parameters.pinned(service) },
-        STACK: { value: stackIds[service] },
-      },
-      cache: codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER, codebuild.LocalCacheMode.CUSTOM),
+      environmentVariables: { ...environmentVariables, BASE_REGISTRY: { value: `${registry}/${names.publicImageCache}` } },
+      cache: codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
       timeout: Duration.minutes(20),
     });
-    const role = project.role!;
-    const allow = (actions: string[], resources: string[], options: { conditions?: Record<string, unknown>; wildcards?: string } = {}) => {
+
+    type Options = { conditions?: Record<string, unknown>; wildcards?: string };
+    const allow = (project: codebuild.PipelineProject, actions: string[], resources: string[], options: Options = {}) => {
       const statement = new iam.PolicyStatement({ actions, resources, ...(options.conditions ? { conditions: options.conditions } : {}) });
-      role.addToPrincipalPolicy(statement);
-      if (options.wildcards) acknowledgeWildcards(role, statement, options.wildcards);
+      project.role!.addToPrincipalPolicy(statement);
+      if (options.wildcards) acknowledgeWildcards(project.role!, statement, options.wildcards);
     };
+    const deps = cache.arnForObjects('deps/*');
+    const cacheReason = 'node_modules tarballs are named by lockfile hash, under deps/ in the build cache bucket';
+    for (const project of [decide, ship]) {
+      // The settings and shared ids (also what CloudFormation resolves for the stack's SSM
+      // parameters as the caller), the fingerprints and the pin.
+      allow(project, ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'], [this.#arn('ssm', 'parameter', prefix), this.#arn('ssm', 'parameter', `${prefix}/*`)], {
+        wildcards: 'The app\'s parameters hold settings, ids of shared resources and fingerprints, none secret; writes are limited to the service\'s own below',
+      });
+      allow(project, ['s3:GetObject', 's3:PutObject'], [deps], { wildcards: cacheReason });
+    }
+    // A rollback by hand writes the pin; a pipeline may only check it, and records its fingerprints.
+    allow(ship, ['ssm:PutParameter'], [parameters.deployedFingerprint(service), parameters.deployedStack(service)].map((name) => this.#arn('ssm', 'parameter', name.slice(1))));
     starPolicy(
-      role,
+      ship.role!,
       'RegistryLogin',
       new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
       'ecr:GetAuthorizationToken takes no resource; pushes are limited to the service\'s repository below',
     );
+    allow(ship, ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImages'], [repositoryArn]);
+    // Base images through the pull-through cache: the first pull of one creates its repository.
     allow(
-      ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:DescribeImages'],
-      [this.#arn('ecr', 'repository', names.repository(service))],
+      ship,
+      ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
+      [this.#arn('ecr', 'repository', `${names.publicImageCache}/*`)],
+      { wildcards: 'The pull-through cache names its repositories after the public images it keeps, under the app\'s prefix' },
     );
-    // The settings and shared ids (also what CloudFormation resolves for the stack's SSM
-    // parameters as the caller); it may record its own deployed fingerprint, never unpin.
-    allow(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'], [this.#arn('ssm', 'parameter', prefix), this.#arn('ssm', 'parameter', `${prefix}/*`)], {
-      wildcards: 'The app\'s parameters hold settings, ids of shared resources and fingerprints, none secret; writes are limited to the service\'s fingerprint',
-    });
-    allow(['ssm:PutParameter'], [this.#arn('ssm', 'parameter', parameters.deployedFingerprint(service).slice(1))]);
+    // An image-only deploy: the service's functions get the new image (Lambda reads it from the
+    // repository above as the caller), and nothing else about them changes.
+    allow(ship, ['lambda:GetFunction', 'lambda:UpdateFunctionCode'], functionArns);
     // `cdk deploy <its stack>` with its own credentials: that one stack, and the deploy role.
     allow(
+      ship,
       ['cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ExecuteChangeSet', 'cloudformation:DeleteChangeSet', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResources', 'cloudformation:ListStackResources', 'cloudformation:GetTemplate', 'cloudformation:GetTemplateSummary'],
       [stackArn, this.#arn('cloudformation', 'changeSet', 'cdk-deploy-change-set/*')],
       { wildcards: 'Stack and change set ARNs end in an id CloudFormation makes up; the names are the service\'s stack and the CLI\'s change set' },
     );
-    allow(['iam:PassRole'], [this.deployRoles[service].roleArn], { conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } });
+    allow(ship, ['iam:PassRole'], [this.deployRoles[service].roleArn], { conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } } });
 
     // The service was renamed from CodeStar Connections to CodeConnections: a connection made
     // today has a codeconnections ARN, an older one a codestar-connections ARN, and IAM matches
@@ -281,9 +355,16 @@ export class PipelinesStack extends Stack {
       owner,
       repo,
       branch: source.sourceBranch,
-      output: artifact,
+      output: sourced,
       // a plain archive: what ships is judged by content, not git history
       codeBuildCloneOutput: false,
+    });
+    const decideAction = new actions.CodeBuildAction({ actionName: 'Decide', project: decide, input: sourced, outputs: [decided], variablesNamespace: 'Decide' });
+    const shipAction = new actions.CodeBuildAction({
+      actionName: 'Ship',
+      project: ship,
+      input: decided,
+      environmentVariables: { EXPECTED_FINGERPRINT: { value: decideAction.variable('FINGERPRINT') } },
     });
     const pipeline = new codepipeline.Pipeline(this, `${service}Pipeline`, {
       pipelineName: `${prefix}-${service}`,
@@ -291,24 +372,47 @@ export class PipelinesStack extends Stack {
       restartExecutionOnUpdate: false,
       stages: [
         { stageName: 'Source', actions: [sourceAction] },
-        { stageName: 'BuildAndDeploy', actions: [new actions.CodeBuildAction({ actionName: 'TestBuildDeploy', project, input: artifact })] },
+        { stageName: 'Decide', actions: [decideAction] },
+        {
+          stageName: 'Ship',
+          // Entered only when the decide step found a change; otherwise skipped, and the run
+          // ends there, succeeded.
+          beforeEntry: {
+            conditions: [
+              {
+                result: codepipeline.Result.SKIP,
+                rules: [
+                  new codepipeline.Rule({
+                    name: `${service}Changed`,
+                    provider: 'VariableCheck',
+                    version: '1',
+                    configuration: { Variable: decideAction.variable('CHANGED'), Value: 'true', Operator: 'EQ' },
+                  }),
+                ],
+              },
+            ],
+          },
+          actions: [shipAction],
+        },
       ],
     });
     cfnLintIgnoreRoleDependency(pipeline.node.defaultChild as CfnResource);
-    // What CDK grants the pipeline, its source action and the build on the artifact bucket.
+    // What CDK grants the pipeline, its source action and the builds on the artifact bucket.
     const bucket = `<${this.getLogicalId(pipeline.artifactBucket.node.defaultChild as CfnElement)}.Arn>/*`;
     const artifacts = ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*', `Resource::${bucket}`];
-    for (const scope of [pipeline, sourceRole, project]) {
+    for (const scope of [pipeline, sourceRole, decide, ship]) {
       acknowledge(scope, 'Generated by CDK: read and write of pipeline artifacts, whose keys are made per execution, in the pipeline\'s own bucket', ...artifacts.map((f) => `AwsSolutions-IAM5[${f}]`));
     }
-    const projectId = this.getLogicalId(project.node.defaultChild as CfnElement);
-    acknowledge(
-      project,
-      'Generated by CDK: the build\'s own log streams and test report groups, named per build',
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${projectId}>:*]`,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${projectId}>-*]`,
-    );
-    acknowledge(project, 'Build output is encrypted with the AWS managed key; a customer key would cost $1/month and protect nothing more here', 'AwsSolutions-CB4');
+    for (const project of [decide, ship]) {
+      const projectId = this.getLogicalId(project.node.defaultChild as CfnElement);
+      acknowledge(
+        project,
+        'Generated by CDK: the build\'s own log streams and test report groups, named per build',
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${projectId}>:*]`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${projectId}>-*]`,
+      );
+      acknowledge(project, 'Build output is encrypted with the AWS managed key; a customer key would cost $1/month and protect nothing more here', 'AwsSolutions-CB4');
+    }
     acknowledge(
       pipeline,
       'The artifact bucket holds build inputs; access logs would need a second bucket, and CloudTrail already records who ran the pipeline',

@@ -69,6 +69,8 @@ const projectorFunction = {
 
 function checkRules(t: Test, service: Service, file: Dockerfile) {
   t.ok(file.stages.length >= 1);
+  // The pipelines pass the pull-through cache of the same registry (DEPLOY.md, "What a pipeline run does").
+  t.same(file.args, { BASE_REGISTRY: 'public.ecr.aws' }, 'base images from public.ecr.aws unless BASE_REGISTRY says where else to find the same images');
   for (const stage of file.stages) t.equal(stage.platform, 'linux/arm64', `${stage.image}: FROM --platform=linux/arm64`);
   const runtime = file.stages[file.stages.length - 1]!;
   t.match(runtime.image, /^public\.ecr\.aws\/docker\/library\/node:22(\.\d+){0,2}-[a-z]+-slim$|^public\.ecr\.aws\/docker\/library\/node:22(\.\d+){0,2}-slim$/, 'a Node 22 slim base from public.ecr.aws');

@@ -7,7 +7,9 @@ export interface Instruction {
 
 export interface Dockerfile {
   readonly instructions: readonly Instruction[];
-  /** FROM lines: image, platform, stage name. */
+  /** ARGs declared before the first FROM, with their defaults (what FROM lines may use). */
+  readonly args: Readonly<Record<string, string>>;
+  /** FROM lines: image (global ARGs replaced by their defaults), platform, stage name. */
   readonly stages: readonly { readonly image: string; readonly platform?: string; readonly name?: string }[];
   /** ENV of the final stage, in order. */
   readonly env: Readonly<Record<string, string>>;
@@ -31,6 +33,8 @@ export async function parseDockerfile(path: string): Promise<Dockerfile> {
     const [keyword, ...rest] = line.split(/\s+/);
     return { keyword: keyword!.toUpperCase(), args: rest.join(' ') };
   });
+  const globalArgs: Record<string, string> = {};
+  const withArgs = (value: string) => value.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced?: string, bare?: string) => globalArgs[(braced ?? bare)!] ?? whole);
   const stages: { image: string; platform?: string; name?: string }[] = [];
   let env: Record<string, string> = {};
   let entrypoint: string[] | undefined;
@@ -40,10 +44,16 @@ export async function parseDockerfile(path: string): Promise<Dockerfile> {
   const runs: string[][] = [];
   for (const { keyword, args } of instructions) {
     switch (keyword) {
+      case 'ARG': {
+        if (stages.length > 0) break;
+        const [, name, value] = /^(\w+)(?:=(.*))?$/.exec(args) ?? [];
+        if (name) globalArgs[name] = (value ?? '').replace(/^"|"$/g, '');
+        break;
+      }
       case 'FROM': {
         const platform = /--platform=(\S+)/.exec(args)?.[1];
         const [image, , name] = args.replace(/--platform=\S+\s*/, '').split(/\s+/);
-        stages.push({ image: image!, ...(platform ? { platform } : {}), ...(name ? { name } : {}) });
+        stages.push({ image: withArgs(image!), ...(platform ? { platform } : {}), ...(name ? { name } : {}) });
         env = {};
         entrypoint = undefined;
         cmd = undefined;
@@ -79,6 +89,7 @@ export async function parseDockerfile(path: string): Promise<Dockerfile> {
   }
   return {
     instructions,
+    args: globalArgs,
     stages,
     env,
     ...(entrypoint ? { entrypoint } : {}),

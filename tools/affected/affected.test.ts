@@ -125,6 +125,23 @@ t.test('how a service deploys counts: stack code that changes its template, not 
   t.same(await changedBy('infra/lib/service-function.ts', (text) => text.replace('RetentionDays.ONE_MONTH', 'RetentionDays.TWO_WEEKS')), ['command', 'query']);
 });
 
+t.test('the stack part of a fingerprint changes with the template and deploy-time values, never with code alone', async (t) => {
+  const stackOf = async (options: FingerprintOptions = {}) => (await fingerprintService('query', root, { ...options, context: { ...identity, ...options.context } })).stack;
+  const before = await stackOf();
+  const file = join(root, 'src/modules/query/index.ts');
+  const original = await readFile(file, 'utf8');
+  await writeFile(file, `${original}\nexport const aChange = 1;\n`);
+  try {
+    const changed = await fingerprintService('query', root, { context: identity });
+    t.not(changed.fingerprint, baseline.query, 'code changes the fingerprint');
+    t.equal(changed.stack, before, 'but not its stack part: a deploy swaps the image alone');
+  } finally {
+    await writeFile(file, original);
+  }
+  t.not(await stackOf({ context: { jwtAudience: 'another' } }), before, 'a setting changes the template');
+  t.not(await stackOf({ parameters: { [parameters.privateSubnetIds]: 'subnet-9' } }), before, 'a value resolved at deploy time');
+});
+
 t.test('settings count: identity, the authorizer flag, and feature flags in cdk.json', async (t) => {
   t.same(differing(await fingerprints(root, { context: { jwtAudience: 'another' } }), baseline), ['command', 'query']);
   t.same(differing(await fingerprints(root, { context: { useJwtAuthorizer: 'true' } }), baseline), ['command', 'query']);

@@ -20,7 +20,8 @@
  * `--check-dist`: fail unless `dist/` holds exactly the bundles fingerprinted (an image is built
  * from `dist/`, and tagged with the fingerprint).
  * Prints a line per service to stderr and a JSON report to stdout: per service its fingerprint,
- * the deployed one, whether they differ, and the settings it was fingerprinted with.
+ * the deployed one, whether they differ, the fingerprint of its deployment part alone (`stack`),
+ * the sha256 of each bundle and the settings it was fingerprinted with.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -51,6 +52,11 @@ export interface Fingerprint {
   readonly settings: Readonly<Record<string, string>>;
   /** The sha256 of each bundle the image ships, as fingerprinted (`dist/<bundle>/index.mjs`). */
   readonly bundles: Readonly<Record<string, string>>;
+  /**
+   * The deployment part alone: the template (image tag replaced) and the deploy-time values it
+   * resolves. While it stays the same, a deploy only swaps the functions' image.
+   */
+  readonly stack: string;
 }
 
 export interface FingerprintOptions {
@@ -225,12 +231,14 @@ export async function fingerprintService(service: Service, rootDir = process.cwd
   }
   const context = deployContext(options);
   const template = await deployedTemplate(root, service, context);
-  parts.push(`template ${sha256(template.json)}`);
+  const deployment = [`template ${sha256(template.json)}`];
   // Ids of shared resources (the API, subnets, the stream, the database secret) are resolved at
   // deploy time: a new value must redeploy the service even though its template is the same.
-  for (const name of template.ssm) parts.push(`ssm ${name} ${options.parameters ? JSON.stringify(options.parameters[name] ?? null) : '(not looked up)'}`);
+  for (const name of template.ssm) deployment.push(`ssm ${name} ${options.parameters ? JSON.stringify(options.parameters[name] ?? null) : '(not looked up)'}`);
+  parts.push(...deployment);
   const settings = Object.fromEntries(serviceSettingKeys.filter((key) => context[key] !== undefined).map((key) => [key, context[key]!]));
-  return { service, fingerprint: sha256(parts.join('\n')).slice(0, 24), parts, settings, bundles: bundleHashes };
+  const digest = (lines: readonly string[]) => sha256(lines.join('\n')).slice(0, 24);
+  return { service, fingerprint: digest(parts), parts, settings, bundles: bundleHashes, stack: digest(deployment) };
 }
 
 /**
@@ -304,9 +312,9 @@ async function main() {
   for (const service of args.list) results.push(await fingerprintService(service, process.cwd(), { context: args.context, ...(parameters ? { parameters } : {}) }));
   if (args.flags.has('--check-dist')) for (const result of results) await checkDist(process.cwd(), result);
   const report = Object.fromEntries(
-    results.map(({ service, fingerprint, settings }) => [
+    results.map(({ service, fingerprint, settings, stack, bundles }) => [
       service,
-      { fingerprint, deployed: deployed[service] ?? null, changed: deployed[service] !== fingerprint, settings },
+      { fingerprint, deployed: deployed[service] ?? null, changed: deployed[service] !== fingerprint, stack, bundles, settings },
     ]),
   );
   if (!args.flags.has('--json')) {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# node_modules for this lockfile, Node.js major version and platform: unpacked from the pipelines'
+# build cache bucket when it holds them (seconds), else installed with `npm ci` and stored there
+# for the next build. The decide stage runs it first; the ship stage only before a stack deploy.
+#
+# Environment: DEPS_BUCKET, the build cache bucket (the pipeline stack sets it).
+set -euo pipefail
+: "${DEPS_BUCKET:?set DEPS_BUCKET to the pipelines build cache bucket (PipelinesStack sets it for the builds)}"
+
+key=deps/$(node -e '
+  const lock = require("node:crypto").createHash("sha256").update(require("node:fs").readFileSync("package-lock.json")).digest("hex");
+  console.log(`${lock.slice(0, 32)}-${process.platform}-${process.arch}-node${process.versions.node.split(".")[0]}.tgz`);
+')
+if aws s3 cp "s3://$DEPS_BUCKET/$key" - --only-show-errors 2>/dev/null | tar -xzf -; then
+  echo "node_modules restored from s3://$DEPS_BUCKET/$key"
+else
+  # Not cached yet (or cut short): install from the lockfile, then store it for the next build.
+  rm -rf node_modules
+  # (On Lambda compute only /tmp is writable outside the source folder.)
+  if [ ! -w "${HOME:-/nonexistent}" ]; then export npm_config_cache=/tmp/npm-cache; fi
+  npm ci --no-audit --no-fund
+  if tar -czf - node_modules | aws s3 cp - "s3://$DEPS_BUCKET/$key" --only-show-errors; then
+    echo "node_modules stored as s3://$DEPS_BUCKET/$key"
+  else
+    echo "could not store node_modules in the build cache; the next build installs them again" >&2
+  fi
+fi
