@@ -10,9 +10,10 @@ import { parse } from 'yaml';
 import { checkDist, disposeBundlers, fingerprintService } from '../tools/affected/affected.ts';
 import type { Fingerprint } from '../tools/affected/affected.ts';
 import { copySourceTree, sourceFiles } from '../tools/affected/source-tree.ts';
-import { childEnv } from '../src/testing/child-env.ts';
 import { runToEnd } from '../src/testing/run-to-end.ts';
-import { names, parameters, stackIds } from './lib/names.ts';
+import { standIns, repositoryUri } from '../tools/pipeline/stand-ins.ts';
+import type { Stand } from '../tools/pipeline/stand-ins.ts';
+import { names, parameters } from './lib/names.ts';
 
 /**
  * The pipelines' build steps, checked without AWS: the buildspecs run the project's own scripts,
@@ -65,109 +66,11 @@ t.test('the buildspecs: decide restores node_modules and decides, exporting CHAN
   t.equal(scripts.deploy, 'bash infra/buildspecs/deploy-service.sh', 'npm run deploy is the same script');
 });
 
-interface Stand {
-  /** SSM parameters the stand-in aws answers with (name → value). */
-  readonly ssm: Record<string, string>;
-  /** Make `aws ssm get-parameter` of the pin fail as if access were denied. */
-  readonly pinDenied?: boolean;
-  /** Make `aws ssm get-parameters-by-path` fail as if access were denied. */
-  readonly parametersDenied?: boolean;
-  /** The image of this fingerprint is already in ECR. */
-  readonly imageExists?: boolean;
-  /** The image each function runs (function → image URI); absent functions do not exist yet. */
-  readonly functions?: Record<string, string>;
-  /**
-   * What `cdk deploy` does to the functions: `sets-image` (the tag of its template), `keeps-image`
-   * (CloudFormation saw no change of tag), `fails` (rolls back to an image of its own, exits 1).
-   */
-  readonly cdk?: 'sets-image' | 'keeps-image' | 'fails';
-  /** update-function-code of this function fails. */
-  readonly updateFails?: string;
-  readonly env?: Record<string, string>;
-}
-
-const repositoryUri = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.repository('command')}`;
-
-/** What the pipeline stack gives the command builds (pipelines-stack.ts, from names.ts). */
-const pipelineEnv = {
-  SERVICE: 'command',
-  STACK: stackIds.command,
-  REPOSITORY_URI: repositoryUri,
-  FUNCTIONS: names.functions.command.join(' '),
-  FINGERPRINT_PARAMETER: parameters.deployedFingerprint('command'),
-  STACK_PARAMETER: parameters.deployedStack('command'),
-  PINNED_PARAMETER: parameters.pinned('command'),
-  BASE_REGISTRY: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.publicImageCache}`,
-};
-
-/**
- * Stand-ins for aws, docker and npx that record their calls, with a small model of the state they
- * act on (SSM parameters, the functions' images). `run` runs one step of the deploy script (or
- * `npm run deploy -- <args>` by hand) in the archive; state carries over from run to run.
- */
+/** The stand-ins, in the archive, removed with the test. */
 async function standIn(t: Test, stand: Stand) {
-  const bin = await mkdtemp(join(tmpdir(), 'cqrs-fake-bin-'));
-  t.teardown(() => rm(bin, { recursive: true, force: true }));
-  const log = join(bin, 'calls.log');
-  const ssm = join(bin, 'ssm.json');
-  const functions = join(bin, 'functions.json');
-  await writeFile(ssm, JSON.stringify(stand.ssm));
-  await writeFile(functions, JSON.stringify(stand.functions ?? Object.fromEntries(names.functions.command.map((fn) => [fn, `${repositoryUri}:an-older-fingerprint`]))));
-  const fake = (name: string, body: string) =>
-    writeFile(join(bin, name), `#!/usr/bin/env bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}\n`).then(() => chmod(join(bin, name), 0o755));
-  const json = (file: string, code: string) => `node -e 'const fs = require("fs"); const file = process.argv[1]; const state = JSON.parse(fs.readFileSync(file, "utf8")); const args = process.argv.slice(2); ${code}' "${file}"`;
-  await fake(
-    'aws',
-    `case "$1 $2" in
-      "ssm get-parameter")
-        ${stand.pinDenied ? 'echo "An error occurred (AccessDeniedException) when calling the GetParameter operation" >&2; exit 254' : ''}
-        ${json(ssm, 'const v = state[args[0]]; if (v === undefined) { console.error("An error occurred (ParameterNotFound) when calling the GetParameter operation: Parameter " + args[0] + " not found."); process.exit(254) } console.log(v)')} "$4" ;;
-      "ssm get-parameters-by-path")
-        ${stand.parametersDenied ? 'echo "An error occurred (AccessDeniedException) when calling the GetParametersByPath operation" >&2; exit 254' : ''}
-        ${json(ssm, 'console.log(JSON.stringify(Object.entries(state).filter(([n]) => n.startsWith(args[0])).map(([Name, Value]) => ({ Name, Value, Type: "String" }))))')} "$4" ;;
-      "ssm put-parameter") ${json(ssm, 'const at = (k) => args[args.indexOf(k) + 1]; state[at("--name")] = at("--value"); fs.writeFileSync(file, JSON.stringify(state))')} "$@" ;;
-      "sts get-caller-identity") echo 123456789012 ;;
-      "ecr get-login-password") echo secret ;;
-      "ecr describe-images") exit ${stand.imageExists ? 0 : 1} ;;
-      "lambda get-function")
-        ${json(functions, 'const v = state[args[0]]; if (v === undefined) { console.error("An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found"); process.exit(254) } console.log(v)')} "$4" ;;
-      "lambda update-function-code")
-        if [ "$4" = "${stand.updateFails ?? ''}" ]; then echo "An error occurred (InvalidParameterValueException) when calling the UpdateFunctionCode operation" >&2; exit 254; fi
-        ${json(functions, 'state[args[0]] = args[1]; fs.writeFileSync(file, JSON.stringify(state)); console.log("InProgress")')} "$4" "$6" ;;
-      "lambda wait") ;;
-      *) echo "unexpected aws call: $*" >&2; exit 2 ;;
-    esac`,
-  );
-  // docker build also records what the image would hold: the hash of each bundle in dist/.
-  await fake('docker', `if [ "$1" = build ]; then for f in dist/*/index.mjs; do printf 'image holds %s %s\\n' "$f" "$(sha256sum "$f" | cut -d' ' -f1)" >> "${log}"; done; fi\ncat > /dev/null || true`);
-  // cdk deploy acts on the functions as CloudFormation would.
-  const cdk = stand.cdk ?? 'sets-image';
-  await fake(
-    'npx',
-    cdk === 'keeps-image'
-      ? 'exit 0'
-      : json(
-          functions,
-          `const tag = args.find((a) => a.startsWith("commandImageTag=")).split("=")[1];
-           for (const fn of ${JSON.stringify(names.functions.command)}) state[fn] = "${repositoryUri}:" + (${cdk === 'fails'} ? "what-cloudformation-deployed-last" : tag);
-           fs.writeFileSync(file, JSON.stringify(state)); process.exit(${cdk === 'fails' ? 1 : 0})`,
-        ) + ' "$@"',
-  );
-  const run = async (how: { step?: 'decide' | 'ship'; byHand?: readonly string[]; env?: Record<string, string> }) => {
-    const extra = { ...stand.env, ...how.env };
-    const env = childEnv({ PATH: `${bin}:${process.env.PATH}`, AWS_REGION: 'eu-west-1', ...(how.byHand ? {} : pipelineEnv), ...extra });
-    for (const key of ['AWS_DEFAULT_REGION', 'PIN_REASON', 'EXPECTED_FINGERPRINT', ...(how.byHand ? Object.keys(pipelineEnv) : [])]) if (!extra[key]) delete env[key];
-    const [command, args] = how.byHand
-      ? ['npm', ['run', '-s', 'deploy', '--', ...how.byHand]]
-      : ['bash', ['infra/buildspecs/deploy-service.sh', ...(how.step ? ['--step', how.step] : [])]];
-    return runToEnd(command, args, { cwd: archive, env });
-  };
-  return {
-    run,
-    calls: () => readFile(log, 'utf8').then((text) => text.trim().split('\n'), () => [] as string[]),
-    functions: async () => JSON.parse(await readFile(functions, 'utf8')) as Record<string, string>,
-    ssm: async () => JSON.parse(await readFile(ssm, 'utf8')) as Record<string, string>,
-  };
+  const stage = await standIns({ ...stand, cwd: archive });
+  t.teardown(stage.dispose);
+  return stage;
 }
 
 /** The whole deploy in one run (both steps, with the pipeline's environment, or by hand). */
@@ -523,20 +426,15 @@ t.test('by hand, a mistyped service or argument stops before anything runs', asy
 t.test('restore-deps.sh: the first build installs and stores node_modules under the lockfile\'s hash; the next one unpacks them and runs no npm ci', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cqrs-deps-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const [work, bucket, bin] = ['work', 'bucket', 'bin'].map((name) => join(dir, name)) as [string, string, string];
-  await Promise.all([mkdir(work), mkdir(bucket), mkdir(bin)]);
+  const [work, bucket] = [join(dir, 'work'), join(dir, 'bucket')];
+  await Promise.all([mkdir(work), mkdir(bucket)]);
   await writeFile(join(work, 'package-lock.json'), '{"lockfileVersion":3,"packages":{}}\n');
-  const log = join(dir, 'calls.log');
-  const fake = (name: string, body: string) =>
-    writeFile(join(bin, name), `#!/usr/bin/env bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}\n`).then(() => chmod(join(bin, name), 0o755));
-  // s3 cp between a folder standing in for the bucket and stdin/stdout
-  await fake('aws', `key="\${3#s3://cache-bucket/}"; dest="\${4#s3://cache-bucket/}"
-    if [ "$1 $2 $4" = "s3 cp -" ]; then [ -f "${bucket}/$key" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found" >&2; exit 1; }; cat "${bucket}/$key"
-    elif [ "$1 $2 $3" = "s3 cp -" ]; then mkdir -p "$(dirname "${bucket}/$dest")"; cat > "${bucket}/$dest"
-    else echo "unexpected aws call: $*" >&2; exit 2; fi`);
-  await fake('npm', 'if [ "$1" = ci ]; then mkdir -p node_modules/some-package && echo installed > node_modules/some-package/index.js; else exit 2; fi');
-  const env = childEnv({ PATH: `${bin}:${process.env.PATH}`, DEPS_BUCKET: 'cache-bucket' });
+  const stage = await standIn(t, { ssm: {}, bucket });
+  await writeFile(join(stage.bin, 'npm'), `#!/usr/bin/env bash\nprintf '%s\\n' "npm $*" >> "${join(stage.bin, 'calls.log')}"\nif [ "$1" = ci ]; then mkdir -p node_modules/some-package && echo installed > node_modules/some-package/index.js; else exit 2; fi\n`);
+  await chmod(join(stage.bin, 'npm'), 0o755);
+  const env = stage.environment({ env: { DEPS_BUCKET: 'cache-bucket' } });
   const restore = () => runToEnd('bash', [join(repo, 'infra/buildspecs/restore-deps.sh')], { cwd: work, env });
+  const npmCis = async () => (await stage.calls()).filter((c) => c.startsWith('npm ci')).length;
 
   // Given an empty cache, the first build installs, then stores;
   const first = await restore();
@@ -551,14 +449,13 @@ t.test('restore-deps.sh: the first build installs and stores node_modules under 
   t.equal(second.status, 0, second.stderr);
   t.match(second.stdout, `node_modules restored from s3://cache-bucket/${key}`);
   t.equal(await readFile(join(work, 'node_modules/some-package/index.js'), 'utf8'), 'installed\n');
-  const calls = (await readFile(log, 'utf8')).trim().split('\n');
-  t.equal(calls.filter((c) => c.startsWith('npm ci')).length, 1, 'npm ci ran once, for the first build only');
+  t.equal(await npmCis(), 1, 'npm ci ran once, for the first build only');
 
   // A changed lockfile is another key: installed afresh.
   await writeFile(join(work, 'package-lock.json'), '{"lockfileVersion":3,"packages":{"node_modules/x":{}}}\n');
   const third = await restore();
   t.match(third.stdout, 'node_modules stored as');
-  t.equal((await readFile(log, 'utf8')).trim().split('\n').filter((c) => c.startsWith('npm ci')).length, 2);
+  t.equal(await npmCis(), 2);
 
   // Without the bucket setting it says what is missing.
   const unset = await runToEnd('bash', [join(repo, 'infra/buildspecs/restore-deps.sh')], { cwd: work, env: { ...env, DEPS_BUCKET: '' } });
