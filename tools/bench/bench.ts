@@ -28,6 +28,7 @@ import { developmentNode, findImageNode, imageNodeVersion } from './node-runtime
 import { stop } from './processes.ts';
 import { groups, measured, notMeasured, optInGroups, writeReport } from './report.ts';
 import { loopFigures } from './loops.ts';
+import { pipelineFigures } from './pipeline.ts';
 import type { Group, Report, Row } from './report.ts';
 import { coldStarts, firstRequests, idleRss, startProfiles, streamBundles } from './starts.ts';
 import { streamPath } from './stream-path.ts';
@@ -124,7 +125,7 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
   };
 
   try {
-    const needsStores = selected.some((g) => g !== 'build' && g !== 'loops');
+    const needsStores = selected.some((g) => g !== 'build' && g !== 'loops' && g !== 'pipeline');
     const dynamo = needsStores ? await startDynalite() : { endpoint: 'http://127.0.0.1:1' };
     if ('child' in dynamo && dynamo.child) defer(() => stop(dynamo.child!));
     const client = createDynamoDbClient({ endpoint: dynamo.endpoint });
@@ -234,6 +235,13 @@ export async function runBench(options: BenchOptions = {}): Promise<Report> {
           smoke
             ? [notMeasured('loops', 'npm test (fast tier), alone', 's', '≤ 120 s on 2 cores, passing', 'a smoke run does not run the test suite inside itself')]
             : (await loopFigures({ root: repoRoot, ...(databaseUrl ? { databaseUrl } : {}), log })).rows,
+      ]);
+    }
+    if (wants('pipeline')) {
+      steps.push([
+        'pipeline',
+        "the pipeline's local steps on a clean clone of HEAD: build cache restore, decide (changed and unchanged), ship with stand-ins, synth",
+        () => pipelineFigures({ root: repoRoot, runs: smoke ? 1 : 3, log }),
       ]);
     }
     for (const [index, [, title, step]] of steps.entries()) {

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import type { Spread } from './load.ts';
 
 /** Parts of `npm run bench` that `--only` selects. */
-export const groups = ['build', 'cold-start', 'first-request', 'rss', 'events', 'lag', 'memory', 'command', 'query', 'history', 'rebuild', 'tracing', 'profile', 'loops'] as const;
+export const groups = ['build', 'cold-start', 'first-request', 'rss', 'events', 'lag', 'memory', 'command', 'query', 'history', 'rebuild', 'tracing', 'profile', 'loops', 'pipeline'] as const;
 /**
- * Measured only when asked for (`--only loops`): the maintainer's loops run the whole test suite on
- * two fresh clones, longer than every other figure together. A run without them keeps their rows.
+ * Measured only when asked for (`--only loops`, `--only pipeline`): the maintainer's loops run the
+ * whole test suite on two fresh clones, longer than every other figure together; the pipeline's
+ * steps run on a clone of their own. A run without them keeps their rows.
  */
-export const optInGroups: readonly Group[] = ['loops'];
+export const optInGroups: readonly Group[] = ['loops', 'pipeline'];
 export type Group = (typeof groups)[number];
 
 export type Verdict = 'within' | 'over' | 'info' | 'not measured';

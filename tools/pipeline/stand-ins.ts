@@ -127,6 +127,8 @@ export async function standIns(stand: Stand & { readonly cwd: string }) {
     calls: () => readFile(log, 'utf8').then((text) => text.trim().split('\n'), () => [] as string[]),
     functions: async () => JSON.parse(await readFile(functions, 'utf8')) as Record<string, string>,
     ssm: async () => JSON.parse(await readFile(ssm, 'utf8')) as Record<string, string>,
+    /** Sets SSM parameters, as someone else's deploy would have. */
+    setSsm: async (values: Record<string, string>) => writeFile(ssm, JSON.stringify({ ...(JSON.parse(await readFile(ssm, 'utf8')) as Record<string, string>), ...values })),
   };
 }
 
