@@ -88,11 +88,14 @@ export async function pipelineFigures(options: PipelineOptions): Promise<Row[]> 
           await writeFile(join(stage.bin, 'npm'), `#!/usr/bin/env bash\n[ "$1" = ci ] && cp -a "${join(options.root, 'node_modules')}" node_modules\n`);
           await chmod(join(stage.bin, 'npm'), 0o755);
           await timed('filling the build cache', 'bash', ['infra/buildspecs/restore-deps.sh'], { cwd: clone, env });
+          await rm(join(stage.bin, 'npm'));
         }
         for (let i = 0; i < runs; i++) {
           options.log(`pipeline: ${service}, run ${i + 1} of ${runs}`);
           if (service === 'command') {
             await rm(join(clone, 'node_modules'), { recursive: true, force: true });
+            // (the previous run's files written out first, so the restore is timed alone)
+            await runToEnd('sync', []);
             sample('restore', await timed('restore-deps.sh', 'bash', ['infra/buildspecs/restore-deps.sh'], { cwd: clone, env }));
           }
           // A change: nothing recorded yet for the service.
@@ -107,12 +110,14 @@ export async function pipelineFigures(options: PipelineOptions): Promise<Row[]> 
           }
           // Unchanged: what ship just recorded (or, for the query side, recorded here) is this tree.
           await stage.setSsm({ [parameters.deployedFingerprint(service)]: decided.FINGERPRINT!, [parameters.deployedStack(service)]: decided.STACK_FINGERPRINT! });
+          await runToEnd('sync', []);
           sample(`${service} decide unchanged`, await timed('the decide step, unchanged', 'bash', ['infra/buildspecs/deploy-service.sh', '--step', 'decide'], { cwd: clone, env }));
           if ((await decision(clone)).CHANGED !== 'false') throw new Error(`the ${service} decide step found a change in a tree it had just recorded`);
           await stage.setSsm({ [parameters.deployedFingerprint(service)]: 'none', [parameters.deployedStack(service)]: 'none' });
           if (service === 'command') {
             const context = Object.entries(identity).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
-            sample('synth', await timed('cdk synth', 'npx', ['cdk', 'synth', 'CommandStack', '--exclusively', '--quiet', ...context, '-c', `commandImageTag=${decided.FINGERPRINT!}`, '-o', join(work, 'cdk.out')], { cwd: clone, env }));
+            // The CLI itself: npx is a stand-in on this PATH.
+            sample('synth', await timed('cdk synth', join(clone, 'node_modules/.bin/cdk'), ['synth', 'CommandStack', '--exclusively', '--quiet', ...context, '-c', `commandImageTag=${decided.FINGERPRINT!}`, '-o', join(work, 'cdk.out')], { cwd: clone, env: { ...env, PATH: process.env.PATH } }));
           }
         }
       } finally {
