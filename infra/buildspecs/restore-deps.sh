@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # node_modules for this lockfile, Node.js major version and platform: unpacked from the pipelines'
-# build cache bucket when it holds them (seconds), else installed with `npm ci` and stored there
-# for the next build. The decide stage runs it first; the ship stage only before a stack deploy.
+# build cache bucket when it holds them (seconds), else installed with `npm ci` and the part a
+# build needs (deploy-packages.mjs) stored there for the next build. The decide stage runs it
+# first; the ship stage only before a stack deploy.
 #
 # Environment: DEPS_BUCKET, the build cache bucket (the pipeline stack sets it).
 set -euo pipefail
 : "${DEPS_BUCKET:?set DEPS_BUCKET to the pipelines build cache bucket (PipelinesStack sets it for the builds)}"
 
+# The key names the lockfile, what is kept of it and the platform the packages were installed for.
 key=deps/$(node -e '
-  const lock = require("node:crypto").createHash("sha256").update(require("node:fs").readFileSync("package-lock.json")).digest("hex");
-  console.log(`${lock.slice(0, 32)}-${process.platform}-${process.arch}-node${process.versions.node.split(".")[0]}.tgz`);
+  const { createHash } = require("node:crypto");
+  const { readFileSync } = require("node:fs");
+  const hash = createHash("sha256");
+  for (const file of ["package-lock.json", "package.json", "infra/buildspecs/deploy-packages.mjs"]) hash.update(readFileSync(file));
+  console.log(`${hash.digest("hex").slice(0, 32)}-${process.platform}-${process.arch}-node${process.versions.node.split(".")[0]}.tgz`);
 ')
 if aws s3 cp "s3://$DEPS_BUCKET/$key" - --only-show-errors 2>/dev/null | tar -xzf -; then
   echo "node_modules restored from s3://$DEPS_BUCKET/$key"
@@ -19,7 +24,9 @@ else
   # (On Lambda compute only /tmp is writable outside the source folder.)
   if [ ! -w "${HOME:-/nonexistent}" ]; then export npm_config_cache=/tmp/npm-cache; fi
   npm ci --no-audit --no-fund
-  if tar -czf - node_modules | aws s3 cp - "s3://$DEPS_BUCKET/$key" --only-show-errors; then
+  # Only what a build needs (deploy-packages.mjs), and the commands npm linked for them.
+  node infra/buildspecs/deploy-packages.mjs >"${TMPDIR:-/tmp}/deploy-packages"
+  if tar -czf - -T "${TMPDIR:-/tmp}/deploy-packages" node_modules/.bin | aws s3 cp - "s3://$DEPS_BUCKET/$key" --only-show-errors; then
     echo "node_modules stored as s3://$DEPS_BUCKET/$key"
   else
     echo "could not store node_modules in the build cache; the next build installs them again" >&2
