@@ -5,7 +5,7 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { context, createContextKey, propagation, trace } from '@opentelemetry/api';
-import type { Context, TextMapGetter, TextMapPropagator } from '@opentelemetry/api';
+import type { Context, ContextManager, TextMapGetter, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { AWSXRayIdGenerator } from '@opentelemetry/id-generator-aws-xray';
@@ -14,7 +14,6 @@ import { AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { IdGenerator, ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
-import type { RequestContextManager } from './tracing.ts';
 
 /** A trace id an incoming `X-Amzn-Trace-Id` names without a parent (`Root=1-…` alone). */
 const requestedTraceId = createContextKey('requested X-Ray trace id');
@@ -159,7 +158,7 @@ export interface InstalledTracing {
  * Installs the tracer provider, the context manager and the propagators (W3C `traceparent` and
  * AWS `X-Amzn-Trace-Id`) globally. A test's exporter gets every span as it ends (no batching).
  */
-export async function installTracing(env: NodeJS.ProcessEnv, manager: RequestContextManager, testExporter?: SpanExporter): Promise<InstalledTracing> {
+export async function installTracing(env: NodeJS.ProcessEnv, manager: ContextManager, testExporter?: SpanExporter): Promise<InstalledTracing> {
   let processor: SpanProcessor;
   const { exporter, batchSize, flushEachRequest } = testExporter ? { exporter: testExporter, batchSize: undefined, flushEachRequest: false } : await exporterOf(env);
   if (batchSize === undefined) processor = new SimpleSpanProcessor({ exporter });

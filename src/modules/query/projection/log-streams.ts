@@ -1,5 +1,7 @@
-import type { Commit } from '../../../eventstore/index.ts';
-import type { EventLog } from './projector.ts';
+import type { Commit, EventStore } from '../../../eventstore/index.ts';
+
+/** What the projection reads of the event log: streams one by one, and a scan of all of them. */
+export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;
 
 /**
  * Reads the whole log with one parallel scan and groups its commits by stream, in version order

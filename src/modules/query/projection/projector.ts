@@ -1,18 +1,18 @@
 import type { Kysely } from 'kysely';
 import { parseStreamId } from '../../../contracts/streams.ts';
 import type { StreamKind } from '../../../contracts/streams.ts';
-import type { Commit, EventStore } from '../../../eventstore/index.ts';
+import type { Commit } from '../../../eventstore/index.ts';
 import { inSpan, linkTo } from '../../../shared/tracing.ts';
 import type { Link } from '../../../shared/tracing.ts';
 import type { Database } from '../database.ts';
 import { LogMismatchError, isUnavailable } from '../query-errors.ts';
 import { readStreams } from './log-streams.ts';
+import type { EventLog } from './log-streams.ts';
 import { readModels, streamKinds } from './read-models.ts';
 import type { ReadModel } from './read-models.ts';
 import { inChunks } from './row-changes.ts';
 import type { RowChange } from './row-changes.ts';
 
-export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;
 
 /** Told a stream's projected position (last applied version) after the projector reached it. */
 export type PositionListener = (streamId: string, version: number) => void;

@@ -3,7 +3,8 @@ import type { ProjectionDatabase } from '../database.ts';
 import { migrate } from '../migrations.ts';
 import { bulkLoad } from './bulk-load.ts';
 import { Projector } from './projector.ts';
-import type { CatchUpProgress, EventLog } from './projector.ts';
+import type { EventLog } from './log-streams.ts';
+import type { CatchUpProgress } from './projector.ts';
 
 export interface RebuildResult {
   /** Commits read from the log. */
