@@ -7,11 +7,11 @@ import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
 import { unavailable } from '../../shared/http-errors.ts';
 import { lazySchemas } from '../../shared/lazy-schema.ts';
+import type { LazySchema } from '../../shared/lazy-schema.ts';
 import { documented } from '../../shared/openapi/responses.ts';
 import type { Database } from './database.ts';
 import { findGroupChat, isMember, listGroupChats } from './group-chats/group-chats.queries.ts';
 import { listMessages } from './messages/messages.queries.ts';
-import type { PageCursor } from './page-cursor.ts';
 import type { ReadYourWrites } from './projection/consistency.ts';
 import { isUnavailable } from './query-errors.ts';
 
@@ -31,37 +31,63 @@ const messagePage = schema((s) => s.messagePage);
 
 export const queryHealthPath = '/query/healthcheck';
 
-export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
+/** What a route's query gets: the validated path parameters and query string, the caller. */
+interface Input<P, Q> {
+  readonly params: P;
+  readonly query: Q;
+  readonly callerId: string;
+  readonly db: Kysely<Database>;
+}
+
+/** One query route: its input, its answer, and the query it runs. */
+interface QueryRoute<P, Q> {
+  readonly path: string;
+  readonly description: string;
+  readonly validate: { readonly params?: LazySchema<P>; readonly query?: LazySchema<Q> };
+  readonly answer: { readonly schema: LazySchema; readonly description: string };
   /**
-   * Honours X-Consistency-Token before the query reads (docs/api.md, read-your-writes), for a
-   * stream the caller may see; any other token changes nothing, exactly as for a stream that does
-   * not exist.
+   * For a route on one chat: the query answers `undefined` when the chat does not exist or the
+   * caller is not a member, and the route answers 404 for both alike.
    */
-  const consistent = async (request: Request) => {
-    const target = (request.headers as { 'x-consistency-token'?: StreamPosition })['x-consistency-token'];
-    if (target === undefined) return;
-    const caller = callerOf(request);
-    if (!(await deps.readYourWrites.follows(caller, target))) return;
-    if (!(await deps.readYourWrites.reach(target, caller))) {
-      throw Boom.gatewayTimeout('the write named by X-Consistency-Token is not visible yet; retry');
-    }
-  };
+  readonly oneChat?: true;
+  readonly run: (input: Input<P, Q>) => Promise<unknown>;
+}
 
-  /** Runs a query; a store that cannot be reached becomes 503 right here, not a 500 first. */
-  const answer = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      if (isUnavailable(error)) throw unavailable('projection database unavailable', { cause: error });
-      throw error;
-    }
-  };
-  const notFound = () => Boom.notFound('group chat not found');
-  const auth = { strategy: userAuth };
-  const tags = ['api', 'query'];
-  /** Bad input, no token, a store down or too many waiting, a consistency token not reached in time. */
-  const listErrors = [400, 401, 503, 504] as const;
+/** Bad input, no token, a store down or too many waiting, a consistency token not reached in time. */
+const listErrors = [400, 401, 503, 504] as const;
+const tags = ['api', 'query'];
 
+/** The query API (docs/api.md, queries): every route, its input and its query, top to bottom. */
+const queryTable = [
+  route({
+    path: '/query/v1/group-chats',
+    description: 'The chats the caller belongs to, newest activity first, a page at a time',
+    validate: { query: pageQuery },
+    answer: { schema: groupChatPage, description: 'A page of the caller\'s chats' },
+    run: ({ db, callerId, query: { limit, before } }) => listGroupChats(db, callerId, { limit, ...(before ? { before } : {}) }),
+  }),
+  route({
+    path: '/query/v1/group-chats/{id}',
+    description: 'One chat with its members (members only)',
+    validate: { params: chatParams },
+    answer: { schema: groupChatDetails, description: 'The chat' },
+    oneChat: true,
+    run: ({ db, callerId, params }) => findGroupChat(db, params.id, callerId),
+  }),
+  route({
+    path: '/query/v1/group-chats/{id}/messages',
+    description: 'Messages of a chat, newest first (members only)',
+    validate: { params: chatParams, query: pageQuery },
+    answer: { schema: messagePage, description: 'A page of messages' },
+    oneChat: true,
+    run: async ({ db, callerId, params, query: { limit, before } }) => {
+      if (!(await isMember(db, params.id, callerId))) return undefined;
+      return listMessages(db, params.id, { limit, ...(before ? { before: { postedAt: before.at, messageId: before.id } } : {}) });
+    },
+  }),
+];
+
+export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
   return [
     healthRoute({
       path: queryHealthPath,
@@ -70,64 +96,55 @@ export function queryRoutes(deps: QueryRouteDependencies): ServerRoute[] {
       check: () => sql`select 1`.execute(deps.db),
       tags,
     }),
-    {
-      method: 'GET',
-      path: '/query/v1/group-chats',
-      options: {
-        auth,
-        tags,
-        description: 'The chats the caller belongs to, newest activity first, a page at a time',
-        validate: { headers, query: pageQuery },
-        response: { status: { 200: groupChatPage } },
-        plugins: documented({ success: { 200: { description: 'A page of the caller\'s chats' } }, errors: listErrors }),
-        handler: (request) =>
-          answer(async () => {
-            await consistent(request);
-            const { limit, before } = request.query as { limit: number; before?: PageCursor };
-            return listGroupChats(deps.db, callerOf(request), { limit, ...(before ? { before } : {}) });
-          }),
-      },
-    },
-    {
-      method: 'GET',
-      path: '/query/v1/group-chats/{id}',
-      options: {
-        auth,
-        tags,
-        description: 'One chat with its members (members only)',
-        validate: { headers, params: chatParams },
-        response: { status: { 200: groupChatDetails } },
-        plugins: documented({ success: { 200: { description: 'The chat' } }, errors: [...listErrors, 404] }),
-        handler: (request) =>
-          answer(async () => {
-            await consistent(request);
-            return (await findGroupChat(deps.db, request.params.id as string, callerOf(request))) ?? notFound();
-          }),
-      },
-    },
-    {
-      method: 'GET',
-      path: '/query/v1/group-chats/{id}/messages',
-      options: {
-        auth,
-        tags,
-        description: 'Messages of a chat, newest first (members only)',
-        validate: {
-          headers,
-          params: chatParams,
-          query: pageQuery,
-        },
-        response: { status: { 200: messagePage } },
-        plugins: documented({ success: { 200: { description: 'A page of messages' } }, errors: [...listErrors, 404] }),
-        handler: (request) =>
-          answer(async () => {
-            await consistent(request);
-            const groupChatId = request.params.id as string;
-            if (!(await isMember(deps.db, groupChatId, callerOf(request)))) return notFound();
-            const { limit, before } = request.query as { limit: number; before?: PageCursor };
-            return listMessages(deps.db, groupChatId, { limit, ...(before ? { before: { postedAt: before.at, messageId: before.id } } : {}) });
-          }),
-      },
-    },
+    ...queryTable.map((toServerRoute) => toServerRoute(deps)),
   ];
+}
+
+/**
+ * A table row as a hapi route: check the input, honour X-Consistency-Token, run the query, and
+ * answer 404 for a chat the caller cannot see and 503 for a store that cannot be reached.
+ */
+function route<P, Q>(definition: QueryRoute<P, Q>) {
+  const { path, description, validate, answer, oneChat } = definition;
+  return (deps: QueryRouteDependencies): ServerRoute => ({
+    method: 'GET',
+    path,
+    options: {
+      auth: { strategy: userAuth },
+      tags,
+      description,
+      validate: { headers, ...(validate.params ? { params: validate.params } : {}), ...(validate.query ? { query: validate.query } : {}) },
+      response: { status: { 200: answer.schema } },
+      plugins: documented({ success: { 200: { description: answer.description } }, errors: oneChat ? [...listErrors, 404] : listErrors }),
+      handler: async (request) => {
+        try {
+          await consistent(deps.readYourWrites, request);
+          const callerId = callerOf(request);
+          // hapi types a request's params and query loosely; here they are what `validate` let through.
+          const found = await definition.run({ params: request.params as P, query: request.query as Q, callerId, db: deps.db });
+          if (found === undefined) throw Boom.notFound('group chat not found');
+          return found;
+        } catch (error) {
+          // A store that cannot be reached becomes 503 right here, not a 500 first.
+          if (isUnavailable(error)) throw unavailable('projection database unavailable', { cause: error });
+          throw error;
+        }
+      },
+    },
+  });
+}
+
+/**
+ * Honours X-Consistency-Token before the query reads (docs/api.md, read-your-writes), for a
+ * stream the caller may see; any other token changes nothing, exactly as for a stream that does
+ * not exist.
+ */
+async function consistent(readYourWrites: ReadYourWrites, request: Request): Promise<void> {
+  const target = (request.headers as { 'x-consistency-token'?: StreamPosition })['x-consistency-token'];
+  if (target === undefined) return;
+  const caller = callerOf(request);
+  if (!(await readYourWrites.follows(caller, target))) return;
+  if (!(await readYourWrites.reach(target, caller))) {
+    throw Boom.gatewayTimeout('the write named by X-Consistency-Token is not visible yet; retry');
+  }
 }

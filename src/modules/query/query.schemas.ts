@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { decodePageCursor } from './page-cursor.ts';
+import type { PageCursor } from './page-cursor.ts';
 
 /**
  * joi schemas of the query API: its input (headers, paths, paging) and its answers, which also feed
@@ -36,7 +37,7 @@ export const groupChatPage = Joi.object({
 }).label('GroupChatPage');
 
 /** `?limit=&before=` of the paged lists: 1–200 items, a cursor this service issued. */
-export const pageQuery = Joi.object({
+export const pageQuery = Joi.object<{ limit: number; before?: PageCursor }>({
   limit: Joi.number().integer().min(1).max(200).default(50),
   before: Joi.string()
     .custom((value: string, helpers) => decodePageCursor(value) ?? helpers.error('cursor.invalid'))
@@ -71,4 +72,4 @@ export const messagePage = Joi.object({
   nextCursor: Joi.string().allow(null).required(),
 }).label('MessagePage');
 
-export const chatParams = Joi.object({ id: uuid.required() });
+export const chatParams = Joi.object<{ id: string }>({ id: uuid.required() });
