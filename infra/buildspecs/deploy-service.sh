@@ -156,13 +156,11 @@ decide() {
 
   # shellcheck disable=SC2046 # bundle names are plain words
   bundle_files $(node -e 'console.log(Object.keys(JSON.parse(process.argv[1])).join(" "))' "$(field bundles)") >"$state/bundles.sha256"
-  {
-    echo "CHANGED=$changed"
-    echo "FINGERPRINT=$fingerprint"
-    echo "DEPLOYED=$deployed"
-    echo "STACK_FINGERPRINT=$stack"
-    if [ "$stack" = "$deployed_stack" ]; then echo "STACK_CHANGED=false"; else echo "STACK_CHANGED=true"; fi
-  } >"$state/decision.env"
+  # Sourced by decide.yml and the ship step: every value quoted, so what SSM holds stays data.
+  local stack_changed=true
+  if [ "$stack" = "$deployed_stack" ]; then stack_changed=false; fi
+  printf '%s=%q\n' CHANGED "$changed" FINGERPRINT "$fingerprint" DEPLOYED "$deployed" STACK_FINGERPRINT "$stack" \
+    DEPLOYED_STACK "$deployed_stack" STACK_CHANGED "$stack_changed" >"$state/decision.env"
 
   if [ "$changed" != "true" ]; then
     echo "$SERVICE is unchanged (fingerprint $fingerprint is deployed): nothing to build or deploy."
@@ -215,7 +213,7 @@ ship() {
     echo "no decision in $state/: run the decide step first (bash infra/buildspecs/deploy-service.sh --step decide)" >&2
     exit 1
   fi
-  local CHANGED FINGERPRINT DEPLOYED STACK_FINGERPRINT STACK_CHANGED
+  local CHANGED FINGERPRINT DEPLOYED STACK_FINGERPRINT DEPLOYED_STACK STACK_CHANGED
   # shellcheck disable=SC1091 # written by decide above
   source "$state/decision.env"
   if [ "$CHANGED" != "true" ]; then return 0; fi
