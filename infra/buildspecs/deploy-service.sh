@@ -248,12 +248,13 @@ ship() {
   wanted=$(for fn in $FUNCTIONS; do echo "$fn $image"; done)
   if [ "$STACK_CHANGED" = "true" ]; then
     if [ ! -d node_modules ]; then bash infra/buildspecs/restore-deps.sh; fi
-    local settings
-    mapfile -t settings < <(node -e 'for (const [key, value] of Object.entries(JSON.parse(process.argv[1]))) console.log(`-c\n${key}=${value}`)' "$(field settings)")
+    # (a read loop, not mapfile: macOS's /bin/bash is 3.2)
+    local settings=() line
+    while IFS= read -r line; do settings+=("$line"); done < <(node -e 'for (const [key, value] of Object.entries(JSON.parse(process.argv[1]))) console.log(`-c\n${key}=${value}`)' "$(field settings)")
     # The stack alone, with the caller's own credentials; CloudFormation acts as the service's
     # deploy role (ServiceDeploySynthesizer in infra/lib). A failed update rolls the stack back
     # to the image CloudFormation last deployed, which may be older than the one that ran.
-    if ! npx cdk deploy "$STACK" --exclusively --require-approval never "${settings[@]}" -c "${SERVICE}ImageTag=$FINGERPRINT"; then
+    if ! npx cdk deploy "$STACK" --exclusively --require-approval never ${settings[@]+"${settings[@]}"} -c "${SERVICE}ImageTag=$FINGERPRINT"; then
       restore_and_stop "$before" "cdk deploy $STACK failed"
     fi
     # CloudFormation changes an image only when the tag in its template changed; after deploys
