@@ -243,6 +243,8 @@ ship() {
     docker push "$image"
   fi
 
+  # Again right before anything changes: a rollback (pin) made while the image was built wins.
+  check_pin
   local before wanted fn
   before=$(function_images)
   wanted=$(for fn in $FUNCTIONS; do echo "$fn $image"; done)
