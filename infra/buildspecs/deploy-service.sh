@@ -172,11 +172,18 @@ decide() {
 }
 
 # The image each function runs now ("<function> <image uri>" lines); nothing for a function that
-# does not exist yet (a first deploy).
+# does not exist yet (a first deploy). Any other failure to read one stops the deploy before it
+# changes anything: a function missing here would not be put back after a failure.
 function_images() {
   local fn uri
   for fn in $FUNCTIONS; do
-    if uri=$(aws lambda get-function --function-name "$fn" --query Code.ImageUri --output text 2>/dev/null); then echo "$fn $uri"; fi
+    if uri=$(aws lambda get-function --function-name "$fn" --query Code.ImageUri --output text 2>"$work/get-function.err"); then
+      echo "$fn $uri"
+    elif ! grep -q ResourceNotFoundException "$work/get-function.err"; then
+      cat "$work/get-function.err" >&2
+      echo "cannot read the image $fn runs: stopping before anything changes (start the pipeline again)" >&2
+      return 1
+    fi
   done
 }
 
@@ -246,7 +253,7 @@ ship() {
   # Again right before anything changes: a rollback (pin) made while the image was built wins.
   check_pin
   local before wanted fn
-  before=$(function_images)
+  before=$(function_images) || exit 1
   wanted=$(for fn in $FUNCTIONS; do echo "$fn $image"; done)
   if [ "$STACK_CHANGED" = "true" ]; then
     if [ ! -d node_modules ]; then bash infra/buildspecs/restore-deps.sh; fi
