@@ -153,8 +153,10 @@ t.test('an image-only change: decide, then ship builds for arm64 from the pull-t
       'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       buildCall(fingerprint),
       `docker push ${image(fingerprint)}`,
-      // the pin once more, right before any function changes
+      // the pin once more, and what is deployed now, right before any function changes
       'aws ssm get-parameter --name /cqrs-es/pinned/command --query Parameter.Value --output text',
+      'aws ssm get-parameter --name /cqrs-es/deployed/command --query Parameter.Value --output text',
+      'aws ssm get-parameter --name /cqrs-es/deployed-stack/command --query Parameter.Value --output text',
       getFunction,
       getFunction,
       `aws lambda update-function-code --function-name cqrs-es-command --image-uri ${image(fingerprint)} --query LastUpdateStatus --output text`,
@@ -387,6 +389,8 @@ t.test('by hand, npm run deploy -- command does what the pipeline does, with nam
       `docker build --platform linux/arm64 --provenance=false -f Dockerfile.command -t ${image} .`,
       `docker push ${image}`,
       `aws ssm get-parameter --name ${parameters.pinned('command')} --query Parameter.Value --output text`,
+      `aws ssm get-parameter --name ${parameters.deployedFingerprint('command')} --query Parameter.Value --output text`,
+      `aws ssm get-parameter --name ${parameters.deployedStack('command')} --query Parameter.Value --output text`,
       getFunction,
       deployCall(fingerprint),
       getFunction,

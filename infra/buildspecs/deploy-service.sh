@@ -109,6 +109,20 @@ bundle_files() {
   ' "$@"
 }
 
+# The value of a fingerprint parameter, "none" when it does not exist; any other failure stops.
+recorded() {
+  local value
+  if value=$(aws ssm get-parameter --name "$1" --query Parameter.Value --output text 2>"$work/recorded.err"); then
+    echo "$value"
+  elif grep -q ParameterNotFound "$work/recorded.err"; then
+    echo none
+  else
+    cat "$work/recorded.err" >&2
+    echo "cannot read $1: stopping before anything changes" >&2
+    return 1
+  fi
+}
+
 # A field of the service's entry in the report the decide step wrote.
 field() { node -e 'const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]]; const v = r[process.argv[3]]; console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$state/report.json" "$SERVICE" "$1"; }
 
@@ -252,6 +266,20 @@ ship() {
 
   # Again right before anything changes: a rollback (pin) made while the image was built wins.
   check_pin
+  # What is deployed now, not what was when the decision was made: another run, a deploy by hand
+  # or a retried older run may have deployed since (CodePipeline decides one run while it ships
+  # the one before). The stack part is compared with the stack CloudFormation has now.
+  local now_deployed now_stack
+  now_deployed=$(recorded "$FINGERPRINT_PARAMETER")
+  now_stack=$(recorded "$STACK_PARAMETER")
+  if [ "$now_deployed" = "$FINGERPRINT" ]; then
+    echo "$SERVICE: $FINGERPRINT has been deployed since the decision: nothing to do."
+    return 0
+  fi
+  if [ "$now_stack" != "${DEPLOYED_STACK:-$now_stack}" ]; then
+    echo "$SERVICE: its stack was deployed since the decision (${DEPLOYED_STACK} then, ${now_stack} now): comparing with the stack deployed now"
+  fi
+  if [ "$STACK_FINGERPRINT" = "$now_stack" ]; then STACK_CHANGED=false; else STACK_CHANGED=true; fi
   local before wanted fn
   before=$(function_images) || exit 1
   wanted=$(for fn in $FUNCTIONS; do echo "$fn $image"; done)
