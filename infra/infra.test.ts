@@ -507,7 +507,7 @@ t.test('one pipeline (V2) per service: Source, then Decide on Lambda compute, th
     t.doesNotThrow(
       () =>
         templates.pipelines.hasResourceProperties('AWS::CodeBuild::Project', {
-          Name: `cqrs-es-${service}`,
+          Name: `cqrs-es-${service}-ship`,
           Environment: { Type: 'ARM_CONTAINER', PrivilegedMode: true },
           Source: { BuildSpec: 'infra/buildspecs/ship.yml' },
         }),

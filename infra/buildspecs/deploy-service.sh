@@ -109,6 +109,20 @@ bundle_files() {
   ' "$@"
 }
 
+# The value of a fingerprint parameter, "none" when it does not exist; any other failure stops.
+recorded() {
+  local value
+  if value=$(aws ssm get-parameter --name "$1" --query Parameter.Value --output text 2>"$work/recorded.err"); then
+    echo "$value"
+  elif grep -q ParameterNotFound "$work/recorded.err"; then
+    echo none
+  else
+    cat "$work/recorded.err" >&2
+    echo "cannot read $1: stopping before anything changes" >&2
+    return 1
+  fi
+}
+
 # A field of the service's entry in the report the decide step wrote.
 field() { node -e 'const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]]; const v = r[process.argv[3]]; console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$state/report.json" "$SERVICE" "$1"; }
 
@@ -156,13 +170,11 @@ decide() {
 
   # shellcheck disable=SC2046 # bundle names are plain words
   bundle_files $(node -e 'console.log(Object.keys(JSON.parse(process.argv[1])).join(" "))' "$(field bundles)") >"$state/bundles.sha256"
-  {
-    echo "CHANGED=$changed"
-    echo "FINGERPRINT=$fingerprint"
-    echo "DEPLOYED=$deployed"
-    echo "STACK_FINGERPRINT=$stack"
-    if [ "$stack" = "$deployed_stack" ]; then echo "STACK_CHANGED=false"; else echo "STACK_CHANGED=true"; fi
-  } >"$state/decision.env"
+  # Sourced by decide.yml and the ship step: every value quoted, so what SSM holds stays data.
+  local stack_changed=true
+  if [ "$stack" = "$deployed_stack" ]; then stack_changed=false; fi
+  printf '%s=%q\n' CHANGED "$changed" FINGERPRINT "$fingerprint" DEPLOYED "$deployed" STACK_FINGERPRINT "$stack" \
+    DEPLOYED_STACK "$deployed_stack" STACK_CHANGED "$stack_changed" >"$state/decision.env"
 
   if [ "$changed" != "true" ]; then
     echo "$SERVICE is unchanged (fingerprint $fingerprint is deployed): nothing to build or deploy."
@@ -174,11 +186,18 @@ decide() {
 }
 
 # The image each function runs now ("<function> <image uri>" lines); nothing for a function that
-# does not exist yet (a first deploy).
+# does not exist yet (a first deploy). Any other failure to read one stops the deploy before it
+# changes anything: a function missing here would not be put back after a failure.
 function_images() {
   local fn uri
   for fn in $FUNCTIONS; do
-    if uri=$(aws lambda get-function --function-name "$fn" --query Code.ImageUri --output text 2>/dev/null); then echo "$fn $uri"; fi
+    if uri=$(aws lambda get-function --function-name "$fn" --query Code.ImageUri --output text 2>"$work/get-function.err"); then
+      echo "$fn $uri"
+    elif ! grep -q ResourceNotFoundException "$work/get-function.err"; then
+      cat "$work/get-function.err" >&2
+      echo "cannot read the image $fn runs: stopping before anything changes (start the pipeline again)" >&2
+      return 1
+    fi
   done
 }
 
@@ -215,7 +234,7 @@ ship() {
     echo "no decision in $state/: run the decide step first (bash infra/buildspecs/deploy-service.sh --step decide)" >&2
     exit 1
   fi
-  local CHANGED FINGERPRINT DEPLOYED STACK_FINGERPRINT STACK_CHANGED
+  local CHANGED FINGERPRINT DEPLOYED STACK_FINGERPRINT DEPLOYED_STACK STACK_CHANGED
   # shellcheck disable=SC1091 # written by decide above
   source "$state/decision.env"
   if [ "$CHANGED" != "true" ]; then return 0; fi
@@ -225,7 +244,8 @@ ship() {
   fi
   # In a pipeline, a pin written since the decision still stops the deploy.
   if [ "$step" = ship ]; then check_pin; fi
-  if [ "$(bundle_files $(cut -d/ -f2 "$state/bundles.sha256" | sort -u))" != "$(cat "$state/bundles.sha256")" ]; then
+  # (an empty list would check nothing: every image ships at least one bundle)
+  if ! grep -q . "$state/bundles.sha256" || [ "$(bundle_files $(cut -d/ -f2 "$state/bundles.sha256" | sort -u))" != "$(cat "$state/bundles.sha256")" ]; then
     echo "dist/ no longer holds the bundles fingerprint $FINGERPRINT was computed from: stopping (start the pipeline again)" >&2
     exit 1
   fi
@@ -244,17 +264,34 @@ ship() {
     docker push "$image"
   fi
 
+  # Again right before anything changes: a rollback (pin) made while the image was built wins.
+  check_pin
+  # What is deployed now, not what was when the decision was made: another run, a deploy by hand
+  # or a retried older run may have deployed since (CodePipeline decides one run while it ships
+  # the one before). The stack part is compared with the stack CloudFormation has now.
+  local now_deployed now_stack
+  now_deployed=$(recorded "$FINGERPRINT_PARAMETER")
+  now_stack=$(recorded "$STACK_PARAMETER")
+  if [ "$now_deployed" = "$FINGERPRINT" ]; then
+    echo "$SERVICE: $FINGERPRINT has been deployed since the decision: nothing to do."
+    return 0
+  fi
+  if [ "$now_stack" != "${DEPLOYED_STACK:-$now_stack}" ]; then
+    echo "$SERVICE: its stack was deployed since the decision (${DEPLOYED_STACK} then, ${now_stack} now): comparing with the stack deployed now"
+  fi
+  if [ "$STACK_FINGERPRINT" = "$now_stack" ]; then STACK_CHANGED=false; else STACK_CHANGED=true; fi
   local before wanted fn
-  before=$(function_images)
+  before=$(function_images) || exit 1
   wanted=$(for fn in $FUNCTIONS; do echo "$fn $image"; done)
   if [ "$STACK_CHANGED" = "true" ]; then
     if [ ! -d node_modules ]; then bash infra/buildspecs/restore-deps.sh; fi
-    local settings
-    mapfile -t settings < <(node -e 'for (const [key, value] of Object.entries(JSON.parse(process.argv[1]))) console.log(`-c\n${key}=${value}`)' "$(field settings)")
+    # (a read loop, not mapfile: macOS's /bin/bash is 3.2)
+    local settings=() line
+    while IFS= read -r line; do settings+=("$line"); done < <(node -e 'for (const [key, value] of Object.entries(JSON.parse(process.argv[1]))) console.log(`-c\n${key}=${value}`)' "$(field settings)")
     # The stack alone, with the caller's own credentials; CloudFormation acts as the service's
     # deploy role (ServiceDeploySynthesizer in infra/lib). A failed update rolls the stack back
     # to the image CloudFormation last deployed, which may be older than the one that ran.
-    if ! npx cdk deploy "$STACK" --exclusively --require-approval never "${settings[@]}" -c "${SERVICE}ImageTag=$FINGERPRINT"; then
+    if ! npx cdk deploy "$STACK" --exclusively --require-approval never ${settings[@]+"${settings[@]}"} -c "${SERVICE}ImageTag=$FINGERPRINT"; then
       restore_and_stop "$before" "cdk deploy $STACK failed"
     fi
     # CloudFormation changes an image only when the tag in its template changed; after deploys

@@ -16,7 +16,9 @@ key=deps/$(node -e '
   for (const file of ["package-lock.json", "package.json", "infra/buildspecs/deploy-packages.mjs"]) hash.update(readFileSync(file));
   console.log(`${hash.digest("hex").slice(0, 32)}-${process.platform}-${process.arch}-node${process.versions.node.split(".")[0]}.tgz`);
 ')
-if aws s3 cp "s3://$DEPS_BUCKET/$key" - --only-show-errors 2>/dev/null | tar -xzf -; then
+# Only node_modules/ comes out of the archive: whoever may write the bucket must not be able to
+# rewrite the tree (its scripts, or the ship stage's buildspec in the decide stage's artifact).
+if aws s3 cp "s3://$DEPS_BUCKET/$key" - --only-show-errors 2>/dev/null | tar -xzf - --no-same-owner node_modules; then
   echo "node_modules restored from s3://$DEPS_BUCKET/$key"
 else
   # Not cached yet (or cut short): install from the lockfile, then store it for the next build.

@@ -280,8 +280,10 @@ export class PipelinesStack extends Stack {
       environmentVariables,
       // (Lambda compute takes no build timeout of its own: 15 minutes at most.)
     });
+    // Not cqrs-es-<service>: the previous release's build project holds that name under another
+    // logical id, and CloudFormation creates the new project before it deletes the old one.
     const ship = new codebuild.PipelineProject(this, `${service}Ship`, {
-      projectName: `${prefix}-${service}`,
+      projectName: `${prefix}-${service}-ship`,
       buildSpec: codebuild.BuildSpec.fromSourceFilename('infra/buildspecs/ship.yml'),
       environment: {
         buildImage: codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0,
