@@ -371,6 +371,9 @@ export class PipelinesStack extends Stack {
     const pipeline = new codepipeline.Pipeline(this, `${service}Pipeline`, {
       pipelineName: `${prefix}-${service}`,
       pipelineType: codepipeline.PipelineType.V2,
+      // One run at a time, each to its end: a run that decided while an older one was still in
+      // Ship would compare with a fingerprint about to be replaced (a revert would be skipped).
+      executionMode: codepipeline.ExecutionMode.QUEUED,
       restartExecutionOnUpdate: false,
       stages: [
         { stageName: 'Source', actions: [sourceAction] },

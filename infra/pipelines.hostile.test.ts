@@ -18,8 +18,10 @@ import { parameters } from './lib/names.ts';
 import { projectContext } from './lib/project-context.ts';
 
 /**
- * Adversarial review of the decide/ship pipeline (adv-review): each test states what should hold
- * and fails while it does not. Same stand-ins and source-archive copies as pipelines.test.ts.
+ * The pipelines under hostile input and unlucky timing: runs that overlap, a deploy or a rollback
+ * by hand in the middle of a run, SSM values that look like shell, a poisoned build cache, a
+ * missing command on an old bash, an update of the previous release's PipelinesStack. Each test
+ * states what must hold. Same stand-ins and source-archive copies as pipelines.test.ts.
  */
 const repo = resolve(import.meta.dirname, '..');
 const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat api' };
@@ -40,8 +42,8 @@ let after: string;
 let fpBefore: Fingerprint;
 let fpAfter: Fingerprint;
 t.before(async () => {
-  before = await mkdtemp(join(tmpdir(), 'cqrs-review-before-'));
-  after = await mkdtemp(join(tmpdir(), 'cqrs-review-after-'));
+  before = await mkdtemp(join(tmpdir(), 'cqrs-hostile-before-'));
+  after = await mkdtemp(join(tmpdir(), 'cqrs-hostile-after-'));
   for (const dir of [before, after]) {
     await copySourceTree(repo, dir);
     await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'));
@@ -81,19 +83,29 @@ const deployedAt = (fingerprint: Fingerprint, extra: Record<string, string> = {}
   ...extra,
 });
 
-t.test('a revert pushed while the previous run is still in its Ship stage gets deployed (V2 pipelines decide while another execution ships)', async (t) => {
-  // Given `before` is live, run #1 (the commit `after`) decides and is about to ship;
+t.test('a revert pushed while the previous run is still shipping gets deployed: runs queue, each decides after the one before has shipped', async (t) => {
+  // A V2 pipeline in its default mode (SUPERSEDED) lets a newer run pass Decide while an older one
+  // is in Ship: the revert would compare with the fingerprint deployed before the older run
+  // recorded its own, find "unchanged", and skip Ship; then the older run would record the bad
+  // release. In QUEUED mode a run starts only when the one before it has ended.
+  const outdir = await mkdtemp(join(tmpdir(), 'cqrs-hostile-cdk-'));
+  t.teardown(() => rm(outdir, { recursive: true, force: true }));
+  const app = new App({ outdir, context: projectContext(repo, { ...identity, connectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d', sourceRepository: 'owner/repo', natImageId: 'ami-0123456789abcdef0' }) });
+  const pipelines = Object.values(Template.fromStack(buildApp(app).pipelines).findResources('AWS::CodePipeline::Pipeline'));
+  t.equal(pipelines.length, 2);
+  for (const pipeline of pipelines) t.equal(pipeline.Properties.ExecutionMode, 'QUEUED', `${pipeline.Properties.Name as string}: runs queue`);
+
+  // Given `before` is live, run #1 (the commit `after`) decides and ships;
   const stage = await standIn(t, { ssm: deployedAt(fpBefore), functions: { 'cqrs-es-command': image(fpBefore.fingerprint) } });
   t.equal((await step(stage, after, 'decide')).status, 0);
   t.ok(await changed(after), 'run #1 has a change');
-  // meanwhile run #2, the revert (the tree `before` again), passes its Decide stage;
-  t.equal((await step(stage, before, 'decide')).status, 0);
-  const secondEnters = await changed(before);
-  // run #1 ships, then run #2 gets the Ship stage (or skips it, as its decision says).
   t.equal((await step(stage, after, 'ship', { EXPECTED_FINGERPRINT: fpAfter.fingerprint })).status, 0);
-  if (secondEnters) await step(stage, before, 'ship', { EXPECTED_FINGERPRINT: fpBefore.fingerprint });
-  // The last push is what runs.
-  t.same(await stage.functions(), { 'cqrs-es-command': image(fpBefore.fingerprint) }, `the revert is live (run #2 ${secondEnters ? 'shipped' : 'skipped its Ship stage'})`);
+  // then run #2, the revert (the tree `before` again), decides against what run #1 recorded,
+  t.equal((await step(stage, before, 'decide')).status, 0);
+  t.ok(await changed(before), 'run #2 has a change too: the release it reverts is live');
+  t.equal((await step(stage, before, 'ship', { EXPECTED_FINGERPRINT: fpBefore.fingerprint })).status, 0);
+  // and the last push is what runs.
+  t.same(await stage.functions(), { 'cqrs-es-command': image(fpBefore.fingerprint) }, 'the revert is live');
 });
 
 t.test('a decision made before someone else deployed the stack does not put the image alone onto that other stack', async (t) => {
@@ -180,7 +192,7 @@ t.test('by hand on a bash without mapfile (macOS /bin/bash 3.2), a stack deploy 
 });
 
 t.test('restore-deps.sh unpacks node_modules and nothing else from the build cache', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'cqrs-review-cache-'));
+  const dir = await mkdtemp(join(tmpdir(), 'cqrs-hostile-cache-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const [work, bucket, evil] = [join(dir, 'work'), join(dir, 'bucket'), join(dir, 'evil')];
   for (const file of ['package.json', 'package-lock.json', 'infra/buildspecs/deploy-packages.mjs', 'infra/buildspecs/restore-deps.sh', 'infra/buildspecs/ship.yml']) {
@@ -203,9 +215,9 @@ t.test('restore-deps.sh unpacks node_modules and nothing else from the build cac
 });
 
 t.test('an update of the PipelinesStack of the previous release does not create a CodeBuild project under a name that project still holds', async (t) => {
-  // The previous release (da5b347^) named its one build project per service so, under these logical ids:
+  // The release before the decide stage named its one build project per service so, under these logical ids:
   const previous: Record<string, string> = { 'cqrs-es-command': 'commandBuild40B3012E', 'cqrs-es-query': 'queryBuild5D0F3C1E' };
-  const outdir = await mkdtemp(join(tmpdir(), 'cqrs-review-cdk-'));
+  const outdir = await mkdtemp(join(tmpdir(), 'cqrs-hostile-cdk-'));
   t.teardown(() => rm(outdir, { recursive: true, force: true }));
   const app = new App({ outdir, context: projectContext(repo, { ...identity, connectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d', sourceRepository: 'owner/repo', natImageId: 'ami-0123456789abcdef0' }) });
   const projects = Template.fromStack(buildApp(app).pipelines).findResources('AWS::CodeBuild::Project');
