@@ -79,7 +79,7 @@ const deployedAt = (fingerprint: Fingerprint, extra: Record<string, string> = {}
   ...settingsParameters,
   ...ssmIds,
   '/cqrs-es/deployed/command': fingerprint.fingerprint,
-  '/cqrs-es/deployed-stack/command': fingerprint.stack,
+  '/cqrs-es/deployed-stack/command': `${fingerprint.stack} ${fingerprint.fingerprint}`,
   ...extra,
 });
 
@@ -115,7 +115,7 @@ t.test('a decision made before someone else deployed the stack does not put the 
   t.match(await readFile(join(after, '.deploy/decision.env'), 'utf8'), /^STACK_CHANGED=false$/m);
   // when another deploy changes the stack before the ship step runs (a deploy by hand with -c, an
   // older execution retried, CodePipeline's own stage rollback),
-  await stage.setSsm({ '/cqrs-es/deployed/command': 'by-hand', '/cqrs-es/deployed-stack/command': 'another-stack' });
+  await stage.setSsm({ '/cqrs-es/deployed/command': 'by-hand', '/cqrs-es/deployed-stack/command': 'another-stack by-hand' });
   const ship = await step(stage, after, 'ship', { EXPECTED_FINGERPRINT: fpAfter.fingerprint });
   const calls = await stage.calls();
   // then the ship step deploys the stack too, or stops: never the image alone on a stack it did not decide on.

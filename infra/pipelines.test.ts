@@ -88,6 +88,9 @@ const image = (fingerprint: string) => `${repositoryUri}:${fingerprint}`;
 const buildCall = (fingerprint: string) =>
   `docker build --platform linux/arm64 --provenance=false --build-arg BASE_REGISTRY=123456789012.dkr.ecr.eu-west-1.amazonaws.com/cqrs-es-public -f Dockerfile.command -t ${image(fingerprint)} .`;
 const recordCall = (fingerprint: string, source = 'unknown') => `aws ssm put-parameter --name /cqrs-es/deployed/command --value ${fingerprint} --type String --overwrite --description source ${source}`;
+const stackCall = (fingerprint: string) => `aws ssm put-parameter --name /cqrs-es/deployed-stack/command --value ${fingerprinted.stack} ${fingerprint} --type String --overwrite`;
+/** The stack parameter as the ship step writes it: the stack part, and the fingerprint it went out with. */
+const stackRecord = (fingerprint: string) => ({ '/cqrs-es/deployed-stack/command': `${fingerprinted.stack} ${fingerprint}` });
 const getFunction = 'aws lambda get-function --function-name cqrs-es-command --query Code.ImageUri --output text';
 const decided = () => readFile(join(archive, '.deploy/decision.env'), 'utf8');
 const deployCall = (fingerprint: string, audience = identity.jwtAudience) =>
@@ -114,7 +117,7 @@ t.teardown(async () => {
 });
 
 t.test('unchanged: the decide step says so and exports CHANGED=false, and the ship step (skipped by the pipeline) would do nothing either', async (t) => {
-  const stage = await standIn(t, { ssm: deployedState(fingerprint, { '/cqrs-es/deployed-stack/command': fingerprinted.stack }) });
+  const stage = await standIn(t, { ssm: deployedState(fingerprint, stackRecord(fingerprint)) });
   const result = await stage.run({ step: 'decide' });
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, `command is unchanged (fingerprint ${fingerprint} is deployed): nothing to build or deploy.`);
@@ -132,7 +135,7 @@ t.test('unchanged: the decide step says so and exports CHANGED=false, and the sh
 t.test('an image-only change: decide, then ship builds for arm64 from the pull-through cache, pushes, and swaps the function\'s image with the waiter; no CloudFormation', async (t) => {
   await mkdir(join(archive, 'dist/command'), { recursive: true });
   await writeFile(join(archive, 'dist/command/index.mjs'), '// an older build\n');
-  const stage = await standIn(t, { ssm: deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': fingerprinted.stack }), env: { CODEBUILD_RESOLVED_SOURCE_VERSION: '0123abcd' } });
+  const stage = await standIn(t, { ssm: deployedState('an-older-fingerprint', stackRecord('an-older-fingerprint')), env: { CODEBUILD_RESOLVED_SOURCE_VERSION: '0123abcd' } });
   const decision = await stage.run({ step: 'decide' });
   t.equal(decision.status, 0, decision.stderr);
   t.match(decision.stdout, `command changed: deployed an-older-fingerprint, now ${fingerprint}; its stack did not (the image alone changes).`);
@@ -162,6 +165,7 @@ t.test('an image-only change: decide, then ship builds for arm64 from the pull-t
       `aws lambda update-function-code --function-name cqrs-es-command --image-uri ${image(fingerprint)} --query LastUpdateStatus --output text`,
       'aws lambda wait function-updated-v2 --function-name cqrs-es-command',
       recordCall(fingerprint, '0123abcd'),
+      stackCall(fingerprint),
     ],
   );
   t.ok(calls.includes(`image holds dist/command/index.mjs ${fingerprinted.bundles.command}`), 'the image holds the bundle the fingerprint names');
@@ -170,17 +174,27 @@ t.test('an image-only change: decide, then ship builds for arm64 from the pull-t
 });
 
 t.test('a stack change: cdk deploy of the stack alone with the stored settings, then its stack part recorded with the fingerprint', async (t) => {
-  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': 'another-stack' }) });
+  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': 'another-stack an-older-fingerprint' }) });
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, 'its stack too (a CloudFormation deploy)');
   t.same(calls.filter((c) => c.startsWith('npx') || c.startsWith('aws lambda') || c.includes('put-parameter')), [
     getFunction,
     deployCall(fingerprint),
     getFunction,
-    `aws ssm put-parameter --name /cqrs-es/deployed-stack/command --value ${fingerprinted.stack} --type String --overwrite`,
     recordCall(fingerprint),
+    stackCall(fingerprint),
   ], 'CloudFormation set the image: no second update');
-  t.equal((await stage.ssm())['/cqrs-es/deployed-stack/command'], fingerprinted.stack);
+  t.equal((await stage.ssm())['/cqrs-es/deployed-stack/command'], `${fingerprinted.stack} ${fingerprint}`);
+});
+
+t.test('a deploy this script did not record (the stack part goes with another fingerprint) makes the next deploy a stack deploy', async (t) => {
+  // Given the stack part recorded with release A, but release B deployed since by other means
+  // (a rollback with the deploy script of a release before this one records no stack part),
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('release-b', { '/cqrs-es/deployed-stack/command': `${fingerprinted.stack} release-a` }) });
+  // then CloudFormation's stack is unknown: the deploy goes through it, never the image alone.
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, 'its stack too (a CloudFormation deploy)');
+  t.ok(calls.includes(deployCall(fingerprint)));
 });
 
 t.test('a stack change where CloudFormation keeps an image the function no longer runs (after image-only deploys): the function gets the image anyway', async (t) => {
@@ -202,7 +216,7 @@ t.test('a failed cdk deploy puts the function back on the image it ran (CloudFor
 t.test('an image swap that fails on one function puts the others back: never half-deployed', async (t) => {
   const two = { 'cqrs-es-command': image('before'), 'cqrs-es-command-2': image('before') };
   const { result, calls, stage } = await runDeploy(t, {
-    ssm: deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': fingerprinted.stack }),
+    ssm: deployedState('an-older-fingerprint', stackRecord('an-older-fingerprint')),
     functions: two,
     updateFails: 'cqrs-es-command-2',
     env: { FUNCTIONS: 'cqrs-es-command cqrs-es-command-2' },
@@ -214,7 +228,7 @@ t.test('an image swap that fails on one function puts the others back: never hal
 });
 
 t.test('the ship step stops with one line, before any build, when its input is not what the decide step announced', async (t) => {
-  const state = deployedState('an-older-fingerprint', { '/cqrs-es/deployed-stack/command': fingerprinted.stack });
+  const state = deployedState('an-older-fingerprint', stackRecord('an-older-fingerprint'));
   // Given a decision for this tree,
   const stage = await standIn(t, { ssm: state });
   t.equal((await stage.run({ step: 'decide' })).status, 0);
@@ -240,6 +254,13 @@ t.test('the ship step stops with one line, before any build, when its input is n
   const none = await stage.run({ step: 'ship' });
   t.equal(none.status, 1);
   t.match(none.stderr, 'no decision in .deploy/: run the decide step first');
+});
+
+t.test('an image lookup that fails for another reason than "not found" stops before anything is built or changed', async (t) => {
+  const { result, calls } = await runDeploy(t, { ssm: deployedState('an-older-fingerprint', stackRecord('an-older-fingerprint')), imageExists: 'cannot tell' });
+  t.equal(result.status, 1);
+  t.match(result.stderr.trim().split('\n').at(-1), `cannot tell whether ECR holds image ${fingerprint}: stopping before anything changes`);
+  t.notOk(calls.some((c) => /^(docker|npx|aws lambda)|put-parameter/.test(c)), 'nothing built, deployed or recorded');
 });
 
 t.test('parameters that cannot be read stop the decide step with one line that says what it needs', async (t) => {
@@ -275,7 +296,7 @@ t.test('a rollback pins the service at the fingerprint of the tree it runs in, t
 });
 
 t.test('a rollback to a tree whose image is in ECR, with the stack as deployed, needs neither Docker nor CloudFormation', async (t) => {
-  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('a-bad-release', { '/cqrs-es/deployed-stack/command': fingerprinted.stack }), env: { PIN_REASON: 'bad release' }, imageExists: true });
+  const { result, calls, stage } = await runDeploy(t, { ssm: deployedState('a-bad-release', stackRecord('a-bad-release')), env: { PIN_REASON: 'bad release' }, imageExists: true });
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, `image ${fingerprint} is already in cqrs-es-command`);
   t.notOk(calls.some((c) => c.startsWith('docker') || c.startsWith('npx') || c.startsWith('aws ecr get-login-password')), 'no docker or cdk call');
@@ -394,8 +415,8 @@ t.test('by hand, npm run deploy -- command does what the pipeline does, with nam
       getFunction,
       deployCall(fingerprint),
       getFunction,
-      `aws ssm put-parameter --name ${parameters.deployedStack('command')} --value ${fingerprinted.stack} --type String --overwrite`,
       `aws ssm put-parameter --name ${parameters.deployedFingerprint('command')} --value ${fingerprint} --type String --overwrite --description source abc1234`,
+      `aws ssm put-parameter --name ${parameters.deployedStack('command')} --value ${fingerprinted.stack} ${fingerprint} --type String --overwrite`,
     ],
     'pin honoured, fingerprint recorded, the stack deployed alone (base images from public.ecr.aws)',
   );

@@ -110,6 +110,16 @@ bundle_files() {
 }
 
 # The value of a fingerprint parameter, "none" when it does not exist; any other failure stops.
+# The stack part CloudFormation holds, from the stack parameter ("<stack part> <fingerprint>",
+# written with every deploy) and the deployed fingerprint: "unknown" when the two do not go
+# together, because a deploy this script did not record came since (a rollback with the script of
+# a release before, say). Then the next deploy is a stack deploy.
+stack_of() {
+  local stack fingerprint
+  read -r stack fingerprint <<<"$1"
+  if [ -n "$fingerprint" ] && [ "$fingerprint" = "$2" ]; then echo "$stack"; else echo unknown; fi
+}
+
 recorded() {
   local value
   if value=$(aws ssm get-parameter --name "$1" --query Parameter.Value --output text 2>"$work/recorded.err"); then
@@ -151,11 +161,11 @@ decide() {
   deployed=$(field deployed)
   changed=$(field changed)
   stack=$(field stack)
-  deployed_stack=$(node -e '
+  deployed_stack=$(stack_of "$(node -e '
     const [file, name] = process.argv.slice(1);
     const found = JSON.parse(require("node:fs").readFileSync(file, "utf8")).find((p) => p.Name === name);
-    console.log(found ? found.Value : "none");
-  ' "$state/parameters.json" "$STACK_PARAMETER")
+    console.log(found ? found.Value : "");
+  ' "$state/parameters.json" "$STACK_PARAMETER")" "$deployed")
 
   # With the JWT authorizer on, API Gateway finds the token keys through the issuer's OpenID
   # configuration, not jwksUrl: stop before anything changes when the two disagree (DEPLOY.md, "Settings").
@@ -251,10 +261,15 @@ ship() {
   fi
 
   local registry=${REPOSITORY_URI%%/*} repository=${REPOSITORY_URI#*/} image="$REPOSITORY_URI:$FINGERPRINT"
-  if aws ecr describe-images --repository-name "$repository" --image-ids "imageTag=$FINGERPRINT" >/dev/null 2>&1; then
+  if aws ecr describe-images --repository-name "$repository" --image-ids "imageTag=$FINGERPRINT" >/dev/null 2>"$work/describe.err"; then
     # Tags are immutable and name content: an image with this fingerprint is this image (so a
     # rollback to a tree deployed before needs no Docker).
     echo "image $FINGERPRINT is already in $repository"
+  elif ! grep -q ImageNotFoundException "$work/describe.err"; then
+    # Not "absent" but unknown: a push would fail on the immutable tag if the image is there.
+    cat "$work/describe.err" >&2
+    echo "cannot tell whether ECR holds image $FINGERPRINT: stopping before anything changes (start the pipeline again)" >&2
+    exit 1
   else
     aws ecr get-login-password | docker login --username AWS --password-stdin "$registry"
     local base=()
@@ -271,7 +286,7 @@ ship() {
   # the one before). The stack part is compared with the stack CloudFormation has now.
   local now_deployed now_stack
   now_deployed=$(recorded "$FINGERPRINT_PARAMETER")
-  now_stack=$(recorded "$STACK_PARAMETER")
+  now_stack=$(stack_of "$(recorded "$STACK_PARAMETER")" "$now_deployed")
   if [ "$now_deployed" = "$FINGERPRINT" ]; then
     echo "$SERVICE: $FINGERPRINT has been deployed since the decision: nothing to do."
     return 0
@@ -297,14 +312,15 @@ ship() {
     # CloudFormation changes an image only when the tag in its template changed; after deploys
     # of the image alone, the function may run another one than the template names.
     point_functions <<<"$wanted" || restore_and_stop "$before" "the functions did not take image $FINGERPRINT"
-    aws ssm put-parameter --name "$STACK_PARAMETER" --value "$STACK_FINGERPRINT" --type String --overwrite >/dev/null
   else
     # The stack is as CloudFormation last deployed it: only the image changes.
     point_functions <<<"$wanted" || restore_and_stop "$before" "the functions did not take image $FINGERPRINT"
   fi
-  # The commit goes with the fingerprint, so the parameter's history tells what to roll back to.
+  # The commit goes with the fingerprint, so the parameter's history tells what to roll back to;
+  # the stack part goes with the fingerprint it was deployed with (stack_of).
   aws ssm put-parameter --name "$FINGERPRINT_PARAMETER" --value "$FINGERPRINT" --type String --overwrite \
     --description "source ${CODEBUILD_RESOLVED_SOURCE_VERSION:-${SOURCE_VERSION:-unknown}}" >/dev/null
+  aws ssm put-parameter --name "$STACK_PARAMETER" --value "$STACK_FINGERPRINT $FINGERPRINT" --type String --overwrite >/dev/null
   echo "$SERVICE deployed: $FINGERPRINT"
 }
 

@@ -225,7 +225,9 @@ export class PipelinesStack extends Stack {
       enforceSSL: true,
       // A cache: an old lockfile's node_modules are never needed again, and a miss only costs an npm ci.
       lifecycleRules: [{ expiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Kept when the stack is deleted (a bucket with objects cannot be deleted); its objects
+      // expire all the same, and an empty bucket costs nothing.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(cache, 'A cache of node_modules tarballs that builds write and read; access logs would need a second bucket and CloudTrail records who changed it', 'AwsSolutions-S1');
     // ECR Public needs no credentials upstream. A build pulls <registry>/cqrs-es-public/<image>,
@@ -320,7 +322,8 @@ export class PipelinesStack extends Stack {
       new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
       'ecr:GetAuthorizationToken takes no resource; pushes are limited to the service\'s repository below',
     );
-    allow(ship, ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImages'], [repositoryArn]);
+    // (GetRepositoryPolicy: Lambda checks the repository's policy as the caller of UpdateFunctionCode.)
+    allow(ship, ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:GetRepositoryPolicy', 'ecr:DescribeImages'], [repositoryArn]);
     // Base images through the pull-through cache: the first pull of one creates its repository.
     allow(
       ship,

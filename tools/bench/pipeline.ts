@@ -103,13 +103,13 @@ export async function pipelineFigures(options: PipelineOptions): Promise<Row[]> 
           const decided = await decision(clone);
           if (service === 'command') {
             // The stack as deployed: ship swaps the image (docker is a stand-in).
-            await stage.setSsm({ [parameters.deployedStack(service)]: decided.STACK_FINGERPRINT! });
+            await stage.setSsm({ [parameters.deployedStack(service)]: `${decided.STACK_FINGERPRINT!} none` });
             await timed('decide, image-only change', 'bash', ['infra/buildspecs/deploy-service.sh', '--step', 'decide'], { cwd: clone, env });
             const shipEnv = stage.environment({ env: { DEPS_BUCKET: 'build-cache', EXPECTED_FINGERPRINT: decided.FINGERPRINT! } });
             sample('ship image only', await timed('the ship step', 'bash', ['infra/buildspecs/deploy-service.sh', '--step', 'ship'], { cwd: clone, env: shipEnv }));
           }
           // Unchanged: what ship just recorded (or, for the query side, recorded here) is this tree.
-          await stage.setSsm({ [parameters.deployedFingerprint(service)]: decided.FINGERPRINT!, [parameters.deployedStack(service)]: decided.STACK_FINGERPRINT! });
+          await stage.setSsm({ [parameters.deployedFingerprint(service)]: decided.FINGERPRINT!, [parameters.deployedStack(service)]: `${decided.STACK_FINGERPRINT!} ${decided.FINGERPRINT!}` });
           await runToEnd('sync', []);
           sample(`${service} decide unchanged`, await timed('the decide step, unchanged', 'bash', ['infra/buildspecs/deploy-service.sh', '--step', 'decide'], { cwd: clone, env }));
           if ((await decision(clone)).CHANGED !== 'false') throw new Error(`the ${service} decide step found a change in a tree it had just recorded`);

@@ -18,8 +18,8 @@ export interface Stand {
   readonly pinDenied?: boolean;
   /** Make `aws ssm get-parameters-by-path` fail as if access were denied. */
   readonly parametersDenied?: boolean;
-  /** The image of this fingerprint is already in ECR. */
-  readonly imageExists?: boolean;
+  /** The image of this fingerprint is already in ECR (`cannot tell`: the lookup itself fails). */
+  readonly imageExists?: boolean | 'cannot tell';
   /** The image each function runs (function → image URI); absent functions do not exist yet. */
   readonly functions?: Record<string, string>;
   /**
@@ -75,7 +75,7 @@ export async function standIns(stand: Stand & { readonly cwd: string }) {
       "ssm put-parameter") ${json(ssm, 'const at = (k) => args[args.indexOf(k) + 1]; state[at("--name")] = at("--value"); fs.writeFileSync(file, JSON.stringify(state))')} "$@" ;;
       "sts get-caller-identity") echo 123456789012 ;;
       "ecr get-login-password") echo secret ;;
-      "ecr describe-images") exit ${stand.imageExists ? 0 : 1} ;;
+      "ecr describe-images") ${stand.imageExists === 'cannot tell' ? 'echo "An error occurred (ThrottlingException) when calling the DescribeImages operation: Rate exceeded" >&2; exit 254' : stand.imageExists ? 'exit 0' : 'echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageTag:$6} does not exist" >&2; exit 254'} ;;
       "lambda get-function")
         ${json(functions, 'const v = state[args[0]]; if (v === undefined) { console.error("An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found"); process.exit(254) } console.log(v)')} "$4" ;;
       "lambda update-function-code")
