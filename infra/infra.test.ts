@@ -516,11 +516,18 @@ t.test('one pipeline (V2) per service: Source, then Decide on Lambda compute, th
   }
 });
 
-t.test('the pipelines share a build cache that forgets, and take base images through a pull-through cache of ECR Public', async (t) => {
+t.test('the pipelines share a build cache that forgets and is written once per key, and take base images through a pull-through cache of ECR Public', async (t) => {
   templates.pipelines.resourceCountIs('AWS::S3::Bucket', 3);
   templates.pipelines.hasResourceProperties('AWS::S3::Bucket', {
     LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })] },
     PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+  });
+  templates.pipelines.hasResourceProperties('AWS::S3::BucketPolicy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Sid: 'WriteOnce', Effect: 'Deny', Action: 's3:PutObject', Condition: { Null: { 's3:if-none-match': 'true' } } }),
+      ]),
+    },
   });
   templates.pipelines.hasResourceProperties('AWS::ECR::PullThroughCacheRule', { EcrRepositoryPrefix: names.publicImageCache, UpstreamRegistryUrl: 'public.ecr.aws' });
   for (const service of ['command', 'query'] as const) {

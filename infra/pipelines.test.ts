@@ -3,7 +3,7 @@ import { access, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { parse } from 'yaml';
@@ -494,6 +494,19 @@ t.test('restore-deps.sh: the first build installs and stores what a build needs 
   const third = await restore();
   t.match(third.stdout, 'node_modules stored as');
   t.equal(await npmCis(), 2);
+
+  // Two builds of a new lockfile at once: the second one's store is refused, and what the first
+  // stored stays.
+  await writeFile(join(work, 'package-lock.json'), lockfile({ 'node_modules/y': {} }));
+  const racing = createHash('sha256');
+  for (const file of ['package-lock.json', 'package.json', 'infra/buildspecs/deploy-packages.mjs']) racing.update(await readFile(join(work, file)));
+  const racingKey = join(bucket, `deps/${racing.digest('hex').slice(0, 32)}-${process.platform}-${process.arch}-node${process.versions.node.split('.')[0]}.tgz`);
+  await writeFile(join(stage.bin, 'npm'), `#!/usr/bin/env bash\nmkdir -p node_modules/some-package "${dirname(racingKey)}"; echo first > "${racingKey}"\n`);
+  const fourth = await restore();
+  t.equal(fourth.status, 0, fourth.stderr);
+  t.match(fourth.stdout, 'node_modules for this lockfile were stored meanwhile by another build; kept as stored');
+  t.equal(await readFile(racingKey, 'utf8'), 'first\n', 'not replaced');
+  t.ok((await stage.calls()).some((c) => c.startsWith('aws s3api put-object') && c.endsWith("--if-none-match *")), 'every store is conditional');
 
   // Without the bucket setting it says what is missing.
   const unset = await runToEnd('bash', [join(repo, 'infra/buildspecs/restore-deps.sh')], { cwd: work, env: { ...env, DEPS_BUCKET: '' } });

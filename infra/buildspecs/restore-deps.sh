@@ -27,10 +27,22 @@ else
   if [ ! -w "${HOME:-/nonexistent}" ]; then export npm_config_cache=/tmp/npm-cache; fi
   npm ci --no-audit --no-fund
   # Only what a build needs (deploy-packages.mjs), and the commands npm linked for them.
-  node infra/buildspecs/deploy-packages.mjs >"${TMPDIR:-/tmp}/deploy-packages"
-  if tar -czf - -T "${TMPDIR:-/tmp}/deploy-packages" node_modules/.bin | aws s3 cp - "s3://$DEPS_BUCKET/$key" --only-show-errors; then
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  node infra/buildspecs/deploy-packages.mjs >"$scratch/packages"
+  if [ -d node_modules/.bin ]; then echo node_modules/.bin >>"$scratch/packages"; fi
+  # Written once: the bucket takes a new object only with If-None-Match (its policy refuses any
+  # other write), so an object under a key is the one the first build of that lockfile stored.
+  # Storing is a favour to the next build: this one goes on whatever happens to it.
+  if ! tar -czf "$scratch/deps.tgz" -T "$scratch/packages" 2>"$scratch/put.err"; then
+    cat "$scratch/put.err" >&2
+    echo "could not pack node_modules for the build cache; the next build installs them again" >&2
+  elif aws s3api put-object --bucket "$DEPS_BUCKET" --key "$key" --body "$scratch/deps.tgz" --if-none-match '*' >/dev/null 2>"$scratch/put.err"; then
     echo "node_modules stored as s3://$DEPS_BUCKET/$key"
+  elif grep -q PreconditionFailed "$scratch/put.err"; then
+    echo "node_modules for this lockfile were stored meanwhile by another build; kept as stored"
   else
+    cat "$scratch/put.err" >&2
     echo "could not store node_modules in the build cache; the next build installs them again" >&2
   fi
 fi

@@ -229,6 +229,18 @@ export class PipelinesStack extends Stack {
       // expire all the same, and an empty bucket costs nothing.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Written once per key: a write must say If-None-Match, so an object is never replaced, and a
+    // tarball poisoned by one push cannot outlive it under a key the reverted tree uses again.
+    cache.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOnce',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [cache.arnForObjects('*')],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
     acknowledge(cache, 'A cache of node_modules tarballs that builds write and read; access logs would need a second bucket and CloudTrail records who changed it', 'AwsSolutions-S1');
     // ECR Public needs no credentials upstream. A build pulls <registry>/cqrs-es-public/<image>,
     // and ECR keeps the image in a repository of that name in the account (synced within 24 h).

@@ -86,6 +86,11 @@ export async function standIns(stand: Stand & { readonly cwd: string }) {
         bucket="${stand.bucket ?? '/nonexistent'}"
         if [ "$4" = - ]; then key="\${3#s3://*/}"; [ -f "$bucket/$key" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found" >&2; exit 1; }; cat "$bucket/$key"
         else key="\${4#s3://*/}"; mkdir -p "$(dirname "$bucket/$key")"; cat > "$bucket/$key"; fi ;;
+      "s3api put-object")
+        # --bucket B --key K --body F [--if-none-match '*']: an existing key refuses a conditional write
+        bucket="${stand.bucket ?? '/nonexistent'}"; key=$6; body=$8
+        if [ "\${9:-}" = --if-none-match ] && [ -f "$bucket/$key" ]; then echo "An error occurred (PreconditionFailed) when calling the PutObject operation: At least one of the pre-conditions you specified did not hold" >&2; exit 254; fi
+        mkdir -p "$(dirname "$bucket/$key")"; cp "$body" "$bucket/$key" ;;
       *) echo "unexpected aws call: $*" >&2; exit 2 ;;
     esac`,
   );
