@@ -59,7 +59,9 @@ const migrations: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** The newest migration this code knows: a schema whose newest applied migration is this one is up to date. */
-export const latestMigration = Object.keys(migrations).sort().at(-1)!;
+/** Every migration's name, in the order Kysely applies them. */
+export const migrationNames: readonly string[] = Object.keys(migrations).sort();
+export const latestMigration = migrationNames.at(-1)!;
 
 /**
  * Whether `schema` has every migration applied already: one SELECT of the newest name in Kysely's
