@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { canonicalUuid } from '../../contracts/ids.ts';
 import { roles } from '../../contracts/events.ts';
 import type { Role } from '../../contracts/events.ts';
 
@@ -20,7 +21,8 @@ const loneSurrogate = /\p{Cs}/u;
 /** Messages may hold line breaks and tabs, but no other control character. */
 const textControlCharacters = /[^\P{Cc}\n\r\t]/u;
 
-export const uuid = Joi.string().guid().lowercase();
+/** A chat or message id, in its one spelling (another spelling of a UUID is 400, never a 404 or a 500). */
+export const uuid = Joi.string().guid().pattern(canonicalUuid, 'canonical UUID');
 
 export const name = Joi.string()
   .trim()

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { canonicalUuid } from '../../contracts/ids.ts';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { decodePageCursor } from './page-cursor.ts';
 import type { PageCursor } from './page-cursor.ts';
@@ -9,7 +10,8 @@ import type { PageCursor } from './page-cursor.ts';
  * start evaluates joi only when a query arrives.
  */
 
-const uuid = Joi.string().guid().lowercase();
+/** A chat or message id, in its one spelling (another spelling of a UUID is 400, never a 404 or a 500). */
+const uuid = Joi.string().guid().pattern(canonicalUuid, 'canonical UUID');
 const timestamp = Joi.string().isoDate();
 const role = Joi.string().valid('admin', 'member');
 

@@ -1,0 +1,133 @@
+import t from 'tap';
+import { v7 as uuidv7 } from 'uuid';
+import { openTestDatabase } from '../testing/databases.ts';
+import { documentedServer } from '../testing/served-document.ts';
+import type { OpenApiDocument } from '../testing/served-document.ts';
+import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
+
+/**
+ * Every route the service describes, probed without naming one: the operations come from the
+ * served description (`/openapi.json`), their bodies are made from its schemas, and each path
+ * parameter gets the value its name calls for. A new route is probed here as soon as it is
+ * served; a route whose path parameter has no probe value, or whose body cannot be made from its
+ * schema, fails by name.
+ *
+ * - a non-member gets, for a chat it is not in and for a deleted chat, exactly the answer for a
+ *   chat that does not exist (docs/api.md, order of checks);
+ * - an id in any other spelling than the canonical one, or not a UUID at all, is 400 naming the
+ *   parameter, on every route, before anything is read (docs/api.md, Ids);
+ * - a user id named after what every JavaScript object has is an ordinary stranger (404).
+ */
+
+t.teardown(closeTestDynamoDb);
+
+type Operation = OpenApiDocument['paths'][string][string] & { parameters?: ({ name: string; in: string; schema?: Schema } | { $ref: string })[] };
+interface Schema {
+  readonly $ref?: string;
+  readonly type?: string;
+  readonly format?: string;
+  readonly enum?: readonly unknown[];
+  readonly minLength?: number;
+  readonly minimum?: number;
+  readonly properties?: Record<string, Schema>;
+  readonly required?: readonly string[];
+}
+
+/** A value its schema accepts: required properties only, the first of an enum, the shortest string. */
+function sample(schema: Schema, document: OpenApiDocument, where: string): unknown {
+  if (schema.$ref) return sample(document.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Schema, document, where);
+  if (schema.enum) return schema.enum[0];
+  switch (schema.type) {
+    case 'object':
+      return Object.fromEntries((schema.required ?? []).map((name) => [name, sample(schema.properties?.[name] ?? {}, document, `${where}.${name}`)]));
+    case 'string':
+      return schema.format === 'uuid' ? uuidv7() : 'probe'.padEnd(schema.minLength ?? 1, 'e');
+    case 'integer':
+    case 'number':
+      return schema.minimum ?? 1;
+    case 'boolean':
+      return true;
+    default:
+      throw new Error(`${where}: no sample for a schema of type ${String(schema.type)}`);
+  }
+}
+
+/** Other spellings of one UUID, and things that are not UUIDs: never an id. */
+const notIds = (id: string) => [
+  id.toUpperCase(),
+  `{${id}}`,
+  `[${id}]`,
+  `(${id})`,
+  id.replaceAll('-', ''),
+  id.replaceAll('-', ':'),
+  `urn:uuid:${id}`,
+  `${id} `,
+  'not-a-uuid',
+  '0',
+];
+
+t.test('every described route, probed by what its path and body are', async (t) => {
+  const { store } = await freshEventStore();
+  const { document, send } = await documentedServer(store, await openTestDatabase(t, null));
+
+  // alice's chat with bob in it and a message; a chat alice deleted; eve, in neither.
+  const created = await send('alice', 'POST', '/command/v1/group-chats', { name: 'Probed' });
+  const chatId = created.body.groupChatId as string;
+  await send('alice', 'POST', `/command/v1/group-chats/${chatId}/members`, { userId: 'bob', role: 'member' });
+  const posted = await send('alice', 'POST', `/command/v1/group-chats/${chatId}/messages`, { text: 'hello' });
+  const deleted = (await send('alice', 'POST', '/command/v1/group-chats', { name: 'Deleted' })).body.groupChatId as string;
+  const gone = await send('alice', 'DELETE', `/command/v1/group-chats/${deleted}`);
+  // Everything above is in the read model before anyone probes.
+  for (const token of [posted.body.token, gone.body.token]) await send('alice', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': token as string });
+
+  /** The value a path parameter gets, by its name, for a chat: its id, its message, its member. */
+  const valueFor = (name: string, chat: string): string | undefined =>
+    ({ id: chat, messageId: posted.body.messageId as string, userId: 'bob' })[name];
+  const observable = (response: Awaited<ReturnType<typeof send>>) => {
+    const { 'x-request-id': _id, date: _date, ...headers } = response.headers;
+    return { status: response.status, payload: response.payload, headers };
+  };
+
+  const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation: operation as Operation })),
+  );
+  const probed = operations.filter(({ path }) => /^\/(command|query)\/v1\/.*\{/.test(path));
+  t.ok(probed.length >= 10, `${probed.length} routes with path parameters`);
+
+  for (const { path, method, operation } of probed) {
+    t.test(`${method} ${path}`, async (t) => {
+      const names = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+      for (const name of names) {
+        if (valueFor(name, chatId) === undefined) return t.fail(`${method} ${path}: no probe value for {${name}}; add one to valueFor`);
+      }
+      const url = (chat: string, override: Record<string, string> = {}) =>
+        path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(override[name] ?? valueFor(name, chat)!));
+      const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
+      const body = bodySchema ? sample(bodySchema, document, `${method} ${path} body`) : undefined;
+
+      // A non-member: a foreign chat and a deleted one answer exactly as one that does not exist.
+      const unknown = observable(await send('eve', method, url(uuidv7()), body));
+      t.equal(unknown.status, 404, 'an unknown chat is 404 (the sample body is valid)');
+      t.same(observable(await send('eve', method, url(chatId), body)), unknown, 'a chat eve is not in: the same answer');
+      t.same(observable(await send('eve', method, url(deleted), body)), unknown, 'a deleted chat: the same answer');
+
+      // Ids in any other spelling, from the chat's own admin: 400 naming the parameter.
+      const uuidParams = (operation.parameters ?? []).flatMap((p) => ('name' in p && p.in === 'path' && p.schema?.format === 'uuid' ? [p.name] : []));
+      t.ok(uuidParams.length > 0 || !names.some((name) => name === 'id' || name === 'messageId'), 'chat and message ids are described as UUIDs');
+      for (const name of uuidParams) {
+        for (const spelling of notIds(valueFor(name, chatId)!)) {
+          const answer = await send('alice', method, url(chatId, { [name]: spelling }), body);
+          t.equal(answer.status, 400, `{${name}} = ${JSON.stringify(spelling)}: 400`);
+          t.match(answer.body.message, `"${name}"`, 'naming the parameter');
+        }
+      }
+
+      // User ids named after what every object has: strangers, for the chat's admin too.
+      if (names.includes('userId')) {
+        for (const userId of ['__proto__', 'constructor', 'toString']) {
+          t.equal((await send('alice', method, url(chatId, { userId }), body)).status, 404, `{userId} = ${userId}: a stranger`);
+        }
+      }
+    });
+  }
+});
