@@ -1,5 +1,6 @@
 import t from 'tap';
 import { v7 as uuidv7 } from 'uuid';
+import { groupChatStream } from '../contracts/streams.ts';
 import { openTestDatabase } from '../testing/databases.ts';
 import { documentedServer } from '../testing/served-document.ts';
 import type { OpenApiDocument } from '../testing/served-document.ts';
@@ -16,7 +17,9 @@ import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
  *   chat that does not exist (docs/api.md, order of checks);
  * - an id in any other spelling than the canonical one, or not a UUID at all, is 400 naming the
  *   parameter, on every route, before anything is read (docs/api.md, Ids);
- * - a user id named after what every JavaScript object has is an ordinary stranger (404).
+ * - a user id named after what every JavaScript object has is an ordinary stranger (404);
+ * - every command retried with its Idempotency-Key answers as the first time and appends nothing,
+ *   and the key with another request is 422 (docs/api.md, Idempotency).
  */
 
 t.teardown(closeTestDynamoDb);
@@ -128,6 +131,48 @@ t.test('every described route, probed by what its path and body are', async (t) 
           t.equal((await send('alice', method, url(chatId, { userId }), body)).status, 404, `{userId} = ${userId}: a stranger`);
         }
       }
+    });
+  }
+});
+
+t.test('every described command, retried with its Idempotency-Key: the same answer and nothing appended; the key with another request is 422', async (t) => {
+  const { store } = await freshEventStore();
+  const { document, send } = await documentedServer(store, await openTestDatabase(t, null));
+  const commands = Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods)
+      .filter(([method]) => method !== 'get' && path.startsWith('/command/v1/') && !path.endsWith('/healthcheck'))
+      .map(([method, operation]) => ({ path, method: method.toUpperCase(), operation: operation as Operation })),
+  );
+  t.ok(commands.length >= 9, `${commands.length} command routes`);
+
+  for (const [index, { path, method, operation }] of commands.entries()) {
+    t.test(`${method} ${path}`, async (t) => {
+      // A chat of its own for each route (some end it), with bob in it and a message by alice.
+      const prepare = async (): Promise<Record<string, string>> => {
+        const id = (await send('alice', 'POST', '/command/v1/group-chats', { name: 'Keys' })).body.groupChatId as string;
+        await send('alice', 'POST', `/command/v1/group-chats/${id}/members`, { userId: 'bob', role: 'member' });
+        const messageId = (await send('alice', 'POST', `/command/v1/group-chats/${id}/messages`, { text: 'hello' })).body.messageId as string;
+        return { id, messageId, userId: 'bob' };
+      };
+      const urlFor = (values: Record<string, string>) => path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? `{no probe value for ${name}}`);
+      const values = await prepare();
+      const chatId = values.id!;
+      const url = urlFor(values);
+      t.notMatch(url, /no probe value/, 'every path parameter has a probe value');
+      const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
+      const body = bodySchema ? (sample(bodySchema, document, `${method} ${path} body`) as Record<string, unknown>) : undefined;
+      const key = { 'idempotency-key': `every-route-${index}` };
+
+      const first = await send('alice', method, url, body, key);
+      t.ok(first.status >= 200 && first.status < 300, `done: ${first.status} ${first.payload}`);
+      const before = await store.readStream(groupChatStream(chatId));
+      const again = await send('alice', method, url, body, key);
+      t.same({ status: again.status, body: again.body }, { status: first.status, body: first.body }, 'the retry answers as the first time');
+      t.same((await store.readStream(groupChatStream(chatId))).map((commit) => commit.version), before.map((commit) => commit.version), 'and appends nothing');
+      // The key with another request that would succeed: the same on another chat prepared alike
+      // (or, for a create, another body).
+      const other = path.includes('{id}') ? await send('alice', method, urlFor(await prepare()), body, key) : await send('alice', method, url, { ...body, name: 'another name' }, key);
+      t.equal(other.status, 422, 'the key with another request is 422');
     });
   }
 });
