@@ -11,3 +11,4 @@ import './projection/projection-feed.test.ts';
 import './projection/projector.test.ts';
 import './projection/rebuild.test.ts';
 import './projection/stream-events.test.ts';
+import './projection/table-columns.test.ts';

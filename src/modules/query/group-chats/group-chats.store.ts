@@ -3,6 +3,8 @@ import type { Database } from '../database.ts';
 import { inChunks, sameRow } from '../projection/row-changes.ts';
 import type { RowChange } from '../projection/row-changes.ts';
 import type { GroupChatRows } from './group-chats.projection.ts';
+import { fromExcluded } from '../projection/table-columns.ts';
+import { groupChatsTable, membersTable } from './group-chats.table.ts';
 import type { NewGroupChatRow, NewMemberRow } from './group-chats.table.ts';
 
 /** The projected rows of these chats as the database holds them now (one query per table). */
@@ -38,16 +40,7 @@ export async function saveGroupChatRows(db: Kysely<Database>, changes: readonly 
     db
       .insertInto('group_chats')
       .values(chunk)
-      .onConflict((c) =>
-        c.column('group_chat_id').doUpdateSet((eb) => ({
-          name: eb.ref('excluded.name'),
-          owner_id: eb.ref('excluded.owner_id'),
-          created_at: eb.ref('excluded.created_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-          version: eb.ref('excluded.version'),
-          deleted: eb.ref('excluded.deleted'),
-        })),
-      )
+      .onConflict((c) => c.columns(groupChatsTable.key).doUpdateSet(fromExcluded(groupChatsTable)))
       .execute(),
   );
   await inChunks(gone, (chunk) =>
@@ -60,7 +53,7 @@ export async function saveGroupChatRows(db: Kysely<Database>, changes: readonly 
     db
       .insertInto('members')
       .values(chunk)
-      .onConflict((c) => c.columns(['group_chat_id', 'user_id']).doUpdateSet((eb) => ({ role: eb.ref('excluded.role'), joined_at: eb.ref('excluded.joined_at') })))
+      .onConflict((c) => c.columns(membersTable.key).doUpdateSet(fromExcluded(membersTable)))
       .execute(),
   );
 }

@@ -1,23 +1,33 @@
 import type { Insertable } from 'kysely';
+import { column, table } from '../projection/table-columns.ts';
+import type { RowOf } from '../projection/table-columns.ts';
 
-export interface GroupChatsTable {
-  group_chat_id: string;
-  name: string;
-  owner_id: string;
-  created_at: Date;
-  updated_at: Date;
-  /** The chat stream's version: what If-Match on a command compares with. */
-  version: number;
-  deleted: boolean;
-}
+export const groupChatsTable = table(
+  {
+    group_chat_id: column<string>(),
+    name: column<string>(),
+    owner_id: column<string>(),
+    created_at: column<Date>(),
+    updated_at: column<Date>(),
+    /** The chat stream's version: what If-Match on a command compares with. */
+    version: column<number>(),
+    deleted: column<boolean>(),
+  },
+  ['group_chat_id'],
+);
 
+export type GroupChatsTable = RowOf<typeof groupChatsTable>;
 export type NewGroupChatRow = Insertable<GroupChatsTable>;
 
-export interface MembersTable {
-  group_chat_id: string;
-  user_id: string;
-  role: 'admin' | 'member';
-  joined_at: Date;
-}
+export const membersTable = table(
+  {
+    group_chat_id: column<string>(),
+    user_id: column<string>(),
+    role: column<'admin' | 'member'>(),
+    joined_at: column<Date>(),
+  },
+  ['group_chat_id', 'user_id'],
+);
 
+export type MembersTable = RowOf<typeof membersTable>;
 export type NewMemberRow = Insertable<MembersTable>;

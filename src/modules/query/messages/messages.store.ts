@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { inChunks, sameRow } from '../projection/row-changes.ts';
 import type { RowChange } from '../projection/row-changes.ts';
+import { fromExcluded } from '../projection/table-columns.ts';
+import { messagesTable } from './messages.table.ts';
 import type { NewMessageRow } from './messages.table.ts';
 
 /** The rows of these messages as the database holds them now (absent: none, or deleted). */
@@ -29,15 +31,7 @@ export async function saveMessageRows(db: Kysely<Database>, changes: readonly Ro
     db
       .insertInto('messages')
       .values(chunk)
-      .onConflict((c) =>
-        c.column('message_id').doUpdateSet((eb) => ({
-          group_chat_id: eb.ref('excluded.group_chat_id'),
-          author_id: eb.ref('excluded.author_id'),
-          text: eb.ref('excluded.text'),
-          posted_at: eb.ref('excluded.posted_at'),
-          edited_at: eb.ref('excluded.edited_at'),
-        })),
-      )
+      .onConflict((c) => c.columns(messagesTable.key).doUpdateSet(fromExcluded(messagesTable)))
       .execute(),
   );
 }

@@ -1,14 +1,20 @@
 import type { Insertable, Selectable } from 'kysely';
+import { column, table } from '../projection/table-columns.ts';
+import type { RowOf } from '../projection/table-columns.ts';
 
 /** Live messages only: a deleted message's row is removed. */
-export interface MessagesTable {
-  message_id: string;
-  group_chat_id: string;
-  author_id: string;
-  text: string;
-  posted_at: Date;
-  edited_at: Date | null;
-}
+export const messagesTable = table(
+  {
+    message_id: column<string>(),
+    group_chat_id: column<string>(),
+    author_id: column<string>(),
+    text: column<string>(),
+    posted_at: column<Date>(),
+    edited_at: column<Date | null>(),
+  },
+  ['message_id'],
+);
 
+export type MessagesTable = RowOf<typeof messagesTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type NewMessageRow = Insertable<MessagesTable>;
