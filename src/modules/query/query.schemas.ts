@@ -1,14 +1,28 @@
 import Joi from 'joi';
+import type { Schema } from 'joi';
 import { canonicalUuid } from '../../contracts/ids.ts';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { decodePageCursor } from './page-cursor.ts';
 import type { PageCursor } from './page-cursor.ts';
+import type { GroupChatDetails, GroupChatPage, GroupChatSummary } from './group-chats/group-chats.queries.ts';
+import type { MessagePage, MessageView } from './messages/messages.queries.ts';
 
 /**
  * joi schemas of the query API: its input (headers, paths, paging) and its answers, which also feed
- * the OpenAPI description. The routes (query.routes.ts) import this module on first use, so a cold
+ * the OpenAPI description. Each answer's fields are checked against the view its query returns
+ * (`fieldsOf<View>()`): a field of the view that the schema lacks, or one the view lacks, does not
+ * compile. The routes (query.routes.ts) import this module on first use, so a cold
  * start evaluates joi only when a query arrives.
  */
+
+/**
+ * The fields of an answer's schema, checked against the view its query returns: exactly the view's
+ * fields, no more, no fewer (joi's own strict typing does not take array fields).
+ */
+const fieldsOf =
+  <View>() =>
+  <Fields extends { [Name in keyof View]-?: Schema }>(fields: Fields & { [Extra in Exclude<keyof Fields, keyof View>]: never }): Fields =>
+    fields;
 
 /** A chat or message id, in its one spelling (another spelling of a UUID is 400, never a 404 or a 500). */
 const uuid = Joi.string().guid().pattern(canonicalUuid, 'canonical UUID');
@@ -24,19 +38,19 @@ export const headers = Joi.object({
     .description('A command\'s token: answer only once that write is visible (504 after the deadline)'),
 }).unknown(true);
 
-const groupChatSummary = Joi.object({
+const groupChatSummary = Joi.object(fieldsOf<GroupChatSummary>()({
   groupChatId: uuid.required(),
   name: Joi.string().required(),
   role: role.required(),
   memberCount: Joi.number().integer().min(0).required(),
   lastMessageAt: timestamp.allow(null).required(),
   version: Joi.number().integer().required(),
-}).label('GroupChatSummary');
+})).label('GroupChatSummary');
 
-export const groupChatPage = Joi.object({
+export const groupChatPage = Joi.object(fieldsOf<GroupChatPage>()({
   items: Joi.array().items(groupChatSummary).required(),
   nextCursor: Joi.string().allow(null).required(),
-}).label('GroupChatPage');
+})).label('GroupChatPage');
 
 /** `?limit=&before=` of the paged lists: 1–200 items, a cursor this service issued. */
 export const pageQuery = Joi.object<{ limit: number; before?: PageCursor }>({
@@ -47,31 +61,31 @@ export const pageQuery = Joi.object<{ limit: number; before?: PageCursor }>({
     .description('nextCursor of the previous page'),
 });
 
-export const groupChatDetails = Joi.object({
+export const groupChatDetails = Joi.object(fieldsOf<GroupChatDetails>()({
   groupChatId: uuid.required(),
   name: Joi.string().required(),
   ownerId: Joi.string().required(),
   members: Joi.array()
-    .items(Joi.object({ userId: Joi.string().required(), role: role.required(), joinedAt: timestamp.required() }).label('Member'))
+    .items(Joi.object(fieldsOf<GroupChatDetails['members'][number]>()({ userId: Joi.string().required(), role: role.required(), joinedAt: timestamp.required() })).label('Member'))
     .required(),
   createdAt: timestamp.required(),
   updatedAt: timestamp.required(),
   version: Joi.number().integer().required(),
-}).label('GroupChat');
+})).label('GroupChat');
 
-export const messagePage = Joi.object({
+export const messagePage = Joi.object(fieldsOf<MessagePage>()({
   items: Joi.array()
     .items(
-      Joi.object({
+      Joi.object(fieldsOf<MessageView>()({
         messageId: uuid.required(),
         authorId: Joi.string().required(),
         text: Joi.string().required(),
         postedAt: timestamp.required(),
         editedAt: timestamp.allow(null).required(),
-      }).label('Message'),
+      })).label('Message'),
     )
     .required(),
   nextCursor: Joi.string().allow(null).required(),
-}).label('MessagePage');
+})).label('MessagePage');
 
 export const chatParams = Joi.object<{ id: string }>({ id: uuid.required() });
