@@ -140,3 +140,31 @@ t.test('raw bytes never stop the server', async (t) => {
     });
   }
 });
+
+t.test('what the HTTP parser refuses is answered like any other error: a JSON body, its own request id, nosniff', async (t) => {
+  const escaped = escapes(t);
+  const { store } = await freshEventStore();
+  const api = await appServer(store, await openTestDatabase(t, null), { listen: true });
+  t.teardown(() => api.server.stop({ timeout: 1 }));
+  const port = api.server.info.port as number;
+  const refused = [
+    { bytes: 'GARBAGE\r\n\r\n', status: 400 },
+    { bytes: crlf(['GET /query/healthcheck HTTP/1.1', 'Host: x', 'NoColonHere', '', '']), status: 400 },
+    { bytes: crlf(['GET /query/v1/group-chats HTTP/1.1', 'Host: x', `X-Big: ${'A'.repeat(20 * 1024)}`, '', '']), status: 431 },
+  ];
+  const ids = new Set<string>();
+  for (const { bytes, status } of refused) {
+    const answer = await sendRaw(port, bytes);
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    t.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), `${status}`);
+    t.match(head, /\r\nx-content-type-options: nosniff\r\n/i, 'nosniff');
+    t.match(head, /\r\ncontent-type: application\/json; charset=utf-8\r\n/i, 'JSON');
+    const id = /\r\nx-request-id: ([0-9a-f-]{36})(\r\n|$)/i.exec(head)?.[1];
+    t.ok(id, 'a request id');
+    ids.add(id ?? '');
+    t.same(Object.keys(JSON.parse(body) as object), ['statusCode', 'error', 'message']);
+    t.equal((JSON.parse(body) as { statusCode: number }).statusCode, status);
+  }
+  t.equal(ids.size, refused.length, 'a new id each time');
+  t.same(escaped, [], 'no error escaped');
+});

@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as NodeServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import Accept from '@hapi/accept';
 import Hapi from '@hapi/hapi';
 import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
@@ -141,10 +141,31 @@ function dropMalformedAcceptEncoding(req: IncomingMessage): void {
   }
 }
 
-const statusLines: Record<string, string> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+const parserAnswers: Record<string, { status: number; error: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, error: 'Request Header Fields Too Large', message: 'the request headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, error: 'Request Timeout', message: 'the request did not arrive in time' },
 };
+const malformed = { status: 400, error: 'Bad Request', message: 'the request is not valid HTTP' };
+
+/**
+ * The answer to bytes Node's parser refused, written straight to the socket (there is no request):
+ * a JSON error body like every other answer's, with its own request id (also in the log line) and
+ * `nosniff`, and the connection closed.
+ */
+export function parserAnswer(code: string | undefined, requestId: string): string {
+  const { status, error, message } = parserAnswers[code ?? ''] ?? malformed;
+  const body = JSON.stringify({ statusCode: status, error, message });
+  return [
+    `HTTP/1.1 ${status} ${error}`,
+    'Connection: close',
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'X-Content-Type-Options: nosniff',
+    `X-Request-Id: ${requestId}`,
+    '',
+    body,
+  ].join('\r\n');
+}
 
 /**
  * What happens when Node's HTTP parser rejects bytes on a connection ('clientError').
@@ -176,14 +197,14 @@ function answerMalformedConnections(server: Server): void {
   listener.removeAllListeners('clientError');
   listener.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     // The code only: the error also carries the raw bytes (rawPacket), credentials included.
-    server.log(['connection', 'client', error.code === 'ECONNRESET' ? 'debug' : 'warn'], { code: error.code ?? error.name });
+    const requestId = randomUUID();
+    server.log(['connection', 'client', error.code === 'ECONNRESET' ? 'debug' : 'warn'], { code: error.code ?? error.name, requestId });
     const close = () => {
       if (!socket.writable) {
         socket.destroy();
         return;
       }
-      const status = statusLines[error.code ?? ''] ?? '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(parserAnswer(error.code, requestId));
     };
     const exchange = inFlight.get(socket);
     if (exchange && exchange.req.complete && !exchange.res.writableFinished) exchange.res.once('close', close);
