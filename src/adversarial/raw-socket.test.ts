@@ -116,6 +116,21 @@ t.test('raw bytes never stop the server', async (t) => {
     { name: 'two different Content-Lengths', bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', 'Content-Length: 3', 'Content-Length: 30', '', 'abc']), expect: /^HTTP\/1\.1 400/ },
     { name: 'a chunk size that is not hex', bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', 'zz', '{}', '0', '', '']), expect: /^HTTP\/1\.1 400/ },
     { name: 'a body past 16 KB', bytes: post('/command/v1/group-chats', `{"name":"${'x'.repeat(20_000)}"}`, ['Connection: close']), expect: /^HTTP\/1\.1 413/ },
+    {
+      name: 'a chunked body past 16 KB',
+      bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'Connection: close', '', (20_011).toString(16), `{"name":"${'x'.repeat(20_000)}"}`, '0', '', '']),
+      expect: /^HTTP\/1\.1 413[\s\S]*Payload content length greater than maximum allowed/,
+    },
+    {
+      name: 'a chunked body past 16 KB on a connection meant to stay open',
+      bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', '4000', 'x'.repeat(0x4000), '4000', 'x'.repeat(0x4000), '0', '', '']),
+      expect: /^HTTP\/1\.1 413[\s\S]*connection: close/i,
+    },
+    {
+      name: 'a chunked body within 16 KB',
+      bytes: crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'Connection: close', '', '7', '{"name"', '8', ':"chunk"', '1', '}', '0', '', '']),
+      expect: /^HTTP\/1\.1 201/,
+    },
     { name: 'a body that is not JSON', bytes: post('/command/v1/group-chats', '\u0000\u00ff\u0001', ['Connection: close']), expect: /^HTTP\/1\.1 400/ },
     { name: 'a body with __proto__', bytes: post('/command/v1/group-chats', '{"name":"x","__proto__":{"isAdmin":true}}', ['Connection: close']), expect: /^HTTP\/1\.1 400/ },
     { name: 'gzip that is not gzip', bytes: post('/command/v1/group-chats', 'not gzip at all', ['Content-Encoding: gzip', 'Connection: close']), expect: /^HTTP\/1\.1 4\d\d/ },

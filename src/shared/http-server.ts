@@ -68,7 +68,35 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
   if (tracingEnabled()) server.events.on('response', endServerSpan);
   logFailedResponses(server);
   answerMalformedConnections(server);
+  answerOversizedChunkedBodies(server);
   return server;
+}
+
+/**
+ * A body without a Content-Length (chunked) that grows past the limit: hapi's reader destroys the
+ * request, and with it the socket, the moment it reads a byte too many, so the caller got no answer
+ * at all (a declared length is refused with 413 before anything is read). For such a request,
+ * destroying it while its connection is still open only stops reading it: hapi then answers 413 as
+ * for a declared length, and the connection closes once that answer is out. A connection that is
+ * already gone is destroyed as before.
+ */
+function answerOversizedChunkedBodies(server: Server): void {
+  server.ext('onRequest', (request, h) => {
+    const req = request.raw.req;
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] === undefined) return h.continue;
+    const destroy = req.destroy.bind(req);
+    req.destroy = (error?: Error) => {
+      const { socket } = req;
+      if (!socket || socket.destroyed || !socket.writable) return destroy(error);
+      req.unpipe();
+      req.pause();
+      const res = request.raw.res;
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      res.once('finish', () => socket.destroySoon());
+      return req;
+    };
+    return h.continue;
+  });
 }
 
 /** Whether a raw request target's path holds a `.` or `..` segment, also percent-encoded. */
