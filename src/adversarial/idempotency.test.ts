@@ -118,3 +118,50 @@ t.test('key records live in the events table without being mistaken for streams'
     [groupChatStream(id)],
   );
 });
+
+t.test('a refusal of the decision binds the key: a retry replays it after the state changed; another request with the key is 422', async (t) => {
+  const { store } = await freshEventStore();
+  const api = await commandServer(store);
+  const alice = api.as('alice');
+  const bob = api.as('bob');
+  const chat = await alice.createChat('Refusals');
+  await alice.addMember(chat.id, 'bob', 'member');
+
+  // bob, a plain member, renames with a key: 403, and the key is bound to that answer;
+  const key = { 'idempotency-key': 'bob-renames' };
+  const refused = await bob.rename(chat.id, 'mine now', key);
+  t.equal(refused.status, 403);
+  // alice makes bob an admin; the identical retry still answers 403 and appends nothing,
+  t.equal((await alice.changeRole(chat.id, 'bob', 'admin')).status, 200);
+  const before = (await store.readStream(groupChatStream(chat.id))).length;
+  const retried = await bob.rename(chat.id, 'mine now', key);
+  t.same({ status: retried.status, body: retried.body }, { status: refused.status, body: refused.body }, 'the refusal, as it was');
+  t.equal((await store.readStream(groupChatStream(chat.id))).length, before, 'nothing appended');
+  // while the same rename with a new key is decided afresh (bob is an admin now).
+  t.equal((await bob.rename(chat.id, 'mine now', { 'idempotency-key': 'bob-renames-again' })).status, 200);
+
+  // A rule's refusal binds too: adding a member who is in already (409), then another body.
+  const twice = { 'idempotency-key': 'add-bob' };
+  t.equal((await alice.addMember(chat.id, 'bob', 'member', twice)).status, 409);
+  t.match(await alice.addMember(chat.id, 'carol', 'member', twice), { status: 422, body: { message: /Idempotency-Key/ } }, 'another body is 422, not a new add');
+  t.equal((await alice.addMember(chat.id, 'bob', 'member', twice)).status, 409, 'the same request still 409');
+
+  // And so do "not found" and a stale If-Match.
+  const stranger = { 'idempotency-key': 'eve-probes' };
+  t.equal((await api.as('eve').rename(chat.id, 'x', stranger)).status, 404);
+  t.equal((await api.as('eve').rename(chat.id, 'y', stranger)).status, 422);
+  const stale = { 'idempotency-key': 'stale', 'if-match': '"1"' };
+  t.equal((await alice.rename(chat.id, 'stale', stale)).status, 412);
+  // (a request is its route, path and body: with a current If-Match it is the same request)
+  t.equal((await alice.rename(chat.id, 'stale', { ...stale, 'if-match': `"${(await store.readStream(groupChatStream(chat.id))).length}"` })).status, 412, 'the 412 replayed');
+  t.equal((await alice.rename(chat.id, 'other', stale)).status, 422, 'another body is 422');
+});
+
+t.test('answers before the decision bind nothing: a 400 leaves the key free', async (t) => {
+  const { store } = await freshEventStore();
+  const alice = (await commandServer(store)).as('alice');
+  const chat = await alice.createChat('Free');
+  const key = { 'idempotency-key': 'after-a-400' };
+  t.equal((await alice.rename(chat.id, '', key)).status, 400);
+  t.equal((await alice.rename(chat.id, 'fine', key)).status, 200, 'the key was not bound by the 400');
+});

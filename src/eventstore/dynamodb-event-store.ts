@@ -14,7 +14,7 @@ import {
   VersionConflictError,
   validateAppend,
 } from './event-store.ts';
-import type { AppendRequest, Commit, EventStore, KeyClaim, NewEvent, ReadOptions, ScanOptions } from './event-store.ts';
+import type { AppendRequest, Commit, EventStore, KeyClaim, KeyOutcome, NewEvent, ReadOptions, ScanOptions } from './event-store.ts';
 import { awsHttpTimeouts } from '../shared/aws-http.ts';
 import { SpanKind, activeTraceparent, inSpan, tracingEnabled } from '../shared/tracing.ts';
 
@@ -107,7 +107,7 @@ export class DynamoDbEventStore implements EventStore {
    * of its partition says which request it names. PutItem and Query only: the command function
    * is granted nothing else on the table.
    */
-  async claimKey(claim: KeyClaim): Promise<boolean> {
+  async claimKey(claim: KeyClaim): Promise<KeyOutcome> {
     const streamId = keyRecordStreamId(claim.key);
     try {
       await this.#client.send(
@@ -118,12 +118,13 @@ export class DynamoDbEventStore implements EventStore {
             version: { N: String(keyRecordVersion) },
             fingerprint: { S: claim.fingerprint },
             occurredAt: { S: claim.occurredAt },
+            ...(claim.refusal ? { refusalStatus: { N: String(claim.refusal.status) }, refusalMessage: { S: claim.refusal.message } } : {}),
           },
           ConditionExpression: 'attribute_not_exists(#streamId)',
           ExpressionAttributeNames: { '#streamId': 'streamId' },
         }),
       );
-      return true;
+      return { ours: true, ...(claim.refusal ? { refusal: claim.refusal } : {}) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw translate(error, 'claim key');
     }
@@ -141,7 +142,11 @@ export class DynamoDbEventStore implements EventStore {
     } catch (error) {
       throw translate(error, 'read key');
     }
-    return page.Items?.[0]?.fingerprint?.S === claim.fingerprint;
+    const record = page.Items?.[0];
+    if (record?.fingerprint?.S !== claim.fingerprint) return { ours: false };
+    const status = Number(record.refusalStatus?.N);
+    const message = record.refusalMessage?.S;
+    return { ours: true, ...(Number.isInteger(status) && message !== undefined ? { refusal: { status, message } } : {}) };
   }
 
   async ping(): Promise<void> {

@@ -134,7 +134,17 @@ export function eventStoreContract(t: Test, makeStore: () => Promise<EventStore>
   });
 
   t.test('Idempotency-Key claims', async (t) => {
-    const claim = (key: string, fingerprint: string) => store.claimKey({ key, fingerprint, occurredAt: new Date().toISOString() });
+    const claim = async (key: string, fingerprint: string) => (await store.claimKey({ key, fingerprint, occurredAt: new Date().toISOString() })).ours;
+
+    t.test('a claim with a refusal binds the key to it: the same request finds it, another does not', async (t) => {
+      const key = randomUUID();
+      const refusal = { status: 403, message: 'only admins may rename the chat' };
+      t.same(await store.claimKey({ key, fingerprint: 'request-A', occurredAt: new Date().toISOString(), refusal }), { ours: true, refusal });
+      t.same(await store.claimKey({ key, fingerprint: 'request-A', occurredAt: new Date().toISOString() }), { ours: true, refusal }, 'a retry finds the refusal it was answered with');
+      t.same(await store.claimKey({ key, fingerprint: 'request-A', occurredAt: new Date().toISOString(), refusal: { status: 409, message: 'other' } }), { ours: true, refusal }, 'the first refusal stays');
+      t.same(await store.claimKey({ key, fingerprint: 'request-B', occurredAt: new Date().toISOString() }), { ours: false }, 'another request');
+      t.same(await store.claimKey({ key: randomUUID(), fingerprint: 'request-A', occurredAt: new Date().toISOString() }), { ours: true }, 'a plain claim carries no refusal');
+    });
 
     t.test('the first claim of a key wins; the same request may claim it again, no other may', async (t) => {
       const key = randomUUID();

@@ -45,6 +45,21 @@ export interface KeyClaim {
   /** Fingerprint of the request (route, path parameters, body). */
   readonly fingerprint: string;
   readonly occurredAt: string;
+  /** The request was refused by its decision: the key answers with this refusal from now on. */
+  readonly refusal?: Refusal;
+}
+
+/** A refusal a key is bound to (docs/api.md, idempotency): its status and message, replayed as they were. */
+export interface Refusal {
+  readonly status: number;
+  readonly message: string;
+}
+
+/** What a claim found: whether the key names this request, and the refusal it is bound to, if any. */
+export interface KeyOutcome {
+  readonly ours: boolean;
+  /** Set when the key names this request and its first answer was a refusal. */
+  readonly refusal?: Refusal;
 }
 
 export interface ReadOptions {
@@ -75,11 +90,12 @@ export interface EventStore {
   /** Every commit of every stream, in pages, in no particular order (for rebuilds). */
   scan(options?: ScanOptions): AsyncIterable<readonly Commit[]>;
   /**
-   * Records that `claim.key` names the request with `claim.fingerprint`, unless it already
-   * names one. True when the key names this request (just now, or since an earlier attempt of
-   * the same request); false when it names another request. Durable: it holds across restarts.
+   * Records that `claim.key` names the request with `claim.fingerprint` (and, for a refused
+   * request, its refusal), unless it already names one. `ours` when the key names this request
+   * (just now, or since an earlier attempt of the same request), with the refusal the first claim
+   * recorded; not `ours` when it names another request. Durable: it holds across restarts.
    */
-  claimKey(claim: KeyClaim): Promise<boolean>;
+  claimKey(claim: KeyClaim): Promise<KeyOutcome>;
   /** A cheap round trip that fails when the log cannot be reached. */
   ping(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Boom from '@hapi/boom';
 import { LRUCache } from 'lru-cache';
 import { EventStoreUnavailableError, VersionConflictError } from '../../eventstore/index.ts';
-import type { Commit, EventStore, NewEvent } from '../../eventstore/index.ts';
+import type { Commit, EventStore, KeyClaim, NewEvent, Refusal } from '../../eventstore/index.ts';
 import { unavailable } from '../../shared/http-errors.ts';
 import { inSpan } from '../../shared/tracing.ts';
 import type { Span } from '../../shared/tracing.ts';
@@ -128,19 +128,35 @@ export class CommandHandler {
       }
       const read = (reads ? (await this.#load(reads.streamId, reads.fold)).state : undefined) as R;
       const decision = decider.decide(command, loaded.state, read);
+      /**
+       * The decision refused the command: with an Idempotency-Key, the key is bound to this
+       * refusal first (docs/api.md, idempotency), so a retry replays it even after the state
+       * changed, and another request with the key is 422. A retry whose first answer was
+       * another refusal replays that one.
+       */
+      const refuse = async (answer: Boom.Boom): Promise<never> => {
+        if (metadata.idempotencyKey !== undefined) {
+          const outcome = await this.#store.claimKey({ ...claimOf(metadata), refusal: { status: answer.output.statusCode, message: answer.message } });
+          if (!outcome.ours) throw keyReused();
+          if (outcome.refusal) throw replayed(outcome.refusal);
+        }
+        throw answer;
+      };
       // docs/api.md, order of checks: whether the caller may see the chat (404, 410) comes before
       // If-Match (412), which comes before rights and rules (403, 409). A non-member never
       // learns a version.
-      if (decision instanceof DomainError && precedesIfMatch.has(decision.kind)) throw refusal(decision);
+      if (decision instanceof DomainError && precedesIfMatch.has(decision.kind)) return refuse(refusal(decision));
       if (expectedVersion !== undefined && expectedVersion !== loaded.version) {
-        throw Boom.preconditionFailed(`If-Match is stale: version is ${loaded.version}, not ${expectedVersion}`);
+        return refuse(Boom.preconditionFailed(`If-Match is stale: version is ${loaded.version}, not ${expectedVersion}`));
       }
-      if (decision instanceof DomainError) throw refusal(decision);
+      if (decision instanceof DomainError) return refuse(refusal(decision));
       if (unclaimedKey !== undefined) {
         // Before the append: a crash in between leaves a claim that a retry of the same request
-        // honours (and completes), while any other request with the key is refused.
-        const claim = { key: unclaimedKey, fingerprint: metadata.commandHash, occurredAt: metadata.now.toISOString() };
-        if (!(await this.#store.claimKey(claim))) throw keyReused();
+        // honours (and completes), while any other request with the key is refused. A key whose
+        // first answer was a refusal keeps answering it, whatever the decision is now.
+        const outcome = await this.#store.claimKey(claimOf(metadata));
+        if (!outcome.ours) throw keyReused();
+        if (outcome.refusal) throw replayed(outcome.refusal);
         unclaimedKey = undefined;
       }
       try {
@@ -183,6 +199,10 @@ export class CommandHandler {
 }
 
 const refusal = (error: DomainError) => new Boom.Boom(error.message, { statusCode: statusOf[error.kind] });
+/** The refusal a key was bound to, answered again as it was. */
+const replayed = (bound: Refusal) => new Boom.Boom(bound.message, { statusCode: bound.status });
+/** The claim of the request's Idempotency-Key (the caller sent one). */
+const claimOf = (metadata: CommandMetadata): KeyClaim => ({ key: metadata.idempotencyKey!, fingerprint: metadata.commandHash, occurredAt: metadata.now.toISOString() });
 /** An Idempotency-Key came back with a different request than the one it first named (422). */
 const keyReused = () => Boom.badData('Idempotency-Key was already used for a different request');
 
