@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { eventually } from '../../testing/eventually.ts';
 import type { Test } from 'tap';
 import { appServer } from '../../testing/app-server.ts';
 import { openEmbeddedDatabase, openTestDatabase } from '../../testing/databases.ts';
-import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
+import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../testing/stores.ts';
+import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
+import { groupChatStream } from '../../contracts/streams.ts';
+import { EventStoreUnavailableError } from '../../eventstore/index.ts';
 import { startTcpProxy } from '../../testing/tcp-proxy.ts';
 import { ProjectionFeed, Projector, migrate, openDatabase } from './index.ts';
 
@@ -103,4 +107,17 @@ t.test('concurrent cold starts migrate once', { skip: process.env.DATABASE_URL ?
     .execute();
   t.equal(applied.length, 1, 'the migration ran once');
   t.same(await others[0]!.db.selectFrom('group_chats').selectAll().execute(), []);
+});
+
+t.test('the event log down under a consistency token: 503 naming the event store, not the projection database', async (t) => {
+  const { store } = await freshEventStore();
+  const down = async () => {
+    throw new EventStoreUnavailableError('the event log is down');
+  };
+  const api = await appServer(wrapStore(store, { readStream: down }), await openTestDatabase(t, null));
+  t.teardown(() => api.feed.stop());
+  const token = encodeConsistencyToken({ streamId: groupChatStream(randomUUID()), version: 1 });
+  const answer = await api.send('alice', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': token });
+  t.equal(answer.status, 503);
+  t.same(answer.body, { statusCode: 503, error: 'Service Unavailable', message: 'event store unavailable' });
 });

@@ -3,6 +3,7 @@ import type { Request, ServerRoute } from '@hapi/hapi';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { StreamPosition } from '../../contracts/consistency-token.ts';
+import { EventStoreUnavailableError } from '../../eventstore/index.ts';
 import { callerOf, userAuth } from '../../shared/auth.ts';
 import { healthRoute } from '../../shared/health.ts';
 import { unavailable } from '../../shared/http-errors.ts';
@@ -125,8 +126,9 @@ function route<P, Q>(definition: QueryRoute<P, Q>) {
           if (found === undefined) throw Boom.notFound('group chat not found');
           return found;
         } catch (error) {
-          // A store that cannot be reached becomes 503 right here, not a 500 first.
-          if (isUnavailable(error)) throw unavailable('projection database unavailable', { cause: error });
+          // A store that cannot be reached becomes 503 right here, not a 500 first, naming which
+          // (a consistency token's catch-up reads the event log).
+          if (isUnavailable(error)) throw unavailable(error instanceof EventStoreUnavailableError ? 'event store unavailable' : 'projection database unavailable', { cause: error });
           throw error;
         }
       },

@@ -178,6 +178,27 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
     t.same(await Promise.all(again), [true, true]);
   });
 
+  t.test('tokens naming streams the caller cannot see read the log within the same caps: past them 503, before any read', async (t) => {
+    const { readYourWrites, hold, release, readsOf } = setup({ maxWaiters: 10, maxWaitersPerCaller: 3 });
+    hold();
+    // mallory names streams nobody has (each would be a catch-up from the log),
+    const unknown = () => ({ streamId: groupChatStream(randomUUID()), version: 5 });
+    const mallory = Array.from({ length: 3 }, () => readYourWrites.follows('mallory', unknown()));
+    await until(() => readYourWrites.waiting === 3);
+    // and a fourth at once is refused before it reads anything;
+    const fourth = unknown();
+    const refused = await readYourWrites.follows('mallory', fourth).catch((error: unknown) => error);
+    t.match(refused, { output: { statusCode: 503, headers: { 'Retry-After': '1' } } }, 'a fourth of the same caller');
+    t.equal(readsOf(fourth.streamId), 0, 'no read of the log for it');
+    // another caller still gets a slot,
+    const aliceFollows = readYourWrites.follows('alice', unknown());
+    await until(() => readYourWrites.waiting === 4);
+    release();
+    t.same(await Promise.all([...mallory, aliceFollows]), [false, false, false, false], 'none of them is anyone\'s to follow');
+    // and every slot is given back.
+    t.equal(readYourWrites.waiting, 0);
+  });
+
   t.test('who may follow a token', async (t) => {
     const chat = await alice.createChat('Followed');
     await alice.addMember(chat.id, 'bob');

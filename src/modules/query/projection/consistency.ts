@@ -52,8 +52,9 @@ interface StreamState {
  * Waiting is cheap. Waiters on one stream share one catch-up from the log (a caller arriving
  * while it runs shares the next one, which is sure to see the caller's write); they are woken
  * when the projector reports the position, whoever reached it (the local feed, a catch-up);
- * nobody polls. At most `maxWaiters` wait at once, and `maxWaitersPerCaller` of one caller:
- * one more is told 503 with Retry-After.
+ * nobody polls. At most `maxWaiters` wait or catch a stream up for `follows` at once, and
+ * `maxWaitersPerCaller` of one caller: one more is told 503 with Retry-After, before it reads
+ * anything.
  */
 export class ReadYourWrites {
   readonly #projector: Projector;
@@ -85,12 +86,42 @@ export class ReadYourWrites {
     // Exactly the same work whether the stream does not exist or is someone else's: one
     // catch-up of the named stream from the log, then the same question again. A catch-up that
     // fails for a projection reason is reported and changes nothing, so it tells nothing either.
+    // The catch-up reads the log, so it takes a slot like a wait does: a caller cannot make this
+    // process read the log more than its share, whatever streams its tokens name.
+    const release = this.#slot(callerId);
     try {
       await this.catchUp(target.streamId);
     } catch (error) {
       this.#projectionFailed(target.streamId, error);
+    } finally {
+      release();
     }
     return this.#visible(callerId, target.streamId);
+  }
+
+  /**
+   * One of the process's `maxWaiters` slots, and one of the caller's `maxWaitersPerCaller`, held
+   * until `release` (once): taken before any work a token asks of the log, or 503 with Retry-After.
+   */
+  #slot(callerId: string): () => void {
+    if (this.#waiting >= this.#options.maxWaiters) {
+      throw unavailable('too many queries are waiting for their X-Consistency-Token; retry shortly');
+    }
+    const own = this.#waitingPerCaller.get(callerId) ?? 0;
+    if (own >= this.#options.maxWaitersPerCaller) {
+      throw unavailable('too many of your queries are waiting for their X-Consistency-Token; retry shortly');
+    }
+    this.#waiting++;
+    this.#waitingPerCaller.set(callerId, own + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#waiting--;
+      const left = (this.#waitingPerCaller.get(callerId) ?? 1) - 1;
+      if (left > 0) this.#waitingPerCaller.set(callerId, left);
+      else this.#waitingPerCaller.delete(callerId);
+    };
   }
 
   /**
@@ -108,13 +139,7 @@ export class ReadYourWrites {
 
   async #reach(target: StreamPosition, callerId: string): Promise<boolean> {
     if ((await this.#projector.position(target.streamId)) >= target.version) return true;
-    if (this.#waiting >= this.#options.maxWaiters) {
-      throw unavailable('too many queries are waiting for their X-Consistency-Token; retry shortly');
-    }
-    const own = this.#waitingPerCaller.get(callerId) ?? 0;
-    if (own >= this.#options.maxWaitersPerCaller) {
-      throw unavailable('too many of your queries are waiting for their X-Consistency-Token; retry shortly');
-    }
+    const release = this.#slot(callerId);
     const state = this.#state(target.streamId);
     const reached = new Promise<boolean | Error>((resolve) => {
       const timer = setTimeout(() => settle(false), this.#options.timeoutMs);
@@ -122,16 +147,11 @@ export class ReadYourWrites {
       const settle = (outcome: boolean | Error) => {
         if (!state.waiters.delete(waiter)) return;
         clearTimeout(timer);
-        this.#waiting--;
-        const left = (this.#waitingPerCaller.get(callerId) ?? 1) - 1;
-        if (left > 0) this.#waitingPerCaller.set(callerId, left);
-        else this.#waitingPerCaller.delete(callerId);
+        release();
         this.#forget(target.streamId);
         resolve(outcome);
       };
       state.waiters.add(waiter);
-      this.#waiting++;
-      this.#waitingPerCaller.set(callerId, own + 1);
     });
     this.catchUp(target.streamId).catch((error: unknown) => this.#failed(target.streamId, error));
     const outcome = await reached;
