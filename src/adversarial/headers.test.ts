@@ -94,3 +94,21 @@ t.test('request ids', async (t) => {
     t.match(await idOf({ 'x-amzn-request-context': context }), /^[0-9a-f-]{36}$/, `a context of ${context.slice(0, 20)} is ignored`);
   }
 });
+
+t.test('an answer of a route that needs a token is private and never stored, errors included; health answers are not', async (t) => {
+  const { store } = await freshEventStore();
+  const api = await appServer(store, await openTestDatabase(t, null));
+  const created = await api.send('alice', 'POST', '/command/v1/group-chats', { name: 'Private' });
+  const answers = {
+    'a create': created,
+    'a query': await api.send('alice', 'GET', '/query/v1/group-chats'),
+    'a chat': await api.send('alice', 'GET', `/query/v1/group-chats/${created.body.groupChatId as string}`),
+    'a 404': await api.send('eve', 'GET', `/query/v1/group-chats/${created.body.groupChatId as string}`),
+    'a 401': await api.send(undefined, 'GET', '/query/v1/group-chats'),
+    'a 400': await api.send('alice', 'POST', '/command/v1/group-chats', { name: '' }),
+  };
+  for (const [what, answer] of Object.entries(answers)) t.equal(answer.headers['cache-control'], 'private, no-store', `${what} (${answer.status})`);
+  const health = await api.send(undefined, 'GET', '/query/healthcheck');
+  t.equal(health.status, 200);
+  t.not(health.headers['cache-control'], 'private, no-store', 'a health check is nobody\'s');
+});

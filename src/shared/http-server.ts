@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as NodeServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Accept from '@hapi/accept';
+import Boom from '@hapi/boom';
 import Hapi from '@hapi/hapi';
 import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
@@ -66,6 +67,15 @@ export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> =
     return h.continue;
   });
   if (tracingEnabled()) server.events.on('response', endServerSpan);
+  // An answer of a route that needs a token is the caller's alone: no shared cache may keep it,
+  // and no browser may store it (hapi's default is `no-cache`, which allows both). Errors too.
+  server.ext('onPreResponse', (request, h) => {
+    if (!request.route.settings.auth) return h.continue;
+    const { response } = request;
+    if (Boom.isBoom(response)) response.output.headers['cache-control'] = 'private, no-store';
+    else response.header('cache-control', 'private, no-store');
+    return h.continue;
+  });
   logFailedResponses(server);
   answerMalformedConnections(server);
   answerOversizedChunkedBodies(server);
