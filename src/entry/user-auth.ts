@@ -10,6 +10,8 @@ export interface UserAuthConfig {
   readonly JWT_JWKS_URL?: string;
   readonly JWT_ISSUER?: string;
   readonly JWT_AUDIENCE?: string;
+  /** The longest a token may live, in seconds (24 h when unset). */
+  readonly JWT_MAX_LIFETIME?: number;
 }
 
 /**
@@ -21,6 +23,7 @@ export const userAuthSchema = Validate.object<UserAuthConfig>({
   JWT_JWKS_URL: httpUrl(),
   JWT_ISSUER: Validate.string(),
   JWT_AUDIENCE: Validate.string(),
+  JWT_MAX_LIFETIME: Validate.number().integer().min(60).max(30 * 24 * 60 * 60),
 })
   .xor('JWT_SECRET', 'JWT_JWKS_URL')
   .and('JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE')
@@ -31,9 +34,10 @@ export const userAuthSchema = Validate.object<UserAuthConfig>({
   });
 
 export function authOptions(config: UserAuthConfig): AuthOptions {
+  const lifetime = config.JWT_MAX_LIFETIME === undefined ? {} : { maxLifetimeSeconds: config.JWT_MAX_LIFETIME };
   return config.JWT_JWKS_URL
-    ? { jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER!, audience: config.JWT_AUDIENCE! }
-    : { secret: config.JWT_SECRET! };
+    ? { jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER!, audience: config.JWT_AUDIENCE!, ...lifetime }
+    : { secret: config.JWT_SECRET!, ...lifetime };
 }
 
 /** The `auth` plugin configured from the settings; registered before the module's routes. */

@@ -330,3 +330,31 @@ t.test('tokens for local use', async (t) => {
   t.same((await call(token)).body, { userId: 'bob' }, 'verified by the HS256 strategy');
   t.equal((await call(issueToken('bob', 'another-secret-of-16+'))).status, 401);
 });
+
+t.test('token lifetime: exp - iat within the bound (24 h unless set), no iat in the future; without iat, exp - now', async (t) => {
+  const rsa = signingKey('RS256');
+  const { url } = await jwksServer(t, [rsa]);
+  const now = Math.floor(Date.now() / 1000);
+  const day = 24 * 60 * 60;
+  const bounded = await app(t, { jwksUrl: url, issuer, audience });
+  const cases: [string, Record<string, unknown>, number][] = [
+    ['a day exactly', { iat: now, exp: now + day }, 200],
+    ['a day and a second', { iat: now, exp: now + day + 1 }, 401],
+    ['exp at 10^308', { iat: now, exp: 1e308 }, 401],
+    ['iat an hour ahead', { iat: now + 3600, exp: now + 7200 }, 401],
+    ['iat within the clock tolerance', { iat: now + 10, exp: now + 3600 }, 200],
+    ['iat not a number', { iat: 'yesterday', exp: now + 3600 }, 401],
+    ['no iat, exp in an hour', { iat: undefined, exp: now + 3600 }, 200],
+    ['no iat, exp in two days', { iat: undefined, exp: now + 2 * day }, 401],
+  ];
+  for (const [name, claims, status] of cases) {
+    const response = await bounded.call(await sign(rsa, claims));
+    t.equal(response.status, status, name);
+    if (status === 401) t.match(response.body, { statusCode: 401, message: /Token (lives longer|iat)|"iat" claim/ }, `${name}: says why`);
+  }
+  // A shorter bound, as JWT_MAX_LIFETIME sets it, for the shared secret too.
+  const secret = 'a-shared-secret-of-16+';
+  const short = await app(t, { secret, maxLifetimeSeconds: 600 });
+  t.equal((await short.call(issueToken('alice', secret, 600))).status, 200);
+  t.equal((await short.call(issueToken('alice', secret, 601))).status, 401);
+});

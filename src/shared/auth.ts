@@ -28,7 +28,15 @@ export interface AuthOptions {
    * `jwks.now` says otherwise.
    */
   readonly now?: () => number;
+  /**
+   * The longest a token may live, in seconds (JWT_MAX_LIFETIME; 24 h when unset): `exp − iat`,
+   * or `exp − now` for a token without `iat`. A longer one, or an `iat` in the future, is 401.
+   */
+  readonly maxLifetimeSeconds?: number;
 }
+
+/** JWT_MAX_LIFETIME when unset: a day. */
+export const defaultMaxLifetimeSeconds = 24 * 60 * 60;
 
 /** What a route sees as `request.auth.credentials`: the caller, from the token's `sub`. */
 export interface UserCredentials {
@@ -42,6 +50,7 @@ const optionsSchema = Validate.object<AuthOptions>({
   audience: Validate.string(),
   jwks: Validate.object().unknown(true),
   now: Validate.func(),
+  maxLifetimeSeconds: Validate.number().integer().min(60),
 })
   .xor('secret', 'jwksUrl')
   .with('jwksUrl', ['issuer', 'audience'])
@@ -68,6 +77,7 @@ function reasonOf(error: unknown): string {
     if (error.claim === 'sub') return 'Token sub must be 1-64 characters of A-Z, a-z, 0-9, _ or -';
     if (error.claim === 'iss') return 'Token issuer is not accepted';
     if (error.claim === 'aud') return 'Token audience is not accepted';
+    if (error.claim === 'iat') return error.message;
     return `Token claim ${error.claim} is not valid`;
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'Invalid token signature';
@@ -81,9 +91,28 @@ export type Verify = (token: string) => Promise<JWTPayload>;
 /** Seconds of clock skew allowed on `exp` (and `nbf`), as `jose` applies them. */
 const clockTolerance = 30;
 
+/**
+ * The token's lifetime within the bound, and its `iat` not in the future (beyond the clock
+ * tolerance): `jose` checks `exp` and `nbf`, not how far ahead `exp` lies.
+ */
+function checkLifetime(payload: JWTPayload, nowMs: number, maxLifetimeSeconds: number): JWTPayload {
+  const now = Math.floor(nowMs / 1000);
+  const { iat, exp } = payload as { iat?: unknown; exp: number };
+  if (iat !== undefined) {
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new errors.JWTClaimValidationFailed('Token iat must be a number', payload, 'iat', 'invalid');
+    if (iat > now + clockTolerance) throw new errors.JWTClaimValidationFailed('Token iat is in the future', payload, 'iat', 'check_failed');
+  }
+  const lifetime = exp - (typeof iat === 'number' ? iat : now);
+  if (lifetime > maxLifetimeSeconds + (iat === undefined ? clockTolerance : 0)) {
+    throw new errors.JWTClaimValidationFailed(`Token lives longer than ${maxLifetimeSeconds} s (exp - iat)`, payload, 'iat', 'check_failed');
+  }
+  return payload;
+}
+
 /** A verifier for one configuration: HS256 with a shared secret, or a provider's JWKS. */
 function verifier(options: AuthOptions, log: (tags: string[], data: object) => void): { verify: Verify; keys?: JwksKeys } {
   const now = options.now ?? Date.now;
+  const maxLifetime = options.maxLifetimeSeconds ?? defaultMaxLifetimeSeconds;
   // `jose` reads the clock itself unless told the time; only a test's clock needs telling.
   const atNow = (verifyOptions: JWTVerifyOptions): JWTVerifyOptions => (options.now === undefined ? verifyOptions : { ...verifyOptions, currentDate: new Date(now()) });
   const common: JWTVerifyOptions = { clockTolerance, requiredClaims: ['exp', 'sub'] };
@@ -94,7 +123,7 @@ function verifier(options: AuthOptions, log: (tags: string[], data: object) => v
     const hs256 = { ...common, algorithms: ['HS256'] };
     const verify: Verify = async (token) => {
       key ??= crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
-      return (await jwtVerify(token, await key, atNow(hs256))).payload;
+      return checkLifetime((await jwtVerify(token, await key, atNow(hs256))).payload, now(), maxLifetime);
     };
     return { verify: rememberVerified(verify, () => 0, now) };
   }
@@ -111,7 +140,8 @@ function verifier(options: AuthOptions, log: (tags: string[], data: object) => v
     ...options.jwks,
   });
   const verifyOptions: JWTVerifyOptions = { ...common, algorithms: jwksAlgorithms, issuer: options.issuer!, audience: options.audience! };
-  const verify: Verify = async (token) => {
+  const verify: Verify = async (token) => checkLifetime(await verifyWithKeys(token), now(), maxLifetime);
+  const verifyWithKeys = async (token: string) => {
     try {
       return (await jwtVerify(token, keys.resolve, atNow(verifyOptions))).payload;
     } catch (error) {
