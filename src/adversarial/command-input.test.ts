@@ -29,3 +29,23 @@ t.test('a userId path segment `..` is refused, never resolved into another route
   const encoded = await api.send('alice', 'DELETE', `/command/v1/group-chats/${id}/members/%2e%2e`);
   t.not(encoded.status, 200, 'the percent-encoded form too');
 });
+
+t.test('names and texts made only of invisible characters are 400; another normal form of the same name is no change', async (t) => {
+  const { store } = await freshEventStore();
+  const alice = (await commandServer(store)).as('alice');
+  const invisible = ['\u200B', '\u200B\u200B\u200C', '\u00AD', '\u3164', '\u2800', '\u202E', '\u2060\uFEFF', ' \u200B ', '\u115F\u1160', '\u180E'];
+  for (const value of invisible) {
+    const label = JSON.stringify(value);
+    t.match(await alice.createChat(value), { status: 400, body: { message: /"name" must contain a visible character/ } }, `name ${label}`);
+  }
+  const chat = await alice.createChat('Caf\u00E9');
+  t.equal(chat.status, 201);
+  for (const value of invisible) {
+    t.match(await alice.post(chat.id, value), { status: 400, body: { message: /"text" must contain a visible character/ } }, `text ${JSON.stringify(value)}`);
+  }
+  t.equal((await alice.post(chat.id, 'a\u200Bb')).status, 201, 'an invisible character among visible ones is text like any other');
+  t.equal((await alice.createChat('\u3164x')).status, 201, 'and so in a name');
+  // "Café" with a combining accent (NFD) is the name the chat has (NFC): no change.
+  t.equal((await alice.rename(chat.id, 'Cafe\u0301')).status, 409, 'the same name in another normal form');
+  t.equal((await alice.rename(chat.id, 'Cafe')).status, 200, 'another name');
+});

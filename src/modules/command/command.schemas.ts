@@ -21,6 +21,14 @@ const loneSurrogate = /\p{Cs}/u;
 /** Messages may hold line breaks and tabs, but no other control character. */
 const textControlCharacters = /[^\P{Cc}\n\r\t]/u;
 
+/**
+ * Characters that show nothing: format characters (zero-width space, soft hyphen, bidi controls:
+ * Unicode `Cf`), separators and whitespace, and the fillers and blanks that are letters or symbols
+ * by category but draw nothing (Hangul fillers, braille blank, Mongolian vowel separator). A name
+ * or text of only these is empty to a reader.
+ */
+const invisibleOnly = /^[\p{Cf}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800\u180E]*$/u;
+
 /** A chat or message id, in its one spelling (another spelling of a UUID is 400, never a 404 or a 500). */
 export const uuid = Joi.string().guid().pattern(canonicalUuid, 'canonical UUID');
 
@@ -30,22 +38,29 @@ export const name = Joi.string()
   .max(limits.nameMaxLength)
   .custom((value: string, helpers) => {
     if (loneSurrogate.test(value)) return helpers.error('string.unpaired');
-    return controlCharacters.test(value) ? helpers.error('string.controlCharacters') : value;
+    if (controlCharacters.test(value)) return helpers.error('string.controlCharacters');
+    if (invisibleOnly.test(value)) return helpers.error('string.invisible');
+    // One spelling of the same name: NFC, so a rename to it in another normal form is no change.
+    return value.normalize('NFC');
   })
-  .messages({ 'string.controlCharacters': '{{#label}} must not contain control characters', 'string.unpaired': '{{#label}} must be well-formed Unicode' })
+  .messages({
+    'string.controlCharacters': '{{#label}} must not contain control characters',
+    'string.unpaired': '{{#label}} must be well-formed Unicode',
+    'string.invisible': '{{#label}} must contain a visible character',
+  })
   .required()
   .example('Weekend trip');
 
 export const text = Joi.string()
   .max(limits.textMaxLength)
   .custom((value: string, helpers) => {
-    if (value.trim().length === 0) return helpers.error('string.blank');
     if (loneSurrogate.test(value)) return helpers.error('string.unpaired');
+    if (invisibleOnly.test(value)) return helpers.error('string.blank');
     if (textControlCharacters.test(value)) return helpers.error('string.controlCharacters');
-    return value;
+    return value.normalize('NFC');
   })
   .messages({
-    'string.blank': '{{#label}} must not be only whitespace',
+    'string.blank': '{{#label}} must contain a visible character',
     'string.unpaired': '{{#label}} must be well-formed Unicode',
     'string.controlCharacters': '{{#label}} must not contain control characters other than line breaks and tabs',
   })
