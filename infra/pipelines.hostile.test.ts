@@ -9,12 +9,11 @@ import { disposeBundlers, fingerprintService } from '../tools/affected/affected.
 import type { Fingerprint } from '../tools/affected/affected.ts';
 import { copySourceTree } from '../tools/affected/source-tree.ts';
 import { runToEnd } from '../src/testing/run-to-end.ts';
-import { repositoryUri, standIns } from '../tools/pipeline/stand-ins.ts';
+import { identity, repositoryUri, settingsParameters, ssmIds, standIns } from '../tools/pipeline/stand-ins.ts';
 import type { Stand } from '../tools/pipeline/stand-ins.ts';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from './lib/build-app.ts';
-import { parameters } from './lib/names.ts';
 import { projectContext } from './lib/project-context.ts';
 
 /**
@@ -24,15 +23,6 @@ import { projectContext } from './lib/project-context.ts';
  * states what must hold. Same stand-ins and source-archive copies as pipelines.test.ts.
  */
 const repo = resolve(import.meta.dirname, '..');
-const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat api' };
-const ssmIds = {
-  [parameters.httpApiId]: 'a1b2c3',
-  [parameters.privateSubnetIds]: 'subnet-1,subnet-2',
-  [parameters.databaseClientSecurityGroupId]: 'sg-1',
-  [parameters.eventsStreamArn]: 'arn:aws:dynamodb:eu-west-1:123456789012:table/cqrs-es-events/stream/2026',
-  [parameters.databaseSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cqrs-es/projections-db-AbCdEf',
-};
-const settingsParameters = Object.fromEntries(Object.entries(identity).map(([key, value]) => [`${parameters.settingsPath}${key}`, value]));
 const image = (fingerprint: string) => `${repositoryUri}:${fingerprint}`;
 const fingerprintOf = (root: string) => fingerprintService('command', root, { parameters: { ...settingsParameters, ...ssmIds } });
 

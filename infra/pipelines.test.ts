@@ -11,7 +11,7 @@ import { checkDist, disposeBundlers, fingerprintService } from '../tools/affecte
 import type { Fingerprint } from '../tools/affected/affected.ts';
 import { copySourceTree, sourceFiles } from '../tools/affected/source-tree.ts';
 import { runToEnd } from '../src/testing/run-to-end.ts';
-import { standIns, repositoryUri } from '../tools/pipeline/stand-ins.ts';
+import { identity, repositoryUri, settingsParameters, ssmIds, standIns } from '../tools/pipeline/stand-ins.ts';
 import type { Stand } from '../tools/pipeline/stand-ins.ts';
 import { names, parameters } from './lib/names.ts';
 
@@ -25,15 +25,6 @@ import { names, parameters } from './lib/names.ts';
  */
 const repo = resolve(import.meta.dirname, '..');
 
-const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat api' };
-const ssmIds = {
-  [parameters.httpApiId]: 'a1b2c3',
-  [parameters.privateSubnetIds]: 'subnet-1,subnet-2',
-  [parameters.databaseClientSecurityGroupId]: 'sg-1',
-  [parameters.eventsStreamArn]: 'arn:aws:dynamodb:eu-west-1:123456789012:table/cqrs-es-events/stream/2026',
-  [parameters.databaseSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cqrs-es/projections-db-AbCdEf',
-};
-const settingsParameters = Object.fromEntries(Object.entries(identity).map(([key, value]) => [`${parameters.settingsPath}${key}`, value]));
 
 t.test('the buildspecs: decide restores node_modules and decides, exporting CHANGED and FINGERPRINT; ship ships; neither tests, and one architecture only', async (t) => {
   type Spec = { version: number; env: { 'exported-variables'?: string[] }; phases: Record<string, { commands?: string[]; 'runtime-versions'?: Record<string, unknown> }>; artifacts?: { files: string[]; 'exclude-paths'?: string[] } };

@@ -147,11 +147,15 @@ decide() {
     echo "cannot read the deployed fingerprint and settings under $parameters_path (the caller needs ssm:GetParametersByPath there): stopping" >&2
     exit 1
   fi
-  node -e '
-    const [file, name, service] = process.argv.slice(1);
-    const found = JSON.parse(require("node:fs").readFileSync(file, "utf8")).find((p) => p.Name === name);
-    console.log(JSON.stringify({ [service]: found ? found.Value : "none" }));
-  ' "$state/parameters.json" "$FINGERPRINT_PARAMETER" "$SERVICE" >"$work/deployed.json"
+  # The value of one parameter of that read ("" when absent).
+  listed() {
+    node -e '
+      const [file, name] = process.argv.slice(1);
+      const found = JSON.parse(require("node:fs").readFileSync(file, "utf8")).find((p) => p.Name === name);
+      console.log(found ? found.Value : "");
+    ' "$state/parameters.json" "$1"
+  }
+  node -e 'console.log(JSON.stringify({ [process.argv[1]]: process.argv[2] || "none" }))' "$SERVICE" "$(listed "$FINGERPRINT_PARAMETER")" >"$work/deployed.json"
 
   # The image is built from dist/: --build bundles the service's bundles into it from this tree,
   # and --check-dist verifies they are exactly the bundles the fingerprint (the image tag) names.
@@ -161,11 +165,7 @@ decide() {
   deployed=$(field deployed)
   changed=$(field changed)
   stack=$(field stack)
-  deployed_stack=$(stack_of "$(node -e '
-    const [file, name] = process.argv.slice(1);
-    const found = JSON.parse(require("node:fs").readFileSync(file, "utf8")).find((p) => p.Name === name);
-    console.log(found ? found.Value : "");
-  ' "$state/parameters.json" "$STACK_PARAMETER")" "$deployed")
+  deployed_stack=$(stack_of "$(listed "$STACK_PARAMETER")" "$deployed")
 
   # With the JWT authorizer on, API Gateway finds the token keys through the issuer's OpenID
   # configuration, not jwksUrl: stop before anything changes when the two disagree (DEPLOY.md, "Settings").

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parameters } from '../../infra/lib/names.ts';
 import { runToEnd } from '../../src/testing/run-to-end.ts';
-import { standIns } from '../pipeline/stand-ins.ts';
+import { identity, settingsParameters, ssmIds, standIns } from '../pipeline/stand-ins.ts';
 import type { Row } from './report.ts';
 
 export interface PipelineOptions {
@@ -29,16 +29,8 @@ export interface PipelineOptions {
   readonly log: (message: string) => void;
 }
 
-const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat api' };
 /** What SSM holds in a deployed account: the settings and the shared resources' ids. */
-const deployedAccount: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(identity).map(([key, value]) => [`${parameters.settingsPath}${key}`, value])),
-  [parameters.httpApiId]: 'a1b2c3',
-  [parameters.privateSubnetIds]: 'subnet-1,subnet-2',
-  [parameters.databaseClientSecurityGroupId]: 'sg-1',
-  [parameters.eventsStreamArn]: 'arn:aws:dynamodb:eu-west-1:123456789012:table/cqrs-es-events/stream/2026',
-  [parameters.databaseSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cqrs-es/projections-db-AbCdEf',
-};
+const deployedAccount: Record<string, string> = { ...settingsParameters, ...ssmIds };
 
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -34,6 +34,19 @@ export interface Stand {
   readonly env?: Record<string, string>;
 }
 
+/** The identity settings of the stand-in account (what the ApiStack stores under /cqrs-es/settings/). */
+export const identity = { jwksUrl: 'https://idp.example/.well-known/jwks.json', jwtIssuer: 'https://idp.example/', jwtAudience: 'chat api' };
+/** The ids of shared resources the service stacks resolve at deploy time, as SSM holds them. */
+export const ssmIds: Record<string, string> = {
+  [parameters.httpApiId]: 'a1b2c3',
+  [parameters.privateSubnetIds]: 'subnet-1,subnet-2',
+  [parameters.databaseClientSecurityGroupId]: 'sg-1',
+  [parameters.eventsStreamArn]: 'arn:aws:dynamodb:eu-west-1:123456789012:table/cqrs-es-events/stream/2026',
+  [parameters.databaseSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cqrs-es/projections-db-AbCdEf',
+};
+/** The identity settings as SSM parameters. */
+export const settingsParameters: Record<string, string> = Object.fromEntries(Object.entries(identity).map(([key, value]) => [`${parameters.settingsPath}${key}`, value]));
+
 export const repositoryUri = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${names.repository('command')}`;
 
 /** What the pipeline stack gives the command builds (pipelines-stack.ts, from names.ts). */
