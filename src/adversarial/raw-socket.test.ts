@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import Hapi from '@hapi/hapi';
 import t from 'tap';
@@ -181,5 +182,55 @@ t.test('what the HTTP parser refuses is answered like any other error: a JSON bo
     t.equal((JSON.parse(body) as { statusCode: number }).statusCode, status);
   }
   t.equal(ids.size, refused.length, 'a new id each time');
+  t.same(escaped, [], 'no error escaped');
+});
+
+/**
+ * Writes `head`, then one byte of `trickle` at a time until the server closes the connection:
+ * a caller that never finishes its request. Resolves with what the server sent back.
+ */
+function trickle(port: number, head: string, byte: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('data', (data: Buffer) => received.push(data));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(Buffer.concat(received).toString('latin1'));
+    });
+    socket.on('connect', () => {
+      socket.write(head);
+      timer = setInterval(() => socket.writable && socket.write(byte), 50);
+    });
+  });
+}
+
+t.test('a request that trickles in is cut at its deadline: 408 once, and the connection closed', async (t) => {
+  const escaped = escapes(t);
+  const { store } = await freshEventStore();
+  // The deadlines are short here so the test is quick; how long they are does not matter to it.
+  const api = await appServer(store, await openTestDatabase(t, null), { listen: true, deadlines: { headersMs: 300, requestMs: 600 } });
+  t.teardown(() => api.server.stop({ timeout: 1 }));
+  const port = api.server.info.port as number;
+  const head = (auth: readonly string[]) =>
+    crlf(['POST /command/v1/group-chats HTTP/1.1', 'Host: x', ...auth, 'Content-Type: application/json', 'Content-Length: 1000', '', '']);
+
+  const headers = await trickle(port, 'GET /query/healthcheck HTTP/1.1\r\nHost: x\r\n', 'X');
+  t.equal(statusOf(headers), 408, 'headers that never end: 408');
+  t.match(headers, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i, 'with a request id');
+
+  const body = await trickle(port, head([`Authorization: Bearer ${token}`]), ' ');
+  t.equal(statusOf(body), 408, 'an authenticated body that never ends: 408');
+  t.equal(body.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer');
+  t.same(JSON.parse(body.split('\r\n\r\n')[1] ?? ''), { statusCode: 408, error: 'Request Timeout', message: 'the request did not arrive in time' });
+
+  const refused = await trickle(port, head([]), ' ');
+  t.equal(statusOf(refused), 401, 'a body still arriving after its 401: the 401');
+  t.equal(refused.match(/HTTP\/1\.1 /g)?.length, 1, 'and no second answer');
+
+  const health = await sendRaw(port, crlf(['GET /query/healthcheck HTTP/1.1', 'Host: x', 'Connection: close', '', '']));
+  t.equal(statusOf(health), 200, 'the server still answers');
   t.same(escaped, [], 'no error escaped');
 });

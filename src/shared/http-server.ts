@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createNodeServer } from 'node:http';
 import type { IncomingMessage, Server as NodeServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Accept from '@hapi/accept';
@@ -15,14 +16,32 @@ import { enterContext, requestEnded, tracer, tracingEnabled } from './tracing.ts
 export const maxBodyBytes = 16 * 1024;
 
 /**
+ * How long a caller may take to send a request (docs/api.md, limits): its headers within 10 s,
+ * the whole of it, body included, within 15 s; past either it is 408 and the connection closes.
+ * Node's own defaults (60 s, 5 min) let a body trickling in one byte at a time hold a connection
+ * for minutes, and hapi's 10 s payload timeout does not end it (hapi waits for the rest of the body
+ * before it answers). A connection idle between requests closes after Node's 5 s.
+ */
+export const requestDeadlines = { headersMs: 10_000, requestMs: 15_000 } as const;
+
+/**
  * A hapi server with the project's defaults: validation failures name the field (400, never a
  * generic message), bodies are JSON only and capped, unexpected errors never leak a stack trace, every
  * response carries `x-request-id` and `x-content-type-options: nosniff`, a 500 or a 503 with a
  * cause is logged (`logFailedResponses`), and no malformed connection can stop the process.
  */
-export function createHttpServer(options: Pick<ServerOptions, 'port' | 'host'> = {}) {
+export function createHttpServer(
+  options: Pick<ServerOptions, 'port' | 'host'> & { readonly deadlines?: { readonly headersMs: number; readonly requestMs: number } } = {},
+) {
+  const { deadlines = requestDeadlines, ...listen } = options;
   const server = Hapi.server({
-    ...options,
+    ...listen,
+    listener: createNodeServer({
+      headersTimeout: deadlines.headersMs,
+      requestTimeout: deadlines.requestMs,
+      // How often Node looks for requests past their deadline: a deadline is kept to within a second.
+      connectionsCheckingInterval: Math.min(1_000, deadlines.headersMs, deadlines.requestMs),
+    }),
     // Errors are logged by the logging plugin where one is registered; no console noise.
     debug: false,
     router: { stripTrailingSlash: true },
@@ -237,14 +256,19 @@ function answerMalformedConnections(server: Server): void {
     // The code only: the error also carries the raw bytes (rawPacket), credentials included.
     const requestId = randomUUID();
     server.log(['connection', 'client', error.code === 'ECONNRESET' ? 'debug' : 'warn'], { code: error.code ?? error.name, requestId });
+    const exchange = inFlight.get(socket);
+    // A request answered before its body arrived (a body still trickling in after a 401 or a
+    // 413) gets no second answer; nothing more is read from it either.
+    const answeredEarly = exchange !== undefined && !exchange.req.complete && exchange.res.headersSent;
     const close = () => {
-      if (!socket.writable) {
+      if (!socket.writable || answeredEarly) {
         socket.destroy();
         return;
       }
-      socket.end(parserAnswer(error.code, requestId));
+      // Once the answer is out the connection is dropped, not half-closed: a caller still sending
+      // would otherwise keep it open.
+      socket.end(parserAnswer(error.code, requestId), () => socket.destroy());
     };
-    const exchange = inFlight.get(socket);
     if (exchange && exchange.req.complete && !exchange.res.writableFinished) exchange.res.once('close', close);
     else close();
   });

@@ -18,6 +18,8 @@ export interface AppServerOptions {
   readonly listen?: boolean;
   /** Log requests through this logger, as the entry points do. */
   readonly logger?: Logger;
+  /** How long a caller may take to send a request (the server factory's defaults otherwise). */
+  readonly deadlines?: { readonly headersMs: number; readonly requestMs: number };
   /** Serve `/openapi.json` and `/documentation`, as `npm start` does. */
   readonly documented?: boolean;
 }
@@ -29,7 +31,10 @@ export async function appServer(store: EventStore, database: ProjectionDatabase,
   // machine: `npm start` waits 250 ms at most, and a test that then read without a token would
   // depend on the machine being quick. (The bound itself is tested in projection-feed.test.ts.)
   const feed = new ProjectionFeed(projector, { retryMs: options.retryMs ?? 50, maxWaitMs: 60_000 });
-  const server = createHttpServer(options.listen ? { port: 0, host: '127.0.0.1' } : {});
+  const server = createHttpServer({
+    ...(options.listen ? { port: 0, host: '127.0.0.1' } : {}),
+    ...(options.deadlines ? { deadlines: options.deadlines } : {}),
+  });
   if (options.logger) await server.register(requestLogging(options.logger));
   await server.register([
     { plugin: authPlugin, options: { secret: testSecret } },
