@@ -8,6 +8,7 @@ import { CURRENTLY_RECOMMENDED_FLAGS, FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } 
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import t from 'tap';
+import { corsExposedHeaders, corsRequestHeaders } from '../src/shared/cors.ts';
 import { accessLogFormat } from './lib/api-stack.ts';
 import { connectionHeadroom, maxConnectionsAt } from './lib/data-stack.ts';
 import { handlerPermissions, permissionsNotGranted } from './lib/handler-permissions.ts';
@@ -284,10 +285,15 @@ t.test('AWS_LWA_ERROR_STATUS_CODES is set on the projector function alone: anyth
 });
 
 t.test('routes: each service its own, health checks outside the JWT authorizer, /events nowhere', async (t) => {
-  templates.command.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /command/{proxy+}', AuthorizationType: 'JWT' });
-  templates.command.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /command/v1/healthcheck', AuthorizationType: 'NONE' });
-  templates.query.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /query/{proxy+}', AuthorizationType: 'JWT' });
-  templates.query.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /query/healthcheck', AuthorizationType: 'NONE' });
+  for (const [service, health] of [['command', '/command/v1/healthcheck'], ['query', '/query/healthcheck']] as const) {
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      templates[service].hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} /${service}/{proxy+}`, AuthorizationType: 'JWT' });
+    }
+    templates[service].hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `GET ${health}`, AuthorizationType: 'NONE' });
+    const keys = resources(templates[service], 'AWS::ApiGatewayV2::Route').map((route) => String(route.Properties?.RouteKey));
+    // A preflight must match no route, so that API Gateway answers it (and not the authorizer).
+    t.same(keys.filter((key) => /^(ANY|OPTIONS) /.test(key)), [], `no ${service} route takes ANY or OPTIONS`);
+  }
   templates.api.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: '$default', DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 } });
   templates.api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Audience: ['chat'], Issuer: 'https://idp.example/' } });
   templates.api.resourceCountIs('AWS::ApiGatewayV2::Route', 0);
@@ -295,6 +301,27 @@ t.test('routes: each service its own, health checks outside the JWT authorizer, 
   t.same(routeKeys.filter((key) => /events|\$default/.test(key)), [], 'no route reaches the projector');
   const integrations = resources(templates.query, 'AWS::ApiGatewayV2::Integration').map((i) => JSON.stringify(i.Properties?.IntegrationUri));
   t.ok(integrations.length > 0 && integrations.every((uri) => uri.includes('QueryFunction') && !uri.includes('Projector')), 'only the query API function is integrated');
+});
+
+t.test('CORS: none unless corsOrigins lists exact origins; then API Gateway answers preflights with the headers npm start uses', async (t) => {
+  templates.api.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+  const origins = 'https://app.example.com,http://localhost:5173';
+  const { stacks } = await synth({ ...identity, ...source, ...nat, corsOrigins: origins });
+  Template.fromStack(stacks.api).hasResourceProperties('AWS::ApiGatewayV2::Api', {
+    CorsConfiguration: {
+      AllowOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      AllowHeaders: [...corsRequestHeaders],
+      ExposeHeaders: [...corsExposedHeaders],
+      AllowCredentials: false,
+      MaxAge: 600,
+    },
+  });
+  for (const malformed of ['*', 'https://app.example.com/', 'https://App.example.com']) {
+    const { stacks } = await synth({ ...identity, ...source, ...nat, corsOrigins: malformed }, { expectErrors: true });
+    const errors = Annotations.fromStack(stacks.api).findError('*', Match.stringLikeRegexp('corsOrigins'));
+    t.equal(errors.length, 1, `${malformed}: one error naming corsOrigins`);
+  }
 });
 
 t.test('API access logs: one JSON line per request with request id, route, status, latency, integration error', async (t) => {

@@ -1,12 +1,14 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { corsExposedHeaders, corsMaxAgeSeconds, corsRequestHeaders, parseOrigins } from '../../src/shared/cors.ts';
 import { parameters, prefix } from './names.ts';
-import { requireSettings, serviceSettingKeys } from './settings.ts';
+import { userMethods } from './service-routes.ts';
+import { contextValue, requireSettings, serviceSettingKeys } from './settings.ts';
 
 export interface ApiStackProps extends StackProps {
   /** Throttling of the default stage: steady requests per second and burst. */
@@ -43,7 +45,7 @@ export class ApiStack extends Stack {
   constructor(scope: Construct, id: string, props: ApiStackProps = {}) {
     super(scope, id, props);
     const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
-    this.api = new apigw.HttpApi(this, 'HttpApi', { apiName: `${prefix}-api`, createDefaultStage: false });
+    this.api = new apigw.HttpApi(this, 'HttpApi', { apiName: `${prefix}-api`, createDefaultStage: false, corsPreflight: corsSettings(this) });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: `/${prefix}/api/access`,
       retention: logs.RetentionDays.ONE_MONTH,
@@ -83,4 +85,29 @@ export class ApiStack extends Stack {
       new ssm.StringParameter(this, 'AuthorizerIdParameter', { parameterName: parameters.httpApiAuthorizerId, stringValue: authorizer.authorizerId });
     }
   }
+}
+
+/**
+ * The API's CORS settings from context `corsOrigins` (comma-separated exact origins; none when
+ * unset): the same policy `npm start` applies from CORS_ORIGINS (src/shared/cors.ts). API Gateway
+ * answers the preflights itself, since no route takes OPTIONS, and adds the headers to the
+ * functions' answers. A malformed list is an error on the stack.
+ */
+function corsSettings(stack: Stack): apigw.CorsPreflightOptions | undefined {
+  const value = contextValue(stack, 'corsOrigins');
+  if (value === undefined) return undefined;
+  const parsed = parseOrigins(value);
+  if ('error' in parsed) {
+    Annotations.of(stack).addError(`${stack.stackName}: malformed corsOrigins: ${parsed.error}`);
+    return undefined;
+  }
+  if (parsed.origins.length === 0) return undefined;
+  return {
+    allowOrigins: [...parsed.origins],
+    allowMethods: userMethods.map((method) => apigw.CorsHttpMethod[method as keyof typeof apigw.CorsHttpMethod]),
+    allowHeaders: [...corsRequestHeaders],
+    exposeHeaders: [...corsExposedHeaders],
+    allowCredentials: false,
+    maxAge: Duration.seconds(corsMaxAgeSeconds),
+  };
 }

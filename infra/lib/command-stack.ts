@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { names } from './names.ts';
-import { addServiceRoutes } from './service-routes.ts';
+import { addServiceRoutes, userRoutes } from './service-routes.ts';
 import { serviceImage } from './service-image.ts';
 import { applyServiceBoundary } from './service-boundary.ts';
 import { serviceDashboard, serviceFunction } from './service-function.ts';
@@ -49,7 +49,7 @@ export class CommandStack extends Stack {
       this,
       fn,
       [
-        { path: '/command/{proxy+}', method: apigw.HttpMethod.ANY, authorize: true },
+        ...userRoutes('/command'),
         { path: '/command/v1/healthcheck', method: apigw.HttpMethod.GET, authorize: false },
       ],
       settings?.useJwtAuthorizer ?? false,

@@ -13,7 +13,7 @@ import { acknowledge, starPolicy } from './nag.ts';
 import { applyServiceBoundary } from './service-boundary.ts';
 import { serviceDashboard, serviceFunction } from './service-function.ts';
 import { serviceImage } from './service-image.ts';
-import { addServiceRoutes } from './service-routes.ts';
+import { addServiceRoutes, userRoutes } from './service-routes.ts';
 import { identityEnvironment, serviceSettings } from './settings.ts';
 
 export interface QueryStackProps extends StackProps {
@@ -188,7 +188,7 @@ export class QueryStack extends Stack {
       this,
       query.fn,
       [
-        { path: '/query/{proxy+}', method: apigw.HttpMethod.ANY, authorize: true },
+        ...userRoutes('/query'),
         { path: '/query/healthcheck', method: apigw.HttpMethod.GET, authorize: false },
       ],
       settings?.useJwtAuthorizer ?? false,

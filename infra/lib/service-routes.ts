@@ -6,6 +6,17 @@ import type { Construct } from 'constructs';
 import { parameters } from './names.ts';
 import { acknowledge } from './nag.ts';
 
+/**
+ * The methods a service's user routes take, named one by one rather than as ANY: a browser's CORS
+ * preflight (OPTIONS) then matches no route, and API Gateway answers it from the API's CORS
+ * settings (ApiStack, `corsOrigins`) instead of sending it, without a token, to the authorizer
+ * and the function.
+ */
+export const userMethods = [apigw.HttpMethod.GET, apigw.HttpMethod.POST, apigw.HttpMethod.PUT, apigw.HttpMethod.PATCH, apigw.HttpMethod.DELETE] as const;
+
+/** A service's user routes: every path under `prefix`, each method of `userMethods`, behind the authorizer. */
+export const userRoutes = (prefix: string): ServiceRoute[] => userMethods.map((method) => ({ path: `${prefix}/{proxy+}`, method, authorize: true }));
+
 export interface ServiceRoute {
   readonly path: string;
   readonly method: apigw.HttpMethod;

@@ -3,8 +3,10 @@ import t from 'tap';
 import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
 import { groupChatStream } from '../contracts/streams.ts';
 import { EventStoreUnavailableError } from '../eventstore/index.ts';
+import { issueToken } from '../shared/auth.ts';
+import { corsExposedHeaders, corsRequestHeaders } from '../shared/cors.ts';
 import { appServer } from '../testing/app-server.ts';
-import { commandServer } from '../testing/command-server.ts';
+import { commandServer, testSecret } from '../testing/command-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore, wrapStore } from '../testing/stores.ts';
 
@@ -111,4 +113,39 @@ t.test('an answer of a route that needs a token is private and never stored, err
   const health = await api.send(undefined, 'GET', '/query/healthcheck');
   t.equal(health.status, 200);
   t.not(health.headers['cache-control'], 'private, no-store', 'a health check is nobody\'s');
+});
+
+t.test('CORS: no origin may call the API from a browser unless listed; a listed one may use every header the API reads', async (t) => {
+  const { store } = await freshEventStore();
+  const database = await openTestDatabase(t, null);
+  const page = 'https://app.example.com';
+  const preflight = (server: Awaited<ReturnType<typeof appServer>>, origin: string, method = 'POST') =>
+    server.server.inject({
+      method: 'OPTIONS',
+      url: '/command/v1/group-chats',
+      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type, idempotency-key' },
+    });
+  const get = (server: Awaited<ReturnType<typeof appServer>>, origin: string) =>
+    server.server.inject({ method: 'GET', url: '/query/v1/group-chats', headers: { origin, authorization: `Bearer ${issueToken('alice', testSecret)}` } });
+
+  const closed = await appServer(store, database);
+  t.equal((await preflight(closed, page)).statusCode, 404, 'by default a preflight is an unknown route');
+  t.notOk((await get(closed, page)).headers['access-control-allow-origin'], 'and an answer allows no origin');
+
+  const open = await appServer(store, database, { corsOrigins: [page] });
+  const allowed = await preflight(open, page);
+  t.equal(allowed.statusCode, 200, 'a listed origin: the preflight succeeds');
+  t.equal(allowed.headers['access-control-allow-origin'], page);
+  for (const header of corsRequestHeaders) t.match(String(allowed.headers['access-control-allow-headers']), header, `may send ${header}`);
+  t.notOk(allowed.headers['access-control-allow-credentials'], 'no credentials: the API takes bearer tokens, never cookies');
+  const answer = await get(open, page);
+  t.equal(answer.statusCode, 200);
+  t.equal(answer.headers['access-control-allow-origin'], page);
+  for (const header of corsExposedHeaders) t.match(String(answer.headers['access-control-expose-headers']), header, `may read ${header}`);
+  t.match(String(answer.headers.vary), /origin/, 'caches keep answers per origin');
+
+  for (const other of ['https://evil.example', 'https://app.example.com.evil.example', 'null']) {
+    t.notOk((await preflight(open, other)).headers['access-control-allow-origin'], `${other}: the preflight allows nothing`);
+    t.notOk((await get(open, other)).headers['access-control-allow-origin'], `${other}: nor does the answer`);
+  }
 });

@@ -9,7 +9,7 @@ import type { Commit } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
 import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
 import { authPlugin, developmentSecret } from '../shared/auth.ts';
-import { readConfig } from '../shared/config.ts';
+import { originList, readConfig } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
 import { documentation } from '../shared/openapi/documentation.ts';
 import { startTracing } from '../shared/tracing.ts';
@@ -22,6 +22,7 @@ interface LocalConfig extends LocalStoreConfig {
   readonly HOST: string;
   readonly JWT_SECRET?: string;
   readonly LOG_LEVEL: string;
+  readonly CORS_ORIGINS: readonly string[];
 }
 
 const config = readConfig<LocalConfig>(
@@ -31,6 +32,7 @@ const config = readConfig<LocalConfig>(
     HOST: Validate.string().hostname().default('127.0.0.1'),
     JWT_SECRET: Validate.string().min(16),
     LOG_LEVEL: logLevelSetting,
+    CORS_ORIGINS: originList(),
   },
   process.env,
 );
@@ -72,6 +74,7 @@ async function main() {
     host: config.HOST,
     logger,
     healthPaths: ['/command/v1/healthcheck', '/query/healthcheck'],
+    corsOrigins: config.CORS_ORIGINS,
     plugins: [
       { plugin: authPlugin as Plugin<unknown>, options: { secret } },
       { plugin: commandModule as Plugin<unknown>, options: { eventStore, onAppended: (commit: Commit) => feed.deliver(commit) } },

@@ -11,6 +11,8 @@ export interface ServeOptions {
   readonly plugins: readonly ServerRegisterPluginObject<unknown>[];
   /** Left out of the request log: the adapter's readiness checks would drown it. */
   readonly healthPaths: readonly string[];
+  /** Origins whose pages may call the API from a browser; none when absent. */
+  readonly corsOrigins?: readonly string[];
   /** Closes what the plugins use, after the server stopped taking requests. */
   readonly onStop: () => Promise<void>;
 }
@@ -24,7 +26,7 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<Server> {
   const { logger } = options;
   logUncaughtErrors(logger);
-  const server = createHttpServer({ port: options.port, host: options.host });
+  const server = createHttpServer({ port: options.port, host: options.host, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}) });
   await server.register([
     requestLogging(logger, { ignorePaths: options.healthPaths }),
     ...options.plugins,

@@ -1,5 +1,6 @@
 import type Joi from 'joi';
 import Validate from '@hapi/validate';
+import { parseOrigins } from './cors.ts';
 
 /**
  * Reads and checks configuration from the environment before anything starts. A missing or
@@ -45,6 +46,18 @@ export function httpUrl(): Joi.StringSchema {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return helpers.error('string.uriCustomScheme', { scheme: 'https|http' });
     return value;
   }).messages(uriMessages);
+}
+
+/** A comma-separated list of exact origins (src/shared/cors.ts); unset or empty is none. */
+export function originList(): Joi.Schema {
+  return Validate.string()
+    .empty('')
+    .default([])
+    .custom((value: string, helpers) => {
+      const parsed = parseOrigins(value);
+      return 'error' in parsed ? helpers.error('origins.invalid', { reason: parsed.error }) : parsed.origins;
+    })
+    .messages({ 'origins.invalid': '{{#label}}: {{#reason}}' });
 }
 
 /** A Postgres schema name the service creates and names in SQL: a plain lowercase identifier. */

@@ -8,6 +8,7 @@ import Hapi from '@hapi/hapi';
 import type { Request, ResponseToolkit, Server, ServerOptions } from '@hapi/hapi';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
+import { corsExposedHeaders, corsMaxAgeSeconds, corsRequestHeaders } from './cors.ts';
 import { logFailedResponses } from './http-errors.ts';
 import { contextField, requestIdOf } from './request-id.ts';
 import { enterContext, requestEnded, tracer, tracingEnabled } from './tracing.ts';
@@ -31,9 +32,13 @@ export const requestDeadlines = { headersMs: 10_000, requestMs: 15_000 } as cons
  * cause is logged (`logFailedResponses`), and no malformed connection can stop the process.
  */
 export function createHttpServer(
-  options: Pick<ServerOptions, 'port' | 'host'> & { readonly deadlines?: { readonly headersMs: number; readonly requestMs: number } } = {},
+  options: Pick<ServerOptions, 'port' | 'host'> & {
+    readonly deadlines?: { readonly headersMs: number; readonly requestMs: number };
+    /** Origins whose pages may call the API from a browser (src/shared/cors.ts); none by default. */
+    readonly corsOrigins?: readonly string[];
+  } = {},
 ) {
-  const { deadlines = requestDeadlines, ...listen } = options;
+  const { deadlines = requestDeadlines, corsOrigins = [], ...listen } = options;
   const server = Hapi.server({
     ...listen,
     listener: createNodeServer({
@@ -48,6 +53,16 @@ export function createHttpServer(
     routes: {
       // Every body this service takes is JSON (the description says so): anything else is a 415.
       payload: { maxBytes: maxBodyBytes, allow: 'application/json' },
+      cors:
+        corsOrigins.length === 0
+          ? false
+          : {
+              origin: [...corsOrigins],
+              headers: [...corsRequestHeaders],
+              exposedHeaders: [...corsExposedHeaders],
+              maxAge: corsMaxAgeSeconds,
+              credentials: false,
+            },
       validate: {
         // hapi's default hides the reason; a client needs to know which field is wrong.
         failAction: (_request: Request, _h: ResponseToolkit, error?: Error) => {

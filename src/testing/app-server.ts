@@ -20,6 +20,8 @@ export interface AppServerOptions {
   readonly logger?: Logger;
   /** How long a caller may take to send a request (the server factory's defaults otherwise). */
   readonly deadlines?: { readonly headersMs: number; readonly requestMs: number };
+  /** Origins whose pages may call the API from a browser (none by default, as `npm start`). */
+  readonly corsOrigins?: readonly string[];
   /** Serve `/openapi.json` and `/documentation`, as `npm start` does. */
   readonly documented?: boolean;
 }
@@ -34,6 +36,7 @@ export async function appServer(store: EventStore, database: ProjectionDatabase,
   const server = createHttpServer({
     ...(options.listen ? { port: 0, host: '127.0.0.1' } : {}),
     ...(options.deadlines ? { deadlines: options.deadlines } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
   if (options.logger) await server.register(requestLogging(options.logger));
   await server.register([
