@@ -13,6 +13,7 @@ import { acknowledge, starPolicy } from './nag.ts';
 import { applyServiceBoundary } from './service-boundary.ts';
 import { serviceDashboard, serviceFunction } from './service-function.ts';
 import { serviceImage } from './service-image.ts';
+import { catchUpCommand, projectorEventSource } from './projector-source.ts';
 import { addServiceRoutes, userRoutes } from './service-routes.ts';
 import { identityEnvironment, serviceSettings } from './settings.ts';
 
@@ -145,9 +146,7 @@ export class QueryStack extends Stack {
       target: projector.fn,
       eventSourceArn: streamArn,
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      // Commits are small and each applies in its own transaction: 100 per batch keeps an
-      // invocation well inside its timeout while amortising the cold start.
-      batchSize: 100,
+      batchSize: projectorEventSource.batchSize,
       maxBatchingWindow: Duration.seconds(0),
       // Records of one stream id (the partition key) stay in order across the concurrent
       // batches of a shard; the projector repairs any order anyway. 2 keeps lag low at
@@ -155,7 +154,7 @@ export class QueryStack extends Stack {
       parallelizationFactor: 2,
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
-      retryAttempts: 10,
+      retryAttempts: projectorEventSource.retryAttempts,
       maxRecordAge: Duration.days(1),
       onFailure: new SqsDlq(failures),
       // New commits only: Idempotency-Key records share the table at version 0, where no commit
@@ -176,7 +175,8 @@ export class QueryStack extends Stack {
     projector.alarm(
       'Failed-Records',
       failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      `${names.projectorFailures}: stream records the projector gave up on (DEPLOY.md, "Operating")`,
+      `${names.projectorFailures}: stream records the projector gave up on after its retries are missing from the projections. ` +
+        `Repair: ${catchUpCommand(names.projectorFunction)}, check that it reports no failed stream, then purge the queue (DEPLOY.md, "Operating")`,
     );
     const iteratorAge = projector.fn.metric('IteratorAge', { period: Duration.minutes(5), statistic: 'Maximum' });
     projector.alarm('Iterator-Age', iteratorAge, `${names.projectorFunction}: the oldest stream record waited over a minute (projections lag the log)`, {

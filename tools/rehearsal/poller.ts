@@ -6,6 +6,7 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
+import { projectorEventSource } from '../../infra/lib/projector-source.ts';
 
 /**
  * Plays the Lambda event source mapping of the projector function against a
@@ -14,8 +15,9 @@ import type { _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
  * `batchSize` records shaped as Lambda delivers them, through the adapter's pass-through path.
  * Like Lambda with ReportBatchItemFailures: a 200 whose `batchItemFailures` is empty
  * checkpoints the batch; failed items are retried from the lowest failed sequence number; any
- * other answer fails the whole invocation and retries it; after `maxRetries` the rest of the
- * batch goes to the on-failure list (`discarded`) and the shard moves on.
+ * other answer fails the whole invocation and retries it; after `maxRetries` (the QueryStack's
+ * `retryAttempts`, infra/lib/projector-source.ts) the rest of the batch goes to the on-failure
+ * list (`discarded`) and the shard moves on.
  */
 export interface LambdaStreamRecord {
   readonly eventID: string;
@@ -59,6 +61,8 @@ export interface StreamPollerOptions {
   readonly invokeUrl: string;
   readonly batchSize?: number;
   readonly maxRetries?: number;
+  /** The longest wait between two retries of a batch (backoff doubles from 200 ms up to it). */
+  readonly retryDelayCapMs?: number;
   readonly idleMs?: number;
   readonly onError?: (error: unknown) => void;
 }
@@ -97,7 +101,13 @@ export class StreamPoller {
   #quietPasses = 0;
 
   constructor(options: StreamPollerOptions) {
-    this.#options = { batchSize: 100, maxRetries: 3, idleMs: 100, ...options };
+    this.#options = {
+      batchSize: projectorEventSource.batchSize,
+      maxRetries: projectorEventSource.retryAttempts,
+      retryDelayCapMs: 2_000,
+      idleMs: 100,
+      ...options,
+    };
     this.#client = new DynamoDBStreamsClient({
       endpoint: options.endpoint,
       region: options.region,
@@ -182,7 +192,7 @@ export class StreamPoller {
         this.stats.discarded.push(...pending);
         return;
       }
-      if (attempt > 0) await sleep(Math.min(2_000, 100 * 2 ** attempt));
+      if (attempt > 0) await sleep(Math.min(this.#options.retryDelayCapMs, 100 * 2 ** attempt));
       this.stats.invocations++;
       const failed = await this.#invoke(pending);
       if (failed === 'invocation-failed') {

@@ -47,13 +47,15 @@ export async function startFunction(options: {
   readonly cmd?: readonly string[];
   readonly logFile: string;
   readonly readyWithinMs?: number;
+  /** The port to listen on (a restart keeps its function's port); a free one otherwise. */
+  readonly port?: number;
 }): Promise<Function> {
   const file = await parseDockerfile(options.dockerfile);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const env: Record<string, string> = { ...file.env, ...options.env, PORT: String(port), AWS_LWA_PORT: String(port) };
   const [command, ...args] = [...(file.entrypoint ?? []), ...(options.cmd ?? file.cmd ?? [])].map((part) => part.replace(/^\/app\//, `${options.bundlesDir}/`));
   if (command !== 'node') throw new Error(`${options.dockerfile}: the image runs ${command}, not node`);
-  const log = createWriteStream(options.logFile);
+  const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });

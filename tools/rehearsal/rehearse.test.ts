@@ -1,11 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import type { Test } from 'tap';
+import { projectorEventSource } from '../../infra/lib/projector-source.ts';
 import { buildBundle } from '../../scripts/build.ts';
 import { javaMissing } from './dynamodb-local.ts';
 import { startRehearsal } from './topology.ts';
-import type { Rehearsal } from './topology.ts';
+import type { Rehearsal, RehearsalOptions } from './topology.ts';
 
 /**
  * The local rehearsal (README.md, rehearsing the AWS topology locally): the README scenario driven
@@ -16,15 +19,29 @@ import type { Rehearsal } from './topology.ts';
  */
 const skip = javaMissing() ?? (process.env.DATABASE_URL ? undefined : 'real Postgres: DATABASE_URL is not set');
 
-t.test('the README scenario on the rehearsed AWS topology', { skip: skip ?? false }, async (t) => {
-  const bundlesDir = await mkdtemp(join(tmpdir(), 'cqrs-rehearsal-bundles-'));
-  t.teardown(() => rm(bundlesDir, { recursive: true, force: true }));
-  await Promise.all((['command', 'query', 'projector'] as const).map((bundle) => buildBundle(bundle, bundlesDir)));
-  const rehearsal: Rehearsal = await startRehearsal({ bundlesDir, databaseUrl: process.env.DATABASE_URL! });
+/** The three bundles, built once for every rehearsal of this file. */
+let built: Promise<string> | undefined;
+function bundles(): Promise<string> {
+  built ??= (async () => {
+    const bundlesDir = await mkdtemp(join(tmpdir(), 'cqrs-rehearsal-bundles-'));
+    t.teardown(() => rm(bundlesDir, { recursive: true, force: true }));
+    await Promise.all((['command', 'query', 'projector'] as const).map((bundle) => buildBundle(bundle, bundlesDir)));
+    return bundlesDir;
+  })();
+  return built;
+}
+
+async function rehearse(t: Test, options: Omit<RehearsalOptions, 'bundlesDir' | 'databaseUrl'> = {}): Promise<Rehearsal> {
+  const rehearsal = await startRehearsal({ bundlesDir: await bundles(), databaseUrl: process.env.DATABASE_URL!, ...options });
   t.teardown(async () => {
     await rehearsal.stop();
     await rm(rehearsal.logDir, { recursive: true, force: true });
   });
+  return rehearsal;
+}
+
+t.test('the README scenario on the rehearsed AWS topology', { skip: skip ?? false }, async (t) => {
+  const rehearsal = await rehearse(t);
   t.match(rehearsal.dynamoDbLocal.version, /^3\./, 'DynamoDB Local 3.x');
 
   const tokens = { alice: await rehearsal.token('alice'), bob: await rehearsal.token('bob') };
@@ -105,4 +122,44 @@ t.test('the README scenario on the rehearsed AWS topology', { skip: skip ?? fals
   t.equal(chats.length, 1, 'the deleted chat is gone from the projection');
   const clubMessages = await call('alice', 'GET', `/query/v1/group-chats/${club.json.groupChatId as string}/messages`);
   t.match(clubMessages.json, { items: [{ text: 'Chapter 3 tonight' }] });
+});
+
+t.test('a projector down past the retries: the record is given up on, as in AWS, and the catch-up repairs the projection', { skip: skip ?? false }, async (t) => {
+  // The retries are as many as the QueryStack's; only the waits between them are shortened.
+  const rehearsal = await rehearse(t, { retryDelayCapMs: 50 });
+  const token = await rehearsal.token('alice');
+  const call = async (method: string, path: string, body?: object) => {
+    const response = await fetch(`${rehearsal.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  };
+  const created = await call('POST', '/command/v1/group-chats', { name: 'Outage' });
+  const chat = created.json.groupChatId as string;
+  await rehearsal.poller.drained(120_000);
+  const { stats } = rehearsal.poller;
+  const invocationsBefore = stats.failedInvocations;
+
+  await rehearsal.projector.stop();
+  const posted = await call('POST', `/command/v1/group-chats/${chat}/messages`, { text: 'written during the outage' });
+  t.equal(posted.status, 201, 'the command side does not depend on the projector');
+  for (const deadline = Date.now() + 120_000; stats.discarded.length === 0; await sleep(50)) {
+    if (Date.now() > deadline) throw new Error('the poller never gave up on the record');
+  }
+  t.equal(stats.discarded.length, 1, 'the post went to the on-failure destination');
+  t.equal(stats.failedInvocations - invocationsBefore, 1 + projectorEventSource.retryAttempts, 'after one attempt and as many retries as the event source mapping makes');
+
+  await rehearsal.projector.start();
+  await rehearsal.poller.drained(120_000);
+  const lost = await call('GET', `/query/v1/group-chats/${chat}/messages`);
+  t.same(lost.json.items, [], 'the projection is missing the post: no later record fills the gap');
+
+  const repair = await rehearsal.projector.invoke(projectorEventSource.catchUpPayload);
+  t.equal(repair.status, 200);
+  t.match(repair.body, { streamsBehind: 1, eventsApplied: 1, failed: [] }, 'the catch-up found the stream behind the log and applied it');
+  const repaired = await call('GET', `/query/v1/group-chats/${chat}/messages`);
+  t.match(repaired.json.items, [{ messageId: posted.json.messageId, text: 'written during the outage' }], 'the post is in the projection');
+  t.match((await rehearsal.projector.invoke(projectorEventSource.catchUpPayload)).body, { streamsBehind: 0, eventsApplied: 0, failed: [] }, 'run again: nothing left to do');
 });

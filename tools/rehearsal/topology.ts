@@ -39,6 +39,12 @@ export interface Rehearsal {
   readonly dynamoDbLocal: DynamoDbLocal;
   readonly poller: StreamPoller;
   readonly functions: readonly Function[];
+  /** The projector function: stopped and started again on its port (a function that is down), and invoked as `aws lambda invoke` would. */
+  readonly projector: {
+    stop(): Promise<void>;
+    start(): Promise<void>;
+    invoke(payload: unknown): Promise<{ status: number; body: unknown }>;
+  };
   readonly logDir: string;
   token(user: string): Promise<string>;
   stop(): Promise<void>;
@@ -51,6 +57,8 @@ export interface RehearsalOptions {
   readonly databaseUrl: string;
   readonly logDir?: string;
   readonly routerPort?: number;
+  /** The poller's longest wait between retries (shorter in tests that exhaust them). */
+  readonly retryDelayCapMs?: number;
 }
 
 const region = 'eu-west-1';
@@ -94,18 +102,21 @@ export async function startRehearsal(options: RehearsalOptions): Promise<Rehears
     const command = await launch({ name: 'command', dockerfile: 'Dockerfile.command', env: { ...aws, ...identity } });
     const query = await launch({ name: 'query', dockerfile: 'Dockerfile.query', env: { ...aws, ...identity, ...database } });
     // The projector function: the query image with its own CMD and settings, and no identity.
-    const projector = await launch({
+    const projectorSettings = {
       name: 'projector',
       dockerfile: 'Dockerfile.query',
       cmd: ['/app/projector/index.mjs'],
       env: { ...aws, ...database, AWS_LWA_READINESS_CHECK_PATH: '/projector/healthcheck', AWS_LWA_ERROR_STATUS_CODES: '201-599' },
-    });
+    };
+    let projector = await launch(projectorSettings);
+    const invokeUrl = `http://127.0.0.1:${projector.port}${projector.env.AWS_LWA_PASS_THROUGH_PATH ?? '/events'}`;
 
     const poller = new StreamPoller({
       endpoint: dynamoDbLocal.endpoint,
       region,
       streamArn,
-      invokeUrl: `http://127.0.0.1:${projector.port}${projector.env.AWS_LWA_PASS_THROUGH_PATH ?? '/events'}`,
+      invokeUrl,
+      ...(options.retryDelayCapMs === undefined ? {} : { retryDelayCapMs: options.retryDelayCapMs }),
     });
     poller.start();
     stops.push(() => poller.stop());
@@ -118,7 +129,19 @@ export async function startRehearsal(options: RehearsalOptions): Promise<Rehears
     stops.push(() => closeServer(router));
     const url = `http://127.0.0.1:${(router.address() as AddressInfo).port}/Stage`;
 
-    return { url, idp: idp.url, dynamoDbLocal, poller, functions, logDir, token: idp.token, stop };
+    const projectorControl = {
+      stop: () => projector.stop(),
+      start: async () => {
+        projector = await launch({ ...projectorSettings, port: projector.port });
+      },
+      // What the adapter does with an invocation that is not an HTTP request: posts it to the pass-through path.
+      invoke: async (payload: unknown) => {
+        const response = await fetch(invokeUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+        const text = await response.text();
+        return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+      },
+    };
+    return { url, idp: idp.url, dynamoDbLocal, poller, functions, projector: projectorControl, logDir, token: idp.token, stop };
   } catch (error) {
     await stop();
     throw error;

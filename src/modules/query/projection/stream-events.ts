@@ -29,6 +29,25 @@ const eventSchema = Validate.object({
     .required(),
 }).unknown(true);
 
+/**
+ * The operator's repair (DEPLOY.md, "Operating"): `{"catchUp":"all"}` instead of a stream batch.
+ * Records the event source gave up on after its retries went to the on-failure queue, and no
+ * later record of theirs will fill the gap (each commit is its own stream item); the event log
+ * still holds every one of them. This brings every stream the projection is behind on up to the
+ * log: one scan, then only the commits past each stream's position, safe beside the stream's own
+ * deliveries (each stream applies in order, under its position).
+ */
+const catchUpSchema = Validate.object({ catchUp: Validate.valid('all').required() }).messages({
+  'any.required': 'the body is neither a stream batch (Records) nor a catch-up ({"catchUp":"all"})',
+  'object.unknown': 'the body is neither a stream batch (Records) nor a catch-up ({"catchUp":"all"})',
+});
+
+/** A body with `Records` is a stream batch, checked as one; anything else must be the catch-up. */
+const invocationSchema = Validate.alternatives().conditional(Validate.object({ Records: Validate.any().required() }).unknown(true), {
+  then: eventSchema,
+  otherwise: catchUpSchema,
+});
+
 /** The counts the projector logs for each batch: every record ends in exactly one of them. */
 export interface BatchSummary {
   records: number;
@@ -77,10 +96,11 @@ export function streamEventsRoute(options: StreamEventsOptions): ServerRoute {
     options: {
       auth: false,
       payload: { maxBytes: maxEventBytes },
-      validate: { payload: eventSchema },
+      validate: { payload: invocationSchema },
       handler: async (request) => {
-        const records = (request.payload as { Records: DynamoDBRecord[] }).Records;
-        return applyRecords(request, projector, records, options.tableName);
+        const payload = request.payload as { Records: DynamoDBRecord[] } | { catchUp: 'all' };
+        if ('Records' in payload) return applyRecords(request, projector, payload.Records, options.tableName);
+        return catchUpEverything(request, projector);
       },
     },
   };
@@ -162,4 +182,22 @@ async function applyRecords(request: Request, projector: Projector, records: rea
   }
   request.log([summary.failed > 0 ? 'warn' : 'info', 'projector'], { msg: 'stream batch', ...summary });
   return { batchItemFailures: failed.map(([index]) => ({ itemIdentifier: sequenceNumbers[index]! })) };
+}
+
+async function catchUpEverything(request: Request, projector: Projector) {
+  let result;
+  try {
+    result = await projector.catchUpAll();
+  } catch (error) {
+    if (isUnavailable(error)) {
+      request.log(['warn', 'projector'], { msg: 'stores unavailable: the catch-up did not run', err: error });
+      throw unavailable('projection stores unavailable');
+    }
+    throw error;
+  }
+  const failed = result.failed.map(({ streamId, error }) => ({ streamId, reason: error.message }));
+  for (const failure of failed) request.log(['error', 'projector'], { msg: 'catch-up: stream failed', ...failure });
+  const summary = { scanned: result.scanned, streamsBehind: result.streams, eventsApplied: result.applied, failed };
+  request.log([failed.length > 0 ? 'warn' : 'info', 'projector'], { msg: 'catch-up', ...summary, failed: failed.length });
+  return summary;
 }
