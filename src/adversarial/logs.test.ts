@@ -111,6 +111,19 @@ t.test('an error that escapes everything is logged and the process keeps going',
   ]);
 });
 
+t.test('an escaped error that leaves a store unable to write stops the process with one line; any other keeps it serving', async (t) => {
+  const { logger, entries } = capturedLogger();
+  const fakeProcess = new EventEmitter();
+  const exits: number[] = [];
+  const fatal = (error: unknown) => ((error as { code?: string }).code === 'LEVEL_IO_ERROR' ? 'the event log cannot be written: stopping' : undefined);
+  logUncaughtErrors(logger, fakeProcess, { fatal, exit: (code) => exits.push(code) });
+  fakeProcess.emit('uncaughtException', new Error('thrown outside any handler'), 'uncaughtException');
+  t.same(exits, [], 'an ordinary escape: still serving');
+  fakeProcess.emit('uncaughtException', Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' }), 'uncaughtException');
+  t.same(exits, [1], 'a store fault: exit 1');
+  t.match(entries().at(-1), { level: 60, msg: 'the event log cannot be written: stopping', err: { message: /No space left/ } });
+});
+
 t.test('a malformed Accept-Encoding is not an error of the service, and its lines carry the request id', async (t) => {
   const { logger, entries } = capturedLogger('debug');
   const server = createHttpServer({ port: 0, host: '127.0.0.1' });

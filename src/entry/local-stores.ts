@@ -32,6 +32,8 @@ export const localStoreSettings = {
 export interface LocalStores {
   readonly eventStore: DynamoDbEventStore;
   readonly database: ProjectionDatabase;
+  /** Why the process must stop, when an error that escaped is a fault of an embedded store's files. */
+  fault(error: unknown): string | undefined;
   close(): Promise<void>;
 }
 
@@ -62,12 +64,14 @@ export async function openLocalStores(config: LocalStoreConfig, logger: Logger):
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
+  let fault: LocalStores['fault'] = () => undefined;
   try {
     let endpoint = config.DYNAMODB_ENDPOINT;
     const inProcess = endpoint === undefined;
     if (endpoint === undefined) {
       const path = join(dataDir, 'dynamodb');
       const dynamo = await startLocalDynamoDb({ path });
+      fault = (error) => dynamo.fault(error);
       closers.push(() => dynamo.close());
       endpoint = dynamo.endpoint;
       logger.info({ path }, 'embedded DynamoDB (dynalite) started');
@@ -89,7 +93,7 @@ export async function openLocalStores(config: LocalStoreConfig, logger: Logger):
       config.DATABASE_URL ? { database: 'postgres', schema: database.schema } : { database: 'pglite', path: pglitePath },
       'projection database ready',
     );
-    return { eventStore, database, close };
+    return { eventStore, database, fault, close };
   } catch (error) {
     await close();
     throw error;

@@ -75,6 +75,7 @@ async function main() {
     logger,
     healthPaths: ['/command/v1/healthcheck', '/query/healthcheck'],
     corsOrigins: config.CORS_ORIGINS,
+    fatal: stores.fault,
     plugins: [
       { plugin: authPlugin as Plugin<unknown>, options: { secret } },
       { plugin: commandModule as Plugin<unknown>, options: { eventStore, onAppended: (commit: Commit) => feed.deliver(commit) } },

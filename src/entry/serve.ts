@@ -13,6 +13,8 @@ export interface ServeOptions {
   readonly healthPaths: readonly string[];
   /** Origins whose pages may call the API from a browser; none when absent. */
   readonly corsOrigins?: readonly string[];
+  /** Recognises an escaped error after which the process must stop (a store that can no longer write). */
+  readonly fatal?: (error: unknown) => string | undefined;
   /** Closes what the plugins use, after the server stopped taking requests. */
   readonly onStop: () => Promise<void>;
 }
@@ -25,7 +27,7 @@ export interface ServeOptions {
  */
 export async function serve(options: ServeOptions): Promise<Server> {
   const { logger } = options;
-  logUncaughtErrors(logger);
+  logUncaughtErrors(logger, process, options.fatal ? { fatal: options.fatal } : {});
   const server = createHttpServer({ port: options.port, host: options.host, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}) });
   await server.register([
     requestLogging(logger, { ignorePaths: options.healthPaths }),

@@ -125,3 +125,38 @@ t.test('a client for a log inside this process has no time limits: a late answer
   const store = new DynamoDbEventStore({ client, tableName: 'events' });
   t.same(await store.readStream('S-1'), [], `the answer after ${late} ms is read, not retried into a 503`);
 });
+
+t.test('the deep check reports a log that reads but refuses writes, until a write succeeds again', async (t) => {
+  const { client, store } = await freshStore();
+  let refuse = false;
+  // The table answers reads; its writes fail as a throttled or broken table's do (a 5xx).
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (refuse && context.commandName === 'PutItemCommand') {
+        throw Object.assign(new Error('the disk is full'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'refuseWrites' },
+  );
+  const append = (streamId: string, expectedVersion = 0) =>
+    store.append({ streamId, expectedVersion, commandId: randomUUID(), actorId: 'carol', occurredAt: new Date().toISOString(), events: [{ type: 'X', data: {} }] });
+  await append('S-1');
+  await t.resolves(store.ping(), 'writes work: healthy');
+
+  refuse = true;
+  await t.rejects(append('S-2'), EventStoreUnavailableError);
+  await t.resolves(store.readStream('S-1'), 'reads still work');
+  await t.rejects(store.ping(), { name: 'EventStoreUnavailableError', message: /^event log refuses writes: the last one failed \(event log unavailable \(append\)/ });
+  await t.rejects(store.claimKey({ key: 'k', fingerprint: 'f', occurredAt: new Date().toISOString() }), EventStoreUnavailableError);
+  await t.rejects(store.ping(), /claim key/, 'a refused key claim counts too');
+
+  refuse = false;
+  await t.rejects(append('S-1'), { name: 'VersionConflictError' }, 'a refused condition is a write the log took');
+  await t.resolves(store.ping(), 'healthy again');
+  refuse = true;
+  await t.rejects(append('S-3'), EventStoreUnavailableError);
+  refuse = false;
+  await append('S-3');
+  await t.resolves(store.ping(), 'a write that succeeds clears it');
+});

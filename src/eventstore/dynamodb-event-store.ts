@@ -36,6 +36,28 @@ export class DynamoDbEventStore implements EventStore {
     this.#tableName = options.tableName;
   }
 
+  /**
+   * The last write the log refused for reasons of its own (unavailable, throttled, a 5xx), until
+   * a write succeeds: the deep health check reports it, since a read can succeed while writes fail.
+   */
+  #writeFailure: EventStoreUnavailableError | undefined;
+
+  /** Runs a write, remembering whether the log took it (a refused condition counts as taken). */
+  async #write(send: () => Promise<unknown>, action: string): Promise<void> {
+    try {
+      await send();
+      this.#writeFailure = undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        this.#writeFailure = undefined;
+        throw error;
+      }
+      const translated = translate(error, action);
+      if (translated instanceof EventStoreUnavailableError) this.#writeFailure = translated;
+      throw translated;
+    }
+  }
+
   async append<E extends NewEvent>(request: AppendRequest<E>): Promise<Commit<E>> {
     validateAppend(request);
     const commit: Commit<E> = {
@@ -52,19 +74,23 @@ export class DynamoDbEventStore implements EventStore {
     const traceparent = activeTraceparent();
     if (traceparent !== undefined) Object.assign(commit, { traceparent });
     try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#tableName,
-          Item: toItem(commit),
-          ConditionExpression: 'attribute_not_exists(#version)',
-          ExpressionAttributeNames: { '#version': 'version' },
-        }),
+      await this.#write(
+        () =>
+          this.#client.send(
+            new PutItemCommand({
+              TableName: this.#tableName,
+              Item: toItem(commit),
+              ConditionExpression: 'attribute_not_exists(#version)',
+              ExpressionAttributeNames: { '#version': 'version' },
+            }),
+          ),
+        'append',
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new VersionConflictError(request.streamId, request.expectedVersion);
       }
-      throw translate(error, 'append');
+      throw error;
     }
     return commit;
   }
@@ -110,23 +136,27 @@ export class DynamoDbEventStore implements EventStore {
   async claimKey(claim: KeyClaim): Promise<KeyOutcome> {
     const streamId = keyRecordStreamId(claim.key);
     try {
-      await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#tableName,
-          Item: {
-            streamId: { S: streamId },
-            version: { N: String(keyRecordVersion) },
-            fingerprint: { S: claim.fingerprint },
-            occurredAt: { S: claim.occurredAt },
-            ...(claim.refusal ? { refusalStatus: { N: String(claim.refusal.status) }, refusalMessage: { S: claim.refusal.message } } : {}),
-          },
-          ConditionExpression: 'attribute_not_exists(#streamId)',
-          ExpressionAttributeNames: { '#streamId': 'streamId' },
-        }),
+      await this.#write(
+        () =>
+          this.#client.send(
+            new PutItemCommand({
+              TableName: this.#tableName,
+              Item: {
+                streamId: { S: streamId },
+                version: { N: String(keyRecordVersion) },
+                fingerprint: { S: claim.fingerprint },
+                occurredAt: { S: claim.occurredAt },
+                ...(claim.refusal ? { refusalStatus: { N: String(claim.refusal.status) }, refusalMessage: { S: claim.refusal.message } } : {}),
+              },
+              ConditionExpression: 'attribute_not_exists(#streamId)',
+              ExpressionAttributeNames: { '#streamId': 'streamId' },
+            }),
+          ),
+        'claim key',
       );
       return { ours: true, ...(claim.refusal ? { refusal: claim.refusal } : {}) };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw translate(error, 'claim key');
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     let page;
     try {
@@ -155,6 +185,8 @@ export class DynamoDbEventStore implements EventStore {
     } catch (error) {
       throw translate(error, 'reach');
     }
+    const failure = this.#writeFailure;
+    if (failure) throw new EventStoreUnavailableError(`event log refuses writes: the last one failed (${failure.message})`, { cause: failure });
   }
 
   async *#scanSegment(segment: number, totalSegments: number): AsyncGenerator<readonly Commit[]> {

@@ -96,7 +96,11 @@ export interface EventStore {
    * recorded; not `ours` when it names another request. Durable: it holds across restarts.
    */
   claimKey(claim: KeyClaim): Promise<KeyOutcome>;
-  /** A cheap round trip that fails when the log cannot be reached. */
+  /**
+   * A cheap round trip that fails when the log cannot be reached, or when the last write it was
+   * sent failed for the log's own reasons and none has succeeded since (reads can work while
+   * writes do not).
+   */
   ping(): Promise<void>;
 }
 

@@ -26,8 +26,19 @@ export function closeDynaliteIterators(): void {
 export interface LocalDynamoDb {
   /** http://127.0.0.1:<port> */
   readonly endpoint: string;
+  /**
+   * Why the process must stop, when `error` is a fault of this store's files (a full disk, an
+   * unwritable or corrupt folder); undefined for anything else. LevelDB refuses every write after
+   * one failed until it is reopened, and dynalite throws the error out of the request it was
+   * serving, which never gets an answer: the process would stay up with a log that takes nothing.
+   * A restart reopens it, replaying its own write-ahead log; every write acknowledged before is
+   * there.
+   */
+  fault(error: unknown): string | undefined;
   close(): Promise<void>;
 }
+
+const levelDbFaults = new Set(['LEVEL_IO_ERROR', 'LEVEL_CORRUPTION']);
 
 /**
  * Runs dynalite, a DynamoDB-API server, inside this process on a free loopback port. With a
@@ -53,6 +64,11 @@ export async function startLocalDynamoDb(options: { path?: string } = {}): Promi
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    fault: (error) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (options.path === undefined || typeof code !== 'string' || !levelDbFaults.has(code)) return undefined;
+      return `the event log in ${options.path} cannot be written (${(error as Error).message}): stopping. Free space or fix the folder, then start again; every acknowledged write is kept`;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections?.();

@@ -247,13 +247,22 @@ export function requestLogging(logger: Logger, options: { readonly ignorePaths?:
 /**
  * The last line of defence (docs/api.md, robustness): an error that escapes every handler is logged
  * and the process keeps serving. Nothing a request does may stop it; the fault is still in the log
- * for someone to fix.
+ * for someone to fix. The one exception is a fault `fatal` recognises (a store that can no longer
+ * write until it is reopened): the process would stay up without working, so it says why in one
+ * line and exits with status 1 for whoever supervises it to start it again.
  */
-export function logUncaughtErrors(logger: Logger, target: NodeJS.EventEmitter = process): void {
-  target.on('uncaughtException', (error: unknown, origin: unknown) => {
-    logger.error({ err: error, origin }, 'uncaught exception; the process keeps serving');
-  });
-  target.on('unhandledRejection', (reason: unknown) => {
-    logger.error({ err: reason }, 'unhandled promise rejection; the process keeps serving');
-  });
+export function logUncaughtErrors(
+  logger: Logger,
+  target: NodeJS.EventEmitter = process,
+  options: { readonly fatal?: (error: unknown) => string | undefined; readonly exit?: (code: number) => void } = {},
+): void {
+  const { fatal = () => undefined, exit = (code: number) => process.exit(code) } = options;
+  const escaped = (error: unknown, what: string) => {
+    const reason = fatal(error);
+    if (reason === undefined) return logger.error({ err: error }, `${what}; the process keeps serving`);
+    logger.fatal({ err: error }, reason);
+    exit(1);
+  };
+  target.on('uncaughtException', (error: unknown) => escaped(error, 'uncaught exception'));
+  target.on('unhandledRejection', (reason: unknown) => escaped(reason, 'unhandled promise rejection'));
 }
