@@ -19,7 +19,8 @@ const config = readConfig<LocalStoreConfig & { SCAN_SEGMENTS: number }>(
 const logger = createLogger({ level: 'warn', destination: pino.destination(2) });
 
 async function main() {
-  const stores = await openLocalStores(config, logger);
+  // Bulk statements, and the swap waiting for the live projector's transactions: not a request's bound.
+  const stores = await openLocalStores(config, logger, { queryTimeoutMs: 10 * 60_000 });
   const started = Date.now();
   const bar = new SingleBar(
     { format: ' {phase} |{bar}| {value}/{total} {unit}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 1_000 },

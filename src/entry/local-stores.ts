@@ -10,6 +10,7 @@ import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
 import { migrate, openDatabase } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
 import { databaseUrl } from './database-settings.ts';
+import { waitForDatabase } from './database-wait.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 
 /** Where local mode keeps its data: embedded stores under DATA_DIR unless real ones are named. */
@@ -19,6 +20,7 @@ export interface LocalStoreConfig {
   readonly EVENTS_TABLE: string;
   readonly DATABASE_URL?: string;
   readonly DATABASE_SCHEMA: string;
+  readonly DATABASE_WAIT_SECONDS: number;
 }
 
 export const localStoreSettings = {
@@ -27,6 +29,7 @@ export const localStoreSettings = {
   EVENTS_TABLE: settings.eventsTable.default('events'),
   DATABASE_URL: databaseUrl,
   DATABASE_SCHEMA: settings.databaseSchema,
+  DATABASE_WAIT_SECONDS: Validate.number().integer().min(0).max(3_600).default(30),
 } satisfies Record<keyof LocalStoreConfig, Joi.Schema>;
 
 export interface LocalStores {
@@ -56,7 +59,7 @@ export function pgliteOnBaselineCompiler(): void {
  * dynalite and PGlite under DATA_DIR (locked against a second process), or the endpoints the
  * environment names. The events table is created and the projections migrated when needed.
  */
-export async function openLocalStores(config: LocalStoreConfig, logger: Logger): Promise<LocalStores> {
+export async function openLocalStores(config: LocalStoreConfig, logger: Logger, options: { readonly queryTimeoutMs?: number } = {}): Promise<LocalStores> {
   const dataDir = resolve(config.DATA_DIR);
   const embedded = config.DYNAMODB_ENDPOINT === undefined || config.DATABASE_URL === undefined;
   const unlock = embedded ? await lockDataDir(dataDir) : async () => undefined;
@@ -84,11 +87,16 @@ export async function openLocalStores(config: LocalStoreConfig, logger: Logger):
     const pglitePath = join(dataDir, 'pglite');
     const database = await openDatabase(
       config.DATABASE_URL
-        ? { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }
+        ? { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, ...options }
         : { dataDir: pglitePath, schema: config.DATABASE_SCHEMA },
     );
     closers.push(() => database.close());
-    await migrate(database.db, database.schema);
+    if (config.DATABASE_URL) {
+      const url = config.DATABASE_URL;
+      await waitForDatabase(() => migrate(database.db, database.schema), { url, logger, waitMs: config.DATABASE_WAIT_SECONDS * 1000 });
+    } else {
+      await migrate(database.db, database.schema);
+    }
     logger.info(
       config.DATABASE_URL ? { database: 'postgres', schema: database.schema } : { database: 'pglite', path: pglitePath },
       'projection database ready',

@@ -13,6 +13,7 @@ import { originList, readConfig } from '../shared/config.ts';
 import { createLogger, logLevelSetting } from '../shared/logging.ts';
 import { documentation } from '../shared/openapi/documentation.ts';
 import { startTracing } from '../shared/tracing.ts';
+import { StartupError } from './database-wait.ts';
 import { localStoreSettings, openLocalStores, pgliteOnBaselineCompiler } from './local-stores.ts';
 import { serve } from './serve.ts';
 import type { LocalStoreConfig } from './local-stores.ts';
@@ -95,6 +96,8 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  logger.fatal({ err: error }, 'failed to start');
+  // A problem with the settings or the environment is one line that says what to do.
+  if (error instanceof StartupError) logger.fatal(error.message);
+  else logger.fatal({ err: error }, 'failed to start');
   process.exit(1);
 });

@@ -60,14 +60,17 @@ t.test('TLS for RDS trusts the RDS CAs and checks the host name', async (t) => {
   t.match(connectionFromUrl('postgres://u@h/db?sslmode=verify-full').ssl, { rejectUnauthorized: true, servername: 'h' });
 });
 
-t.test('a pg pool gives up opening a connection after connectTimeoutMs, 3 s unless set', async (t) => {
+t.test('a pg pool gives up opening a connection after connectTimeoutMs (5 s unless set), and on a query after as long unless told otherwise', async (t) => {
   const settings = connectionFromUrl('postgres://u@127.0.0.1:1/x');
   const set = createPgPool({ ...settings, connectTimeoutMs: 20_000 }, 2);
   const unset = createPgPool(settings, 2);
-  t.teardown(() => Promise.all([set.end(), unset.end()]));
-  t.equal(set.options.connectionTimeoutMillis, 20_000, 'the setting');
-  t.equal(unset.options.connectionTimeoutMillis, defaultConnectTimeoutMs);
-  t.equal(defaultConnectTimeoutMs, 3_000);
+  const bulk = createPgPool({ ...settings, queryTimeoutMs: 600_000 }, 2);
+  t.teardown(() => Promise.all([set.end(), unset.end(), bulk.end()]));
+  const options = (pool: typeof set) => pool.options as typeof pool.options & { query_timeout?: number };
+  t.match(options(set), { connectionTimeoutMillis: 20_000, query_timeout: 20_000 }, 'the setting, for both');
+  t.match(options(unset), { connectionTimeoutMillis: defaultConnectTimeoutMs, query_timeout: defaultConnectTimeoutMs });
+  t.equal(defaultConnectTimeoutMs, 5_000);
+  t.match(options(bulk), { connectionTimeoutMillis: defaultConnectTimeoutMs, query_timeout: 600_000 }, 'bulk work sets its own');
 });
 
 /** Pools that accept only the password currently set on the "server". */

@@ -33,10 +33,17 @@ export interface PostgresConnectionSettings {
   readonly ssl: ConnectionOptions | false;
   /** How long opening a connection may take (default `defaultConnectTimeoutMs`). */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long one query may wait for its answer. By default as long as a connection may take to
+   * open: a server that stalls fails a query on a pooled connection as soon as it would fail a
+   * new one, and the caller gets its 503 within the same bound either way. Bulk work (a rebuild)
+   * sets its own.
+   */
+  readonly queryTimeoutMs?: number;
 }
 
-/** Fail fast where nothing pauses: a laptop, a test, a server that is down. */
-export const defaultConnectTimeoutMs = 3_000;
+/** Fail fast where nothing pauses (a laptop, a test, a server that is down), with room for a busy machine. */
+export const defaultConnectTimeoutMs = 5_000;
 
 /**
  * Where the settings come from when a connection is needed: a fixed value (DATABASE_URL) or a
@@ -247,7 +254,7 @@ export function createPgPool(settings: PostgresConnectionSettings, poolSize: num
     idleTimeoutMillis: 10_000,
     connectionTimeoutMillis: settings.connectTimeoutMs ?? defaultConnectTimeoutMs,
     // Without this, a query to a dead server waits for the OS TCP timeout.
-    query_timeout: 10_000,
+    query_timeout: settings.queryTimeoutMs ?? settings.connectTimeoutMs ?? defaultConnectTimeoutMs,
   });
   // A client losing its server must not crash the process: the query in flight (if any) fails
   // on its own, and the next query connects afresh.

@@ -33,6 +33,8 @@ export interface DatabaseSettings {
   readonly schema?: string;
   /** Pool size for `pg`; keep it small on Lambda (one request at a time per instance). */
   readonly poolSize?: number;
+  /** With `url`: how long one query may take (`PostgresConnectionSettings.queryTimeoutMs`). */
+  readonly queryTimeoutMs?: number;
 }
 
 export interface ProjectionDatabase {
@@ -90,7 +92,7 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
     kind = 'postgres';
     let source = settings.postgres;
     if (source === undefined) {
-      const connection = connectionFromUrl(settings.url!);
+      const connection = { ...connectionFromUrl(settings.url!), ...(settings.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: settings.queryTimeoutMs }) };
       source = async () => connection;
     }
     // Connects (and reads any secret) on first use, never at start; refetches refused credentials.
