@@ -2,8 +2,9 @@ import t from 'tap';
 import { v7 as uuidv7 } from 'uuid';
 import { groupChatStream } from '../contracts/streams.ts';
 import { openTestDatabase } from '../testing/databases.ts';
+import { sample } from '../testing/described-operations.ts';
+import type { Operation, Schema } from '../testing/described-operations.ts';
 import { documentedServer } from '../testing/served-document.ts';
-import type { OpenApiDocument } from '../testing/served-document.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
@@ -23,37 +24,6 @@ import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
  */
 
 t.teardown(closeTestDynamoDb);
-
-type Operation = OpenApiDocument['paths'][string][string] & { parameters?: ({ name: string; in: string; schema?: Schema } | { $ref: string })[] };
-interface Schema {
-  readonly $ref?: string;
-  readonly type?: string;
-  readonly format?: string;
-  readonly enum?: readonly unknown[];
-  readonly minLength?: number;
-  readonly minimum?: number;
-  readonly properties?: Record<string, Schema>;
-  readonly required?: readonly string[];
-}
-
-/** A value its schema accepts: required properties only, the first of an enum, the shortest string. */
-function sample(schema: Schema, document: OpenApiDocument, where: string): unknown {
-  if (schema.$ref) return sample(document.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Schema, document, where);
-  if (schema.enum) return schema.enum[0];
-  switch (schema.type) {
-    case 'object':
-      return Object.fromEntries((schema.required ?? []).map((name) => [name, sample(schema.properties?.[name] ?? {}, document, `${where}.${name}`)]));
-    case 'string':
-      return schema.format === 'uuid' ? uuidv7() : 'probe'.padEnd(schema.minLength ?? 1, 'e');
-    case 'integer':
-    case 'number':
-      return schema.minimum ?? 1;
-    case 'boolean':
-      return true;
-    default:
-      throw new Error(`${where}: no sample for a schema of type ${String(schema.type)}`);
-  }
-}
 
 /** Other spellings of one UUID, and things that are not UUIDs: never an id. */
 const notIds = (id: string) => [

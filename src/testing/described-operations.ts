@@ -1,0 +1,79 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { OpenApiDocument } from './served-document.ts';
+
+/**
+ * The operations of the served description, and requests made from it alone: the cross-cutting
+ * suites (src/adversarial/every-route.test.ts, the contract test) probe every route the service
+ * describes without naming one, so a new route is covered as soon as it is served.
+ */
+
+export interface Schema {
+  readonly $ref?: string;
+  readonly type?: string;
+  readonly format?: string;
+  readonly enum?: readonly unknown[];
+  readonly minLength?: number;
+  readonly minimum?: number;
+  readonly properties?: Record<string, Schema>;
+  readonly required?: readonly string[];
+}
+
+export type Operation = OpenApiDocument['paths'][string][string] & {
+  parameters?: ({ name: string; in: string; schema?: Schema } | { $ref: string })[];
+};
+
+export interface DescribedOperation {
+  readonly path: string;
+  /** Upper case, as sent. */
+  readonly method: string;
+  readonly operation: Operation;
+  /** The statuses it documents. */
+  readonly statuses: readonly number[];
+  /** The names of its path parameters, in order. */
+  readonly pathParameters: readonly string[];
+  /** A body its schema accepts, or undefined when it takes none. */
+  readonly sampleBody: Record<string, unknown> | undefined;
+}
+
+/** Every operation of the description under /command/v1/ and /query/v1/ (health routes aside). */
+export function describedOperations(document: OpenApiDocument): DescribedOperation[] {
+  return Object.entries(document.paths)
+    .filter(([path]) => /^\/(command|query)\/v1\//.test(path) && !path.endsWith('/healthcheck'))
+    .flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, described]) => {
+        const operation = described as Operation;
+        const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
+        return {
+          path,
+          method: method.toUpperCase(),
+          operation,
+          statuses: Object.keys(operation.responses).map(Number),
+          pathParameters: [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
+          sampleBody: bodySchema ? (sample(bodySchema, document, `${method.toUpperCase()} ${path} body`) as Record<string, unknown>) : undefined,
+        };
+      }),
+    );
+}
+
+/** A value its schema accepts: required properties only, the first of an enum, the shortest string. */
+export function sample(schema: Schema, document: OpenApiDocument, where: string): unknown {
+  if (schema.$ref) return sample(document.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Schema, document, where);
+  if (schema.enum) return schema.enum[0];
+  switch (schema.type) {
+    case 'object':
+      return Object.fromEntries((schema.required ?? []).map((name) => [name, sample(schema.properties?.[name] ?? {}, document, `${where}.${name}`)]));
+    case 'string':
+      return schema.format === 'uuid' ? uuidv7() : 'probe'.padEnd(schema.minLength ?? 1, 'e');
+    case 'integer':
+    case 'number':
+      return schema.minimum ?? 1;
+    case 'boolean':
+      return true;
+    default:
+      throw new Error(`${where}: no sample for a schema of type ${String(schema.type)}`);
+  }
+}
+
+/** `path` with each `{name}` replaced by `values[name]`; a name without a value is named in the URL. */
+export const fillPath = (path: string, values: Readonly<Record<string, string>>): string =>
+  path.replace(/\{(\w+)\}/g, (_, name: string) => (values[name] === undefined ? `{no probe value for ${name}}` : encodeURIComponent(values[name])));
