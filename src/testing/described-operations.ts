@@ -1,11 +1,16 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { OpenApiDocument } from './served-document.ts';
 
 /**
  * The operations of the served description, and requests made from it alone: the cross-cutting
  * suites (src/adversarial/every-route.test.ts, the contract test) probe every route the service
  * describes without naming one, so a new route is covered as soon as it is served.
  */
+
+/** The served `/openapi.json`, as far as the tests read it. */
+export type OpenApiDocument = Record<string, unknown> & {
+  paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown>; requestBody?: unknown; security?: unknown[] }>>;
+  components: { schemas: Record<string, unknown>; headers: Record<string, unknown>; parameters: Record<string, unknown> };
+};
 
 export interface Schema {
   readonly $ref?: string;

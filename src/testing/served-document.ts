@@ -3,11 +3,9 @@ import { appServer } from './app-server.ts';
 import type { AppServerOptions } from './app-server.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
 import type { EventStore } from '../eventstore/index.ts';
+import type { OpenApiDocument } from './described-operations.ts';
 
-export type OpenApiDocument = Record<string, unknown> & {
-  paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown>; requestBody?: unknown; security?: unknown[] }>>;
-  components: { schemas: Record<string, unknown>; headers: Record<string, unknown>; parameters: Record<string, unknown> };
-};
+export type { OpenApiDocument } from './described-operations.ts';
 
 /** Both modules with `/openapi.json` and `/documentation`, as `npm start` serves them. */
 export async function documentedServer(store: EventStore, database: ProjectionDatabase, options: AppServerOptions = {}) {
