@@ -1,21 +1,28 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Dialect } from 'kysely';
 import { classifiedDialect } from './database-driver.ts';
-import type { GroupChatsTable, MembersTable } from './group-chats/group-chats.table.ts';
-import type { MessagesTable } from './messages/messages.table.ts';
-import type { StreamPositionsTable } from './projection/stream-positions.table.ts';
+import { groupChatsTable, membersTable } from './group-chats/group-chats.table.ts';
+import { messagesTable } from './messages/messages.table.ts';
+import { streamPositionsTable } from './projection/stream-positions.table.ts';
+import type { RowOf } from './projection/table-columns.ts';
 import { CredentialedPool, connectionFromUrl } from '../../shared/postgres.ts';
 import { defaultDatabaseSchema, schemaNamePattern } from '../../shared/config.ts';
 import { querySpans } from '../../shared/sql-tracing.ts';
 import type { PostgresSource } from '../../shared/postgres.ts';
 
-/** The read model: every projection table, one Kysely interface. */
-export interface Database {
-  group_chats: GroupChatsTable;
-  members: MembersTable;
-  messages: MessagesTable;
-  stream_positions: StreamPositionsTable;
-}
+/**
+ * Every projection table by its name, as declared: the Kysely type of the database follows, and
+ * `migrations.test.ts` holds the migrated schema to exactly these tables and columns.
+ */
+export const tables = {
+  group_chats: groupChatsTable,
+  members: membersTable,
+  messages: messagesTable,
+  stream_positions: streamPositionsTable,
+} as const;
+
+/** The read model: every projection table, one Kysely type. */
+export type Database = { [Name in keyof typeof tables]: RowOf<(typeof tables)[Name]> };
 
 export interface DatabaseSettings {
   /** postgres://… for a real Postgres through `pg`; absent for embedded PGlite. */

@@ -3,6 +3,7 @@ import type { KyselyPlugin } from 'kysely';
 import t from 'tap';
 import { eachDatabase } from '../../testing/databases.ts';
 import { migrate } from './index.ts';
+import { tables } from './database.ts';
 import { migrationNames } from './migrations.ts';
 
 /** Counts the statements a Kysely instance sends. */
@@ -42,4 +43,16 @@ eachDatabase(t, 'a schema behind (or without tables) is migrated by the Migrator
   await migrate(database.db, database.schema);
   const { rows } = await sql<{ count: string }>`select count(*)::text as count from ${sql.id(database.schema, 'stream_positions')}`.execute(database.db);
   t.same(rows, [{ count: '0' }], 'a missing schema is created with its tables');
+});
+
+eachDatabase(t, 'the migrations make exactly the declared tables and columns', async (t, open) => {
+  const database = await open();
+  const { rows: made } = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables where table_schema = ${database.schema} and table_name not like 'kysely_%' order by table_name`.execute(database.db);
+  t.same(made.map((row) => row.table_name), Object.keys(tables).sort(), 'every declared table, no other');
+  for (const [name, declared] of Object.entries(tables)) {
+    const { rows } = await sql<{ column_name: string }>`
+      select column_name from information_schema.columns where table_schema = ${database.schema} and table_name = ${name} order by column_name`.execute(database.db);
+    t.same(rows.map((row) => row.column_name), Object.keys(declared.columns).sort(), `${name}: a column declared is a column migrated, and back`);
+  }
 });

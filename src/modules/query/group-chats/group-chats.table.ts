@@ -1,4 +1,3 @@
-import type { Insertable } from 'kysely';
 import { column, table } from '../projection/table-columns.ts';
 import type { RowOf } from '../projection/table-columns.ts';
 
@@ -17,7 +16,8 @@ export const groupChatsTable = table(
 );
 
 export type GroupChatsTable = RowOf<typeof groupChatsTable>;
-export type NewGroupChatRow = Insertable<GroupChatsTable>;
+/** A whole row, every column set: the fold must say what a new column holds (none is left to a default). */
+export type NewGroupChatRow = GroupChatsTable;
 
 export const membersTable = table(
   {
@@ -30,4 +30,4 @@ export const membersTable = table(
 );
 
 export type MembersTable = RowOf<typeof membersTable>;
-export type NewMemberRow = Insertable<MembersTable>;
+export type NewMemberRow = MembersTable;

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { column, table } from '../projection/table-columns.ts';
 import type { RowOf } from '../projection/table-columns.ts';
 
@@ -17,4 +17,5 @@ export const messagesTable = table(
 
 export type MessagesTable = RowOf<typeof messagesTable>;
 export type MessageRow = Selectable<MessagesTable>;
-export type NewMessageRow = Insertable<MessagesTable>;
+/** A whole row, every column set: the fold must say what a new column holds (none is left to a default). */
+export type NewMessageRow = MessagesTable;

@@ -1,5 +1,7 @@
+import { column, table } from './table-columns.ts';
+import type { RowOf } from './table-columns.ts';
+
 /** How far each stream of the log has been applied: the projector's exactly-once bookkeeping. */
-export interface StreamPositionsTable {
-  stream_id: string;
-  version: number;
-}
+export const streamPositionsTable = table({ stream_id: column<string>(), version: column<number>() }, ['stream_id']);
+
+export type StreamPositionsTable = RowOf<typeof streamPositionsTable>;
