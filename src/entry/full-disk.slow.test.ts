@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, rm, statfs } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import type { Test } from 'tap';
 import { issueToken } from '../shared/auth.ts';
 import { startLocal } from '../testing/local-process.ts';
+import type { Running } from '../testing/local-process.ts';
 
 /**
  * A full disk under `npm start` (README.md, "When the disk is full"): the
@@ -47,43 +50,99 @@ t.teardown(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+async function call(url: string, method: string, path: string, body?: object) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(60_000),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** Posts into a new chat until `running` exits (or stops acknowledging); returns the chat and what was acknowledged. */
+async function postUntilStopped(running: Running, fillUp: () => Promise<string>) {
+  const chat = (await call(running.url, 'POST', '/command/v1/group-chats', { name: 'Full disk' })).json.groupChatId as string;
+  const filler = await fillUp();
+  const acknowledged: string[] = [];
+  let exitCode: number | null | undefined;
+  void running.exited.then((code) => (exitCode = code));
+  for (let n = 0; exitCode === undefined && n < 20_000; n++) {
+    const posted = await call(running.url, 'POST', `/command/v1/group-chats/${chat}/messages`, { text: `message ${n} ${'x'.repeat(600)}` }).catch(() => undefined);
+    if (posted?.status === 201) acknowledged.push(posted.json.messageId as string);
+    else if (posted === undefined) break;
+  }
+  const fatal = running.lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as { level?: number; msg?: string }];
+    } catch {
+      return [];
+    }
+  });
+  return { chat, filler, acknowledged, exitCode: await running.exited, fatal: fatal.filter((entry) => entry.level === 60).map((entry) => entry.msg) };
+}
+
 t.test('a full disk stops npm start with one line; restarted with space, nothing acknowledged is missing', { skip: skip ?? false }, async (t) => {
   const dataDir = join(dir, 'data');
   const first = await startLocal(dataDir, { JWT_SECRET: secret });
-  const call = async (url: string, method: string, path: string, body?: object) => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(60_000),
-    });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-  };
-  const chat = (await call(first.url, 'POST', '/command/v1/group-chats', { name: 'Full disk' })).json.groupChatId as string;
-  const filler = await fill(dir, 300);
-
-  const acknowledged: string[] = [];
-  let exitCode: number | null | undefined;
-  void first.exited.then((code) => (exitCode = code));
-  for (let n = 0; exitCode === undefined && n < 5_000; n++) {
-    const posted = await call(first.url, 'POST', `/command/v1/group-chats/${chat}/messages`, { text: `message ${n} ${'x'.repeat(600)}` }).catch(() => undefined);
-    if (posted?.status === 201) acknowledged.push(posted.json.messageId as string);
-    else break;
-  }
-  t.equal(await first.exited, 1, 'the process exits 1 once its log cannot be written');
-  const fatal = first.lines.map((line) => JSON.parse(line) as { level?: number; msg?: string }).filter((entry) => entry.level === 60);
-  t.match(fatal, [{ msg: new RegExp(`^the event log in ${dataDir}/dynamodb cannot be written \\(.*No space left on device\\): stopping`) }], 'one line that says why');
+  const { chat, filler, acknowledged, exitCode, fatal } = await postUntilStopped(first, () => fill(dir, 300));
+  t.equal(exitCode, 1, 'the process exits 1 once a store cannot be written');
+  t.match(fatal, [new RegExp(`^the (event log|projection database) in ${dataDir}/(dynamodb|pglite) cannot be written \\(.*(No space left on device|could not extend file).*\\): stopping`)], 'one line that says why');
   t.ok(acknowledged.length > 0, `${acknowledged.length} posts acknowledged before the disk was full`);
 
   await rm(filler);
+  await expectAll(t, dataDir, chat, acknowledged);
+});
+
+t.test('the projection database alone on a full filesystem stops npm start too; restarted with space, it is whole', { skip: skip ?? false }, async (t) => {
+  // The event log has room; the PGlite folder, on a small filesystem of its own, has none.
+  const dataDir = join(dir, 'pglite-only');
+  const pglite = join(dataDir, 'pglite');
+  await mkdir(pglite, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', pglite], { stdio: 'ignore' });
+  t.teardown(() => execFileSync('umount', ['-l', pglite]));
+  const first = await startLocal(dataDir, { JWT_SECRET: secret });
+  const { chat, filler, acknowledged, exitCode, fatal } = await postUntilStopped(first, () => fill(pglite, 200));
+  t.equal(exitCode, 1, 'the process exits 1 once the projection database cannot be written');
+  t.match(fatal, [new RegExp(`^the projection database in ${pglite} cannot be written \\(.*\\): stopping`)], 'one line that says why');
+  await rm(filler);
+  await expectAll(t, dataDir, chat, acknowledged);
+});
+
+/** Starts npm start again on `dataDir` and checks every acknowledged post is there and new ones work. */
+async function expectAll(t: Test, dataDir: string, chat: string, acknowledged: readonly string[]) {
   const second = await startLocal(dataDir, { JWT_SECRET: secret });
   t.teardown(() => second.child.kill());
-  const ids = new Set<string>();
-  for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
-    const page = await call(second.url, 'GET', `/query/v1/group-chats/${chat}/messages?limit=200${cursor ? `&before=${encodeURIComponent(cursor)}` : ''}`);
-    for (const item of page.json.items as { messageId: string }[]) ids.add(item.messageId);
-    cursor = page.json.nextCursor as string | null;
+  // The projection catches up with the log once the server listens: wait for it to hold them all.
+  let missing: string[] = [...acknowledged];
+  for (const deadline = Date.now() + 120_000; missing.length > 0 && Date.now() < deadline; await sleep(200)) {
+    const ids = new Set<string>();
+    for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
+      const page = await call(second.url, 'GET', `/query/v1/group-chats/${chat}/messages?limit=200${cursor ? `&before=${encodeURIComponent(cursor)}` : ''}`);
+      if (page.status !== 200) break; // the chat itself is not projected yet
+      for (const item of page.json.items as { messageId: string }[]) ids.add(item.messageId);
+      cursor = page.json.nextCursor as string | null;
+    }
+    missing = acknowledged.filter((id) => !ids.has(id));
   }
-  t.same(acknowledged.filter((id) => !ids.has(id)), [], 'every acknowledged post is there');
+  t.same(missing, [], `every acknowledged post (${acknowledged.length}) is there`);
   t.equal((await call(second.url, 'POST', `/command/v1/group-chats/${chat}/messages`, { text: 'space is back' })).status, 201, 'and writes work again');
+}
+
+
+t.test('a projection folder PGlite cannot open stops the start with one line saying to remove it; removed, the log rebuilds it', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cqrs-broken-pglite-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const first = await startLocal(dataDir, { JWT_SECRET: secret });
+  const chat = (await call(first.url, 'POST', '/command/v1/group-chats', { name: 'Broken' })).json.groupChatId as string;
+  const posted = await call(first.url, 'POST', `/command/v1/group-chats/${chat}/messages`, { text: 'kept in the log' });
+  first.child.kill('SIGTERM');
+  t.equal(await first.exited, 0);
+  // What a full disk was seen to leave behind: a folder PGlite refuses to open.
+  await writeFile(join(dataDir, 'pglite', 'global', 'pg_control'), Buffer.alloc(8192));
+  const refused = await startLocal(dataDir, { JWT_SECRET: secret }).catch((error: Error) => error);
+  t.type(refused, Error, 'the start fails');
+  t.match((refused as Error).message, new RegExp(`the embedded projection database in ${join(dataDir, 'pglite')} cannot be opened .*remove it \\(rm -rf ${join(dataDir, 'pglite')}\\) and start again`));
+  await rm(join(dataDir, 'pglite'), { recursive: true });
+  await expectAll(t, dataDir, chat, [posted.json.messageId as string]);
 });

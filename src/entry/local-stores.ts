@@ -10,7 +10,7 @@ import { startLocalDynamoDb } from '../eventstore/local-dynalite.ts';
 import { migrate, openDatabase } from '../modules/query/index.ts';
 import type { ProjectionDatabase } from '../modules/query/index.ts';
 import { databaseUrl } from './database-settings.ts';
-import { waitForDatabase } from './database-wait.ts';
+import { StartupError, waitForDatabase } from './database-wait.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 
 /** Where local mode keeps its data: embedded stores under DATA_DIR unless real ones are named. */
@@ -59,7 +59,16 @@ export function pgliteOnBaselineCompiler(): void {
  * dynalite and PGlite under DATA_DIR (locked against a second process), or the endpoints the
  * environment names. The events table is created and the projections migrated when needed.
  */
-export async function openLocalStores(config: LocalStoreConfig, logger: Logger, options: { readonly queryTimeoutMs?: number } = {}): Promise<LocalStores> {
+export async function openLocalStores(
+  config: LocalStoreConfig,
+  logger: Logger,
+  options: { readonly queryTimeoutMs?: number } = {},
+  /** Called once an embedded store can no longer write (a full disk): the process must stop. */
+  onFault: (reason: string, error: Error) => void = (reason, error) => {
+    logger.fatal({ err: error }, reason);
+    process.exit(1);
+  },
+): Promise<LocalStores> {
   const dataDir = resolve(config.DATA_DIR);
   const embedded = config.DYNAMODB_ENDPOINT === undefined || config.DATABASE_URL === undefined;
   const unlock = embedded ? await lockDataDir(dataDir) : async () => undefined;
@@ -85,11 +94,11 @@ export async function openLocalStores(config: LocalStoreConfig, logger: Logger, 
     const eventStore = new DynamoDbEventStore({ client, tableName: config.EVENTS_TABLE });
 
     const pglitePath = join(dataDir, 'pglite');
-    const database = await openDatabase(
-      config.DATABASE_URL
-        ? { url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, ...options }
-        : { dataDir: pglitePath, schema: config.DATABASE_SCHEMA },
-    );
+    const database = config.DATABASE_URL
+      ? await openDatabase({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, ...options })
+      : await openEmbeddedDatabase(pglitePath, config.DATABASE_SCHEMA, (error) =>
+          onFault(`the projection database in ${pglitePath} cannot be written (${error.message}): stopping. Free space, then start again; the event log keeps every acknowledged write`, error),
+        );
     closers.push(() => database.close());
     if (config.DATABASE_URL) {
       const url = config.DATABASE_URL;
@@ -105,5 +114,22 @@ export async function openLocalStores(config: LocalStoreConfig, logger: Logger, 
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/**
+ * The embedded projection database under DATA_DIR. A folder PGlite cannot open (left damaged by
+ * a full disk, say) stops the start with one line: it holds nothing the event log cannot give
+ * back, so the way out is to remove it.
+ */
+async function openEmbeddedDatabase(path: string, schema: string, onFault: (error: Error) => void): Promise<ProjectionDatabase> {
+  try {
+    return await openDatabase({ dataDir: path, schema, onFault });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n', 1)[0] : String(error);
+    throw new StartupError(
+      `the embedded projection database in ${path} cannot be opened (${reason}). It holds only what the event log rebuilds: remove it (rm -rf ${path}) and start again`,
+      { cause: error },
+    );
   }
 }

@@ -28,23 +28,39 @@ export function classifyDriverError(error: unknown): unknown {
   return new ProjectionUnavailableError('the projection database connection failed', { cause: error });
 }
 
-async function classified<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * A fault after which an embedded database must not be used: its folder is full (53100), or it
+ * reported a PANIC. PGlite has no server process to restart, and after either it was seen to fail
+ * every statement, then to refuse to open its folder at all.
+ */
+export function isEmbeddedFault(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return code === '53100' || severity === 'PANIC';
+}
+
+type FaultListener = ((error: Error) => void) | undefined;
+
+async function classified<T>(work: () => Promise<T>, onFault?: FaultListener): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (onFault && isEmbeddedFault(error)) onFault(error);
     throw classifyDriverError(error);
   }
 }
 
 class ClassifiedConnection implements DatabaseConnection {
   readonly inner: DatabaseConnection;
+  readonly #onFault: FaultListener;
 
-  constructor(inner: DatabaseConnection) {
+  constructor(inner: DatabaseConnection, onFault: FaultListener) {
     this.inner = inner;
+    this.#onFault = onFault;
   }
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return classified(() => this.inner.executeQuery<R>(query));
+    return classified(() => this.inner.executeQuery<R>(query), this.#onFault);
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
@@ -59,10 +75,12 @@ class ClassifiedConnection implements DatabaseConnection {
 export class ClassifiedDriver implements Driver {
   readonly #inner: Driver;
   readonly #connections = new WeakMap<DatabaseConnection, ClassifiedConnection>();
+  readonly #onFault: FaultListener;
   #closed = false;
 
-  constructor(inner: Driver) {
+  constructor(inner: Driver, onFault?: (error: Error) => void) {
     this.#inner = inner;
+    this.#onFault = onFault;
   }
 
   init(): Promise<void> {
@@ -77,21 +95,21 @@ export class ClassifiedDriver implements Driver {
       this.#refuseWhenClosed();
       const inner = await this.#inner.acquireConnection();
       let connection = this.#connections.get(inner);
-      if (!connection) this.#connections.set(inner, (connection = new ClassifiedConnection(inner)));
+      if (!connection) this.#connections.set(inner, (connection = new ClassifiedConnection(inner, this.#onFault)));
       return connection;
     });
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return classified(() => this.#inner.beginTransaction(innerOf(connection), settings));
+    return classified(() => this.#inner.beginTransaction(innerOf(connection), settings), this.#onFault);
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return classified(() => this.#inner.commitTransaction(innerOf(connection)));
+    return classified(() => this.#inner.commitTransaction(innerOf(connection)), this.#onFault);
   }
 
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return classified(() => this.#inner.rollbackTransaction(innerOf(connection)));
+    return classified(() => this.#inner.rollbackTransaction(innerOf(connection)), this.#onFault);
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -112,8 +130,8 @@ export class ClassifiedDriver implements Driver {
 const innerOf = (connection: DatabaseConnection): DatabaseConnection => (connection instanceof ClassifiedConnection ? connection.inner : connection);
 
 /** `dialect` with its driver wrapped in `driver` (made from it by the caller, so it can close it). */
-export function classifiedDialect(dialect: Dialect): { dialect: Dialect; driver: ClassifiedDriver } {
-  const driver = new ClassifiedDriver(dialect.createDriver());
+export function classifiedDialect(dialect: Dialect, onFault?: (error: Error) => void): { dialect: Dialect; driver: ClassifiedDriver } {
+  const driver = new ClassifiedDriver(dialect.createDriver(), onFault);
   return {
     driver,
     dialect: {

@@ -42,6 +42,12 @@ export interface DatabaseSettings {
   readonly poolSize?: number;
   /** With `url`: how long one query may take (`PostgresConnectionSettings.queryTimeoutMs`). */
   readonly queryTimeoutMs?: number;
+  /**
+   * Embedded PGlite only: called with a fault after which it must not be used (its folder full,
+   * or a PANIC: `isEmbeddedFault`); the caller stops the process. Without it the statement fails
+   * like any other (503).
+   */
+  readonly onFault?: (error: Error) => void;
 }
 
 export interface ProjectionDatabase {
@@ -116,7 +122,7 @@ export async function openDatabase(settings: DatabaseSettings = {}): Promise<Pro
   }
   // Failures are classified where they leave the driver (503 or not), and a closed database
   // answers like one that cannot be reached.
-  const classified = classifiedDialect(dialect);
+  const classified = classifiedDialect(dialect, kind === 'pglite' ? settings.onFault : undefined);
   const base = new Kysely<Database>({ dialect: classified.dialect, log: querySpans });
   return {
     db: base.withSchema(schema),
