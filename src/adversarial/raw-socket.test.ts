@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import { issueToken } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { appServer } from '../testing/app-server.ts';
+import { capturedLogger } from '../testing/log-capture.ts';
 import { testSecret } from '../testing/command-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
 import { sendRaw, statusOf } from '../testing/raw-http.ts';
@@ -211,7 +212,8 @@ t.test('a request that trickles in is cut at its deadline: 408 once, and the con
   const escaped = escapes(t);
   const { store } = await freshEventStore();
   // The deadlines are short here so the test is quick; how long they are does not matter to it.
-  const api = await appServer(store, await openTestDatabase(t, null), { listen: true, deadlines: { headersMs: 300, requestMs: 600 } });
+  const { logger, entries } = capturedLogger('info');
+  const api = await appServer(store, await openTestDatabase(t, null), { listen: true, logger, deadlines: { headersMs: 300, requestMs: 600 } });
   t.teardown(() => api.server.stop({ timeout: 1 }));
   const port = api.server.info.port as number;
   const head = (auth: readonly string[]) =>
@@ -225,6 +227,14 @@ t.test('a request that trickles in is cut at its deadline: 408 once, and the con
   t.equal(statusOf(body), 408, 'an authenticated body that never ends: 408');
   t.equal(body.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer');
   t.same(JSON.parse(body.split('\r\n\r\n')[1] ?? ''), { statusCode: 408, error: 'Request Timeout', message: 'the request did not arrive in time' });
+  const logged = () => entries().filter((entry) => entry.msg === 'request completed' && (entry.route as string | undefined)?.startsWith('/command/'));
+  t.match(logged(), [{ status: 408, user: 'alice' }], 'and its log line says 408, not the 200 nobody sent');
+
+  const declared = await trickle(port, head([`Authorization: Bearer ${token}`]).replace('Content-Length: 1000', 'Content-Length: 100000'), ' ');
+  t.equal(statusOf(declared), 413, 'a body declared over the limit: 413 at once, not a 408 after reading it');
+  t.equal(declared.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer');
+  const anonymous = await trickle(port, head([]).replace('Content-Length: 1000', 'Content-Length: 100000'), ' ');
+  t.equal(statusOf(anonymous), 401, 'the token is still checked first');
 
   const refused = await trickle(port, head([]), ' ');
   t.equal(statusOf(refused), 401, 'a body still arriving after its 401: the 401');

@@ -42,7 +42,8 @@ export async function waitForDatabase(
   const { host, port, database, user } = connectionFromUrl(options.url);
   const target = `${user}@${host}:${port}/${database}`;
   const everyMs = options.everyMs ?? 2_000;
-  const deadline = Date.now() + options.waitMs;
+  const started = Date.now();
+  const deadline = started + options.waitMs;
   for (;;) {
     try {
       await prepare();
@@ -61,7 +62,7 @@ export async function waitForDatabase(
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new StartupError(
-          `cannot reach the Postgres of DATABASE_URL (${target}) after ${Math.round(options.waitMs / 1000)} s: ${reason}. ` +
+          `cannot reach the Postgres of DATABASE_URL (${target}) after ${Math.round((Date.now() - started) / 1000)} s: ${reason}. ` +
             'Start it, correct DATABASE_URL, or unset DATABASE_URL to use the embedded database',
         );
       }

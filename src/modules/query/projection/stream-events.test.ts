@@ -201,6 +201,11 @@ eachDatabase(t, 'POST /events', async (t, open) => {
     const invoke = await projectorFunction(database, store);
     t.equal((await invoke({ hello: 'world' })).status, 400);
     t.equal((await invoke({ catchUp: 'some' })).status, 400, 'a catch-up is of everything');
+    for (const body of [{}, { catchUp: 'all', extra: 1 }]) {
+      const refused = await invoke(body);
+      t.equal(refused.status, 400);
+      t.match((refused.body as { message?: string }).message, /^the body is neither a stream batch \(Records\) nor a catch-up \(catchUp: "all"\)$/, 'says what it takes');
+    }
   });
 
   t.test('the repair: {"catchUp":"all"} brings every stream the projection is behind on up to the log, and says what it did', async (t) => {

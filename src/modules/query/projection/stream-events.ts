@@ -37,10 +37,9 @@ const eventSchema = Validate.object({
  * log: one scan, then only the commits past each stream's position, safe beside the stream's own
  * deliveries (each stream applies in order, under its position).
  */
-const catchUpSchema = Validate.object({ catchUp: Validate.valid('all').required() }).messages({
-  'any.required': 'the body is neither a stream batch (Records) nor a catch-up ({"catchUp":"all"})',
-  'object.unknown': 'the body is neither a stream batch (Records) nor a catch-up ({"catchUp":"all"})',
-});
+// (No braces in the message: the validator reads them as references.)
+const neither = 'the body is neither a stream batch (Records) nor a catch-up (catchUp: "all")';
+const catchUpSchema = Validate.object({ catchUp: Validate.valid('all').required() }).messages({ 'any.required': neither, 'object.unknown': neither });
 
 /** A body with `Records` is a stream batch, checked as one; anything else must be the catch-up. */
 const invocationSchema = Validate.alternatives().conditional(Validate.object({ Records: Validate.any().required() }).unknown(true), {
