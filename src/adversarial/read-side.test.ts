@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import t from 'tap';
 import { v7 as uuidv7 } from 'uuid';
 import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
+import type { Commit } from '../eventstore/index.ts';
 import { groupChatStream, messageStream } from '../contracts/streams.ts';
 import { classifyDriverError } from '../modules/query/database-driver.ts';
 import { Projector, queryModule } from '../modules/query/index.ts';
@@ -197,4 +198,30 @@ t.test('migrations that cannot run answer 503 and are tried again by the next re
   t.ok(tried > 0, 'the migration was tried');
   t.equal((await server.inject({ method: 'GET', url: '/query/v1/group-chats', headers: bearer })).statusCode, 503);
   t.ok(attempts > tried, 'and tried again');
+});
+
+t.test('repairs racing the live stream: catch-ups beside every batch, in order and reversed, apply each commit once', async (t) => {
+  const { store } = await freshEventStore();
+  const api = await appServer(store, await openTestDatabase(t, null), { deliver: false });
+  const alice = api.as('alice');
+  const chat = await alice.createChat('Race');
+  for (let n = 0; n < 20; n++) await alice.post(chat.id, `message ${n}`);
+  for (let n = 0; n < 10; n++) await alice.rename(chat.id, `Race ${n}`);
+  const commits: Commit[] = [];
+  for await (const page of store.scan()) commits.push(...page);
+  const database = await openTestDatabase(t, null);
+  const server = createHttpServer();
+  await server.register({
+    plugin: projectorModule,
+    options: { db: database.db, projector: new Projector(database.db, store), path: '/events', tableName: 'events' },
+  });
+  await server.initialize();
+  const invoke = (payload: object) => server.inject({ method: 'POST', url: '/events', payload });
+  const batches = commits.map((commit) => streamEvent([insertRecord(commit)]) as object);
+  const catchUp = { catchUp: 'all' };
+  const answers = await Promise.all([invoke(catchUp), ...batches.map(invoke), invoke(catchUp), ...[...batches].reverse().map(invoke), invoke(catchUp)]);
+  t.same(answers.filter((answer) => answer.statusCode !== 200).map((answer) => answer.payload), [], 'every invocation succeeded');
+  t.same(answers.filter((answer) => /itemIdentifier|"failed":\[\{/.test(answer.payload)).map((answer) => answer.payload), [], 'and nothing failed in it');
+  t.equal((await database.db.selectFrom('messages').selectAll().execute()).length, 20, 'every message once');
+  t.match(await database.db.selectFrom('group_chats').selectAll().execute(), [{ name: 'Race 9', version: 11 }], 'the chat at its last version');
 });
