@@ -3,10 +3,11 @@ import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
 import { groupChatStream, messageStream } from '../contracts/streams.ts';
 import { encodePageCursor } from '../modules/query/page-cursor.ts';
 import { issueToken } from '../shared/auth.ts';
-import { appServer } from '../testing/app-server.ts';
+import { describedOperations } from '../testing/described-operations.ts';
 import { testSecret } from '../testing/command-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
 import { prng } from '../testing/prng.ts';
+import { documentedServer } from '../testing/served-document.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
@@ -20,7 +21,8 @@ t.teardown(closeTestDynamoDb);
 
 t.test('1,200 malformed requests to both modules never get a 5xx or a stack trace', async (t) => {
   const { store } = await freshEventStore();
-  const api = await appServer(store, await openTestDatabase(t, null));
+  const api = await documentedServer(store, await openTestDatabase(t, null));
+  const { document } = api;
   const { id: chatId, body: created } = await api.as('alice').createChat('Fuzz');
   await api.as('alice').addMember(chatId, 'constructor');
   const { id: messageId } = await api.as('alice').post(chatId, 'target');
@@ -47,21 +49,17 @@ t.test('1,200 malformed requests to both modules never get a 5xx or a stack trac
     if (next() < 0.1) parts.push('other=1');
     return parts.length ? `?${parts.join('&')}` : '';
   };
+  // Every described route, its path parameters filled with hostile picks (a user id from the
+  // users, any other id from the ids): a new route is fuzzed as soon as it is served.
+  const operations = describedOperations(document);
+  const routePaths = [...new Set(operations.map((operation) => operation.path))];
   const paths = [
-    () => '/command/v1/group-chats',
-    () => `/command/v1/group-chats/${pick(ids)}`,
-    () => `/command/v1/group-chats/${pick(ids)}/rename`,
-    () => `/command/v1/group-chats/${pick(ids)}/members`,
-    () => `/command/v1/group-chats/${pick(ids)}/members/${pick(users)}`,
-    () => `/command/v1/group-chats/${pick(ids)}/messages`,
-    () => `/command/v1/group-chats/${pick(ids)}/messages/${pick(ids)}`,
+    ...routePaths.map((path) => () => `${path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'userId' ? pick(users) : pick(ids)))}${path.startsWith('/query/') ? pageQuery() : ''}`),
     () => `/command/v1/healthcheck?deep=${pick(['true', 'no', '', '1', '%ff'])}`,
-    () => `/query/v1/group-chats${pageQuery()}`,
-    () => `/query/v1/group-chats/${pick(ids)}`,
-    () => `/query/v1/group-chats/${pick(ids)}/messages${pageQuery()}`,
     () => `/query/healthcheck?deep=${pick(['true', 'false', 'x'])}`,
     () => pick(['/', '/documentation', '/events', '/command', '/query/v1', '/command/v1/group-chats/../healthcheck']),
   ];
+  t.ok(routePaths.length >= 8, `${routePaths.length} described paths`);
   const values: unknown[] = [
     null,
     true,
@@ -83,14 +81,16 @@ t.test('1,200 malformed requests to both modules never get a 5xx or a stack trac
     {},
     { nested: { deeper: [1, 2, 3] } },
   ];
-  const fields = ['name', 'text', 'userId', 'role', 'constructor', 'toString', 'extra'];
+  // The fields of every described body, and names no body has.
+  const described = operations.flatMap((operation) => Object.keys(operation.sampleBody ?? {}));
+  const fields = [...new Set([...described, 'constructor', 'toString', 'extra'])];
   const randomObject = () => {
     const body: Record<string, unknown> = {};
     const count = Math.floor(next() * 4);
     for (let n = 0; n < count; n++) body[pick(fields)] = pick(values);
     return body;
   };
-  const validBodies = [{ name: 'Valid' }, { text: 'Valid text' }, { userId: pick(users.slice(0, 7)), role: 'admin' }, { role: 'member' }];
+  const validBodies = operations.flatMap((operation) => (operation.sampleBody ? [operation.sampleBody] : []));
   const rawBodies = ['{', '{"name":', '[1,2', 'null', '"just a string"', '{"name":"a","name":"b"}', '\u0000', 'name=x', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}'];
   const authorizations = [
     ...users.slice(0, 7).map((user) => () => `Bearer ${issueToken(user, testSecret)}`),
