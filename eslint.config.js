@@ -13,16 +13,33 @@ export default tseslint.config(
     },
   },
   {
-    // A module is reached only through its index.ts (ARCHITECTURE.md, layout).
+    // A module is reached only through its index.ts (ARCHITECTURE.md, layout). The write side
+    // knows nothing of the read side; the query and projector modules read and feed the
+    // projections through the projection module's index.ts; the projections know neither.
     files: ['src/modules/command/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)query/', message: 'The command module never imports the query module.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)(query|projection|projector)/', message: 'The command module never imports the query, projection or projector module.' }] }],
     },
   },
   {
-    files: ['src/modules/query/**/*.ts'],
+    files: ['src/modules/query/**/*.ts', 'src/modules/projector/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)command/', message: 'The query module never imports the command module.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)command/', message: 'The read side never imports the command module.' },
+            { regex: '(^|/)(query|projector)/', message: 'The query and projector modules never import each other.' },
+            { regex: '(^|/)projection/(?!index\\.ts$)', message: 'The projection module is reached through its index.ts only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/modules/projection/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)(command|query|projector)/', message: 'The projection module never imports the modules that use it.' }] }],
     },
   },
   {
@@ -32,13 +49,12 @@ export default tseslint.config(
     },
   },
   {
-    // A module's public API is its index.ts; the query module also has projector.ts, the projector
-    // role alone (no query routes, no user auth), for the projector function's bundle.
+    // A module's public API is its index.ts, and nothing else.
     files: ['src/entry/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '(^|/)modules/(?!query/projector\\.ts$)[^/]+/(?!index\\.ts$)', message: 'Entry points compose modules through their index.ts only.' }] },
+        { patterns: [{ regex: '(^|/)modules/[^/]+/(?!index\\.ts$)', message: 'Entry points compose modules through their index.ts only.' }] },
       ],
     },
   },

@@ -21,8 +21,8 @@ const scopes = {
     testFiles: ['src/modules/command/*/*.decider.test.ts'],
   },
   read: {
-    mutate: ['src/modules/query/*/*.projection.ts'],
-    testFiles: ['src/modules/query/**/*.test.ts'],
+    mutate: ['src/modules/projection/*/*.projection.ts'],
+    testFiles: ['src/modules/projection/**/*.test.ts'],
   },
 };
 const chosen = process.env.MUTATE ? [scopes[/** @type {'write' | 'read'} */ (process.env.MUTATE)]] : Object.values(scopes);

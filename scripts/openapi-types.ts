@@ -26,7 +26,7 @@ const stamp = `// inputs ${await inputsDigest()}\n`;
 const current = await readFile(apiTypesFile, 'utf8').catch(() => '');
 if (!current.startsWith(stamp)) {
   const [{ openDatabase }, { generateApiTypes }, { servedDocument }] = await Promise.all([
-    import('../src/modules/query/index.ts'),
+    import('../src/modules/projection/index.ts'),
     import('../src/testing/generate-api-types.ts'),
     import('../src/testing/served-document.ts'),
   ]);

@@ -8,7 +8,7 @@ import Validate from '@hapi/validate';
 import pino from 'pino';
 import { localStoreSettings, openLocalStores } from '../src/entry/local-stores.ts';
 import type { LocalStoreConfig } from '../src/entry/local-stores.ts';
-import { rebuildProjections } from '../src/modules/query/index.ts';
+import { rebuildProjections } from '../src/modules/projection/index.ts';
 import { readConfig } from '../src/shared/config.ts';
 import { createLogger } from '../src/shared/logging.ts';
 

@@ -4,7 +4,7 @@ import { groupChatStream } from '../contracts/streams.ts';
 import { isKeyRecord } from '../eventstore/index.ts';
 import { createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
 import type { Commit, EventStore } from '../eventstore/index.ts';
-import { Projector } from '../modules/query/index.ts';
+import { Projector } from '../modules/projection/index.ts';
 import { commandServer } from '../testing/command-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
 import { closeTestDynamoDb, freshEventStore, wrapStore } from '../testing/stores.ts';

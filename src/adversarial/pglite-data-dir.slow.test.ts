@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import t from 'tap';
-import { openDatabase } from '../modules/query/index.ts';
+import { openDatabase } from '../modules/projection/index.ts';
 
 /**
  * A data folder's name is data, never an option: the folder is initialised in a child process

@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { databaseSource } from '../entry/database-settings.ts';
 import { EventStoreUnavailableError } from '../eventstore/index.ts';
 import { DynamoDbEventStore, createDynamoDbClient } from '../eventstore/dynamodb-event-store.ts';
-import { openDatabase } from '../modules/query/index.ts';
+import { openDatabase } from '../modules/projection/index.ts';
 
 /**
  * A store that accepts the connection and then never answers (a wedged endpoint, a black-holed

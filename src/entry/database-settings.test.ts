@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import type { Test } from 'tap';
-import { migrate, openDatabase } from '../modules/query/index.ts';
+import { migrate, openDatabase } from '../modules/projection/index.ts';
 import { readConfig } from '../shared/config.ts';
 import { postgresTlsProxy, testCa } from '../testing/postgres-tls.ts';
 import { fakeSecretsManager } from '../testing/secrets-manager.ts';

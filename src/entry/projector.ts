@@ -9,7 +9,8 @@
 import type { Plugin } from '@hapi/hapi';
 import Validate from '@hapi/validate';
 import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
-import { Projector, openDatabase, projectorHealthPath, projectorModule } from '../modules/query/projector.ts';
+import { Projector, openDatabase } from '../modules/projection/index.ts';
+import { projectorHealthPath, projectorModule } from '../modules/projector/index.ts';
 import { databaseSchema, databaseSource } from './database-settings.ts';
 import type { DatabaseConfig } from './database-settings.ts';
 import { readServiceConfig, runService, serviceLogger } from './service.ts';

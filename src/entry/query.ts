@@ -7,7 +7,8 @@
  */
 import type { Plugin } from '@hapi/hapi';
 import { lazyDynamoDbEventStore } from '../eventstore/index.ts';
-import { Projector, openDatabase, queryModule } from '../modules/query/index.ts';
+import { Projector, openDatabase } from '../modules/projection/index.ts';
+import { queryModule } from '../modules/query/index.ts';
 import { databaseSchema, databaseSource } from './database-settings.ts';
 import type { DatabaseConfig } from './database-settings.ts';
 import { readServiceConfig, runService, serviceLogger } from './service.ts';

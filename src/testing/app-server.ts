@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Commit, EventStore } from '../eventstore/index.ts';
 import { commandModule } from '../modules/command/index.ts';
-import { ProjectionFeed, Projector, queryModule } from '../modules/query/index.ts';
-import type { ProjectionDatabase } from '../modules/query/index.ts';
+import { ProjectionFeed, Projector } from '../modules/projection/index.ts';
+import { queryModule } from '../modules/query/index.ts';
+import type { ProjectionDatabase } from '../modules/projection/index.ts';
 import { authPlugin } from '../shared/auth.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { requestLogging } from '../shared/logging.ts';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import t from 'tap';
 import type { Test } from 'tap';
-import { migrate, openDatabase } from '../modules/query/index.ts';
-import type { DatabaseSettings, ProjectionDatabase } from '../modules/query/index.ts';
+import { migrate, openDatabase } from '../modules/projection/index.ts';
+import type { DatabaseSettings, ProjectionDatabase } from '../modules/projection/index.ts';
 import { pgliteImage } from './pglite-image.ts';
 
 /**

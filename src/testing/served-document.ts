@@ -1,7 +1,7 @@
 import { closeTestDynamoDb, freshEventStore } from './stores.ts';
 import { appServer } from './app-server.ts';
 import type { AppServerOptions } from './app-server.ts';
-import type { ProjectionDatabase } from '../modules/query/index.ts';
+import type { ProjectionDatabase } from '../modules/projection/index.ts';
 import type { EventStore } from '../eventstore/index.ts';
 import type { OpenApiDocument } from './described-operations.ts';
 

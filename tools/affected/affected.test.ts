@@ -116,7 +116,7 @@ t.test('the query image ships the query and the projector bundles', async (t) =>
 t.test('the projector bundle counts for the query service alone', async (t) => {
   t.ok(Object.hasOwn(bundles, 'projector'), 'the build makes a projector bundle');
   t.same(await changedBy('src/entry/projector.ts'), ['query']);
-  t.same(await changedBy('src/modules/query/projection/stream-events.ts'), ['query'], 'a file only the projector bundles');
+  t.same(await changedBy('src/modules/projector/stream-events.ts'), ['query'], 'a file only the projector bundles');
 });
 
 t.test('how a service deploys counts: stack code that changes its template, not a comment', async (t) => {

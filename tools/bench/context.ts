@@ -7,8 +7,8 @@ import type { Bundle as Service } from '../../scripts/build.ts';
 import type { Commit } from '../../src/eventstore/index.ts';
 import { toItem } from '../../src/eventstore/index.ts';
 import { ensureEventsTable } from '../../src/eventstore/events-table.ts';
-import { migrate, openDatabase } from '../../src/modules/query/index.ts';
-import type { ProjectionDatabase } from '../../src/modules/query/index.ts';
+import { migrate, openDatabase } from '../../src/modules/projection/index.ts';
+import type { ProjectionDatabase } from '../../src/modules/projection/index.ts';
 import type { Baseline, BuiltBaseline, BundleSpec } from './images.ts';
 import type { NodeRuntime } from './node-runtimes.ts';
 

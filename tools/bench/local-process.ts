@@ -11,7 +11,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProjectionDatabase } from '../../src/modules/query/index.ts';
+import type { ProjectionDatabase } from '../../src/modules/projection/index.ts';
 import { issueToken } from '../../src/shared/auth.ts';
 import type { BenchContext } from './context.ts';
 import { spread } from './load.ts';

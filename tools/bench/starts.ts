@@ -12,7 +12,7 @@ import { bundleOptions, bundles as serviceEntries } from '../../scripts/build.ts
 import { groupChatStream, messageStream } from '../../src/contracts/streams.ts';
 import type { Commit } from '../../src/eventstore/index.ts';
 import { DynamoDbEventStore } from '../../src/eventstore/dynamodb-event-store.ts';
-import { Projector } from '../../src/modules/query/index.ts';
+import { Projector } from '../../src/modules/projection/index.ts';
 import { issueToken } from '../../src/shared/auth.ts';
 import { insertRecord, streamEvent } from '../../src/testing/stream-events.ts';
 import { interleave, startOnce } from './cold.ts';

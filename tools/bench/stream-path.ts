@@ -8,7 +8,7 @@ import { CompiledQuery } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Commit } from '../../src/eventstore/index.ts';
 import { DynamoDbEventStore } from '../../src/eventstore/dynamodb-event-store.ts';
-import type { ProjectionDatabase } from '../../src/modules/query/index.ts';
+import type { ProjectionDatabase } from '../../src/modules/projection/index.ts';
 import { insertRecord, streamEvent } from '../../src/testing/stream-events.ts';
 import { projectBatch } from './baselines/raw-projection.ts';
 import type { BenchContext } from './context.ts';
@@ -44,7 +44,7 @@ async function startProcessEndpoint(context: BenchContext, node: string, launch:
 
 /** Without DATABASE_URL: the module's own endpoint and the raw baseline, in this process, on PGlite. */
 async function startInProcess(context: BenchContext, table: string, ours: ProjectionDatabase, base: ProjectionDatabase): Promise<[Endpoint, Endpoint]> {
-  const { Projector, projectorModule } = await import('../../src/modules/query/projector.ts');
+  const [{ Projector }, { projectorModule }] = await Promise.all([import('../../src/modules/projection/index.ts'), import('../../src/modules/projector/index.ts')]);
   const { createHttpServer } = await import('../../src/shared/http-server.ts');
   const store = new DynamoDbEventStore({ client: context.dynamo.client, tableName: table });
   const server = createHttpServer({ port: 0, host: '127.0.0.1' });

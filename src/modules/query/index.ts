@@ -1,11 +1,9 @@
 import type { Plugin } from '@hapi/hapi';
 import Validate from '@hapi/validate';
 import type { Kysely } from 'kysely';
-import type { Database } from './database.ts';
-import { prepareOnFirstUse } from './first-use.ts';
-import { migrate } from './migrations.ts';
-import { ReadYourWrites } from './projection/consistency.ts';
-import { Projector } from './projection/projector.ts';
+import { Projector, migrate, prepareOnFirstUse } from '../projection/index.ts';
+import type { Database } from '../projection/index.ts';
+import { ReadYourWrites } from './consistency.ts';
 import { queryHealthPath, queryRoutes } from './query.routes.ts';
 
 export interface QueryModuleOptions {
@@ -63,12 +61,3 @@ export const queryModule: Plugin<QueryModuleOptions> = {
   },
 };
 
-export { openDatabase } from './database.ts';
-export type { Database, DatabaseSettings, ProjectionDatabase } from './database.ts';
-export { migrate } from './migrations.ts';
-export { Projector } from './projection/projector.ts';
-export type { EventLog } from './projection/log-streams.ts';
-export type { CatchUpProgress } from './projection/projector.ts';
-export { ProjectionFeed } from './projection/projection-feed.ts';
-export { rebuildProjections } from './projection/rebuild.ts';
-export type { RebuildResult } from './projection/rebuild.ts';

@@ -9,7 +9,7 @@ import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { groupChatStream } from '../../contracts/streams.ts';
 import { EventStoreUnavailableError } from '../../eventstore/index.ts';
 import { startTcpProxy } from '../../testing/tcp-proxy.ts';
-import { ProjectionFeed, Projector, migrate, openDatabase } from './index.ts';
+import { ProjectionFeed, Projector, migrate, openDatabase } from '../projection/index.ts';
 
 t.teardown(closeTestDynamoDb);
 

@@ -10,11 +10,11 @@ import { unavailable } from '../../shared/http-errors.ts';
 import { lazySchemas } from '../../shared/lazy-schema.ts';
 import type { LazySchema } from '../../shared/lazy-schema.ts';
 import { documented } from '../../shared/openapi/responses.ts';
-import type { Database } from './database.ts';
 import { findGroupChat, isMember, listGroupChats } from './group-chats/group-chats.queries.ts';
 import { listMessages } from './messages/messages.queries.ts';
-import type { ReadYourWrites } from './projection/consistency.ts';
-import { isUnavailable } from './query-errors.ts';
+import type { ReadYourWrites } from './consistency.ts';
+import { isUnavailable } from '../projection/index.ts';
+import type { Database } from '../projection/index.ts';
 
 export interface QueryRouteDependencies {
   readonly db: Kysely<Database>;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Kysely } from 'kysely';
-import type { Database } from '../database.ts';
+import type { Database } from '../../projection/index.ts';
 import { encodePageCursor } from '../page-cursor.ts';
 import type { PageCursor } from '../page-cursor.ts';
 

@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../database.ts';
-import type { MessageRow } from './messages.table.ts';
+import type { Database, MessageRow } from '../../projection/index.ts';
 import { encodeCursor } from './message-cursor.ts';
 import type { MessageCursor } from './message-cursor.ts';
 

@@ -6,7 +6,8 @@ import { commandServer } from '../../testing/command-server.ts';
 import { openTestDatabase } from '../../testing/databases.ts';
 import { insertRecord, streamEvent } from '../../testing/stream-events.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
-import { Projector, projectorModule } from './projector.ts';
+import { Projector } from '../projection/index.ts';
+import { projectorModule } from './index.ts';
 
 /**
  * Tracing in the projector function: a stream batch arrives in the Lambda invocation's own trace,

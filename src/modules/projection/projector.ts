@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import { parseStreamId } from '../../../contracts/streams.ts';
-import type { StreamKind } from '../../../contracts/streams.ts';
-import type { Commit } from '../../../eventstore/index.ts';
-import { inSpan, linkTo } from '../../../shared/tracing.ts';
-import type { Link } from '../../../shared/tracing.ts';
-import type { Database } from '../database.ts';
-import { LogMismatchError, isUnavailable } from '../query-errors.ts';
+import { parseStreamId } from '../../contracts/streams.ts';
+import type { StreamKind } from '../../contracts/streams.ts';
+import type { Commit } from '../../eventstore/index.ts';
+import { inSpan, linkTo } from '../../shared/tracing.ts';
+import type { Link } from '../../shared/tracing.ts';
+import type { Database } from './database.ts';
+import { LogMismatchError, isUnavailable } from './projection-errors.ts';
 import { readStreams } from './log-streams.ts';
 import type { EventLog } from './log-streams.ts';
 import { readModels, streamKinds } from './read-models.ts';

@@ -1,5 +1,5 @@
-import { column, table } from '../projection/table-columns.ts';
-import type { RowOf } from '../projection/table-columns.ts';
+import { column, table } from '../table-columns.ts';
+import type { RowOf } from '../table-columns.ts';
 
 export const groupChatsTable = table(
   {

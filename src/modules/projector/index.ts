@@ -1,19 +1,18 @@
 /**
- * The query module's second public API: the projector role alone. `index.ts`
- * carries the query routes and, through them, user authentication; the projector function's
- * bundle must carry neither, so its entry imports this file instead. Nothing here is routable
- * by the API: the projector function is invoked by DynamoDB Streams through the adapter.
+ * The projector function's role (ARCHITECTURE.md, the read side, delivery in AWS): the stream
+ * endpoint that applies DynamoDB Streams batches (and the repair's catch-up) through the
+ * projection module, and its readiness route. No query route and no user auth: the projector
+ * function's bundle carries neither. Nothing here is routable by the API: the function is
+ * invoked by its event source mapping through the adapter.
  */
 import type { Plugin } from '@hapi/hapi';
 import Validate from '@hapi/validate';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { healthRoute } from '../../shared/health.ts';
-import type { Database } from './database.ts';
-import { Projector } from './projection/projector.ts';
-import { prepareOnFirstUse } from './first-use.ts';
-import { migrate } from './migrations.ts';
-import { streamEventsRoute } from './projection/stream-events.ts';
+import { Projector, migrate, prepareOnFirstUse } from '../projection/index.ts';
+import type { Database } from '../projection/index.ts';
+import { streamEventsRoute } from './stream-events.ts';
 
 export interface ProjectorModuleOptions {
   /** The projection database (from `openDatabase`): migrated, or see `migrateOnFirstUse`. */
@@ -66,6 +65,3 @@ export const projectorModule: Plugin<ProjectorModuleOptions> = {
   },
 };
 
-export { openDatabase } from './database.ts';
-export type { ProjectionDatabase } from './database.ts';
-export { Projector } from './projection/projector.ts';

@@ -4,7 +4,8 @@ import { commandServer } from '../../testing/command-server.ts';
 import { eachDatabase } from '../../testing/databases.ts';
 import { insertRecord, streamEvent } from '../../testing/stream-events.ts';
 import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
-import { Projector, projectorHealthPath, projectorModule } from './projector.ts';
+import { Projector } from '../projection/index.ts';
+import { projectorHealthPath, projectorModule } from './index.ts';
 
 t.teardown(closeTestDynamoDb);
 

@@ -1,4 +1,4 @@
-import type { Commit, EventStore } from '../../../eventstore/index.ts';
+import type { Commit, EventStore } from '../../eventstore/index.ts';
 
 /** What the projection reads of the event log: streams one by one, and a scan of all of them. */
 export type EventLog = Pick<EventStore, 'readStream' | 'scan'>;

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { parseStreamId } from '../../../contracts/streams.ts';
-import type { Database } from '../database.ts';
-import { LogMismatchError } from '../query-errors.ts';
+import { parseStreamId } from '../../contracts/streams.ts';
+import type { Database } from './database.ts';
+import { LogMismatchError } from './projection-errors.ts';
 import { readStreams } from './log-streams.ts';
 import type { EventLog } from './log-streams.ts';
 import type { CatchUpProgress } from './projector.ts';

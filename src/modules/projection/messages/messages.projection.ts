@@ -1,6 +1,6 @@
 import type { MessageEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
-import { UnknownEventTypeError } from '../query-errors.ts';
+import { UnknownEventTypeError } from '../projection-errors.ts';
 import type { NewMessageRow } from './messages.table.ts';
 
 /**

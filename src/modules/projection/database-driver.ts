@@ -1,5 +1,5 @@
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
-import { ProjectionUnavailableError } from './query-errors.ts';
+import { ProjectionUnavailableError } from './projection-errors.ts';
 
 /**
  * SQLSTATE classes that mean the server is not there for us: 08 connection exception, 53

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { groupChatsTable, membersTable } from '../group-chats/group-chats.table.ts';
-import { messagesTable } from '../messages/messages.table.ts';
+import { groupChatsTable, membersTable } from './group-chats/group-chats.table.ts';
+import { messagesTable } from './messages/messages.table.ts';
 import { fromExcluded } from './table-columns.ts';
 
 t.test('an upsert updates every declared column but the key, from the row that conflicted in', async (t) => {

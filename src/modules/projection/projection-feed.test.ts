@@ -1,9 +1,9 @@
 import t from 'tap';
-import type { Commit } from '../../../eventstore/index.ts';
-import { commandServer } from '../../../testing/command-server.ts';
-import { eachDatabase } from '../../../testing/databases.ts';
-import { eventually, untilHolds } from '../../../testing/eventually.ts';
-import { closeTestDynamoDb, freshEventStore } from '../../../testing/stores.ts';
+import type { Commit } from '../../eventstore/index.ts';
+import { commandServer } from '../../testing/command-server.ts';
+import { eachDatabase } from '../../testing/databases.ts';
+import { eventually, untilHolds } from '../../testing/eventually.ts';
+import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
 import { ProjectionFeed } from './projection-feed.ts';
 import { Projector } from './projector.ts';
 import type { Applied } from './projector.ts';

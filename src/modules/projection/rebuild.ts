@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { ProjectionDatabase } from '../database.ts';
-import { migrate } from '../migrations.ts';
+import type { ProjectionDatabase } from './database.ts';
+import { migrate } from './migrations.ts';
 import { bulkLoad } from './bulk-load.ts';
 import { Projector } from './projector.ts';
 import type { EventLog } from './log-streams.ts';

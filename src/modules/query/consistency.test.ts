@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import Boom from '@hapi/boom';
 import t from 'tap';
-import { groupChatStream, messageStream } from '../../../contracts/streams.ts';
-import { EventStoreUnavailableError } from '../../../eventstore/index.ts';
-import type { EventStore, ReadOptions } from '../../../eventstore/index.ts';
-import { commandServer } from '../../../testing/command-server.ts';
-import { eachDatabase } from '../../../testing/databases.ts';
-import { untilHolds } from '../../../testing/eventually.ts';
-import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../../testing/stores.ts';
+import { groupChatStream, messageStream } from '../../contracts/streams.ts';
+import { EventStoreUnavailableError } from '../../eventstore/index.ts';
+import type { EventStore, ReadOptions } from '../../eventstore/index.ts';
+import { commandServer } from '../../testing/command-server.ts';
+import { eachDatabase } from '../../testing/databases.ts';
+import { untilHolds } from '../../testing/eventually.ts';
+import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../testing/stores.ts';
 import { ReadYourWrites } from './consistency.ts';
-import { Projector } from './projector.ts';
+import { Projector } from '../projection/index.ts';
 
 t.teardown(closeTestDynamoDb);
 

@@ -1,11 +1,10 @@
 import type { Plugin, Request, ServerRoute } from '@hapi/hapi';
 import type { DynamoDBRecord } from 'aws-lambda';
 import Validate from '@hapi/validate';
-import { MalformedCommitError, decodeStreamRecord } from '../../../eventstore/index.ts';
-import type { Commit, SkipReason } from '../../../eventstore/index.ts';
-import { unavailable } from '../../../shared/http-errors.ts';
-import { isUnavailable } from '../query-errors.ts';
-import { Projector } from './projector.ts';
+import { MalformedCommitError, decodeStreamRecord } from '../../eventstore/index.ts';
+import type { Commit, SkipReason } from '../../eventstore/index.ts';
+import { unavailable } from '../../shared/http-errors.ts';
+import { Projector, isUnavailable } from '../projection/index.ts';
 
 export interface StreamEventsOptions {
   readonly projector: Projector;

@@ -1,12 +1,12 @@
 import t from 'tap';
 import type { Kysely } from 'kysely';
-import { groupChatStream, messageStream } from '../../../contracts/streams.ts';
-import type { Commit, EventStore } from '../../../eventstore/index.ts';
-import { commandServer } from '../../../testing/command-server.ts';
-import { eachDatabase } from '../../../testing/databases.ts';
-import { prng } from '../../../testing/prng.ts';
-import { closeTestDynamoDb, freshEventStore } from '../../../testing/stores.ts';
-import type { Database } from '../database.ts';
+import { groupChatStream, messageStream } from '../../contracts/streams.ts';
+import type { Commit, EventStore } from '../../eventstore/index.ts';
+import { commandServer } from '../../testing/command-server.ts';
+import { eachDatabase } from '../../testing/databases.ts';
+import { prng } from '../../testing/prng.ts';
+import { closeTestDynamoDb, freshEventStore } from '../../testing/stores.ts';
+import type { Database } from './database.ts';
 import { bulkLoad } from './bulk-load.ts';
 import { Projector } from './projector.ts';
 

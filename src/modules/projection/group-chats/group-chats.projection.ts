@@ -1,6 +1,6 @@
 import type { GroupChatEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
-import { UnknownEventTypeError } from '../query-errors.ts';
+import { UnknownEventTypeError } from '../projection-errors.ts';
 import type { NewGroupChatRow, NewMemberRow } from './group-chats.table.ts';
 
 /** The rows one chat stream projects to: its `group_chats` row and its `members` rows by user id. */

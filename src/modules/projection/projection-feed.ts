@@ -1,5 +1,5 @@
-import type { Commit } from '../../../eventstore/index.ts';
-import { isUnavailable } from '../query-errors.ts';
+import type { Commit } from '../../eventstore/index.ts';
+import { isUnavailable } from './projection-errors.ts';
 import type { Projector } from './projector.ts';
 
 export interface FeedLogger {

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
-import { column, table } from '../projection/table-columns.ts';
-import type { RowOf } from '../projection/table-columns.ts';
+import { column, table } from '../table-columns.ts';
+import type { RowOf } from '../table-columns.ts';
 
 /** Live messages only: a deleted message's row is removed. */
 export const messagesTable = table(

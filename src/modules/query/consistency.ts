@@ -1,13 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { StreamPosition } from '../../../contracts/consistency-token.ts';
-import { parseStreamId } from '../../../contracts/streams.ts';
-import { unavailable } from '../../../shared/http-errors.ts';
-import { inSpan } from '../../../shared/tracing.ts';
-import type { Database } from '../database.ts';
-import { isMember } from '../group-chats/group-chats.queries.ts';
-import { isMemberOfMessageChat } from '../messages/messages.queries.ts';
-import { isUnavailable } from '../query-errors.ts';
-import type { Projector } from './projector.ts';
+import type { StreamPosition } from '../../contracts/consistency-token.ts';
+import { parseStreamId } from '../../contracts/streams.ts';
+import { unavailable } from '../../shared/http-errors.ts';
+import { inSpan } from '../../shared/tracing.ts';
+import { isMember } from './group-chats/group-chats.queries.ts';
+import { isMemberOfMessageChat } from './messages/messages.queries.ts';
+import { isUnavailable } from '../projection/index.ts';
+import type { Database, Projector } from '../projection/index.ts';
 
 export interface ReadYourWritesOptions {
   /** How long a query waits for a token's version before giving up (docs/api.md, read-your-writes: 2 s → 504). */

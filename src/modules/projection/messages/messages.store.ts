@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { inChunks, sameRow } from '../projection/row-changes.ts';
-import type { RowChange } from '../projection/row-changes.ts';
-import { fromExcluded } from '../projection/table-columns.ts';
+import { inChunks, sameRow } from '../row-changes.ts';
+import type { RowChange } from '../row-changes.ts';
+import { fromExcluded } from '../table-columns.ts';
 import { messagesTable } from './messages.table.ts';
 import type { NewMessageRow } from './messages.table.ts';
 

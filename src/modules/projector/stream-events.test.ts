@@ -1,14 +1,14 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import t from 'tap';
-import { EventStoreUnavailableError } from '../../../eventstore/index.ts';
-import type { Commit, EventStore } from '../../../eventstore/index.ts';
-import { commandServer } from '../../../testing/command-server.ts';
-import { eachDatabase } from '../../../testing/databases.ts';
-import { insertRecord, modifyRecord, poisonRecord, removeRecord, streamEvent } from '../../../testing/stream-events.ts';
-import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../../testing/stores.ts';
-import { createHttpServer } from '../../../shared/http-server.ts';
-import type { ProjectionDatabase } from '../database.ts';
-import { Projector } from './projector.ts';
+import { EventStoreUnavailableError } from '../../eventstore/index.ts';
+import type { Commit, EventStore } from '../../eventstore/index.ts';
+import { commandServer } from '../../testing/command-server.ts';
+import { eachDatabase } from '../../testing/databases.ts';
+import { insertRecord, modifyRecord, poisonRecord, removeRecord, streamEvent } from '../../testing/stream-events.ts';
+import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../testing/stores.ts';
+import { createHttpServer } from '../../shared/http-server.ts';
+import { Projector } from '../projection/index.ts';
+import type { ProjectionDatabase } from '../projection/index.ts';
 import { streamEventsEndpoint } from './stream-events.ts';
 
 t.teardown(closeTestDynamoDb);

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { inChunks, sameRow } from '../projection/row-changes.ts';
-import type { RowChange } from '../projection/row-changes.ts';
+import { inChunks, sameRow } from '../row-changes.ts';
+import type { RowChange } from '../row-changes.ts';
 import type { GroupChatRows } from './group-chats.projection.ts';
-import { fromExcluded } from '../projection/table-columns.ts';
+import { fromExcluded } from '../table-columns.ts';
 import { groupChatsTable, membersTable } from './group-chats.table.ts';
 import type { NewGroupChatRow, NewMemberRow } from './group-chats.table.ts';
 

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import type { StreamKind } from '../../../contracts/streams.ts';
-import type { Commit } from '../../../eventstore/index.ts';
-import type { Database } from '../database.ts';
-import { noGroupChatRows, projectGroupChat } from '../group-chats/group-chats.projection.ts';
-import { loadGroupChatRows, saveGroupChatRows } from '../group-chats/group-chats.store.ts';
-import { projectMessage } from '../messages/messages.projection.ts';
-import { loadMessageRows, saveMessageRows } from '../messages/messages.store.ts';
+import type { StreamKind } from '../../contracts/streams.ts';
+import type { Commit } from '../../eventstore/index.ts';
+import type { Database } from './database.ts';
+import { noGroupChatRows, projectGroupChat } from './group-chats/group-chats.projection.ts';
+import { loadGroupChatRows, saveGroupChatRows } from './group-chats/group-chats.store.ts';
+import { projectMessage } from './messages/messages.projection.ts';
+import { loadMessageRows, saveMessageRows } from './messages/messages.store.ts';
 import type { RowChange } from './row-changes.ts';
 
 /**

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { GroupChatEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
-import { UnknownEventTypeError } from '../query-errors.ts';
+import { UnknownEventTypeError } from '../projection-errors.ts';
 import { noGroupChatRows, projectGroupChat } from './group-chats.projection.ts';
 import type { GroupChatRows } from './group-chats.projection.ts';
 
