@@ -233,6 +233,12 @@ t.test('a request that trickles in is cut at its deadline: 408 once, and the con
   const declared = await trickle(port, head([`Authorization: Bearer ${token}`]).replace('Content-Length: 1000', 'Content-Length: 100000'), ' ');
   t.equal(statusOf(declared), 413, 'a body declared over the limit: 413 at once, not a 408 after reading it');
   t.equal(declared.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer');
+  const uploading = await fetch(`http://127.0.0.1:${port}/command/v1/group-chats`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'x'.repeat(8 * 1024 * 1024) }),
+  });
+  t.equal(uploading.status, 413, 'a client sending a big body at once reads its 413, not a reset connection');
   const anonymous = await trickle(port, head([]).replace('Content-Length: 1000', 'Content-Length: 100000'), ' ');
   t.equal(statusOf(anonymous), 401, 'the token is still checked first');
 

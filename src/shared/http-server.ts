@@ -146,9 +146,10 @@ function answerOversizedChunkedBodies(server: Server): void {
 
 /**
  * A body whose Content-Length is over the route's limit is refused with 413 before any of it is
- * read, and the connection closed after the answer: hapi would read (and drop) the whole body
- * first, so one sent slowly got a 408 at the request deadline instead, after the server had read
- * everything the caller chose to send. The token still comes first (docs/api.md, order of checks):
+ * read: hapi would read (and drop) the whole body first, so one sent slowly got a 408 at the
+ * request deadline instead. The rest of the body is then discarded as it arrives, not cut off: a
+ * client still uploading would otherwise see its connection reset instead of the 413, and one
+ * trickling is still stopped at the request deadline. The token still comes first (docs/api.md, order of checks):
  * hapi reads a body before the extension points that follow authentication, so a route's own
  * strategy is asked here, and a caller it refuses gets hapi's 401 as before.
  */
@@ -162,7 +163,6 @@ function refuseDeclaredOversizedBodies(server: Server): void {
     return h
       .response({ statusCode: 413, error: 'Request Entity Too Large', message: `Payload content length greater than maximum allowed: ${maxBytes}` })
       .code(413)
-      .header('connection', 'close')
       .takeover();
   });
 }
