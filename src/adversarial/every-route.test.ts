@@ -76,7 +76,7 @@ t.test('every described route, probed by what its path and body are', async (t) 
       const url = (chat: string, override: Record<string, string> = {}) =>
         path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(override[name] ?? valueFor(name, chat)!));
       const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
-      const body = bodySchema ? sample(bodySchema, document, `${method} ${path} body`) : undefined;
+      const body = bodySchema ? sample(bodySchema, document, `${method} ${path} body`, { id: chatId, messageId: posted.body.messageId as string }) : undefined;
 
       // A non-member: a foreign chat and a deleted one answer exactly as one that does not exist.
       const unknown = observable(await send('eve', method, url(uuidv7()), body));
@@ -130,7 +130,7 @@ t.test('every described command, retried with its Idempotency-Key: the same answ
       const url = urlFor(values);
       t.notMatch(url, /no probe value/, 'every path parameter has a probe value');
       const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
-      const body = bodySchema ? (sample(bodySchema, document, `${method} ${path} body`) as Record<string, unknown>) : undefined;
+      const body = bodySchema ? (sample(bodySchema, document, `${method} ${path} body`, values) as Record<string, unknown>) : undefined;
       const key = { 'idempotency-key': `every-route-${index}` };
 
       const first = await send('alice', method, url, body, key);

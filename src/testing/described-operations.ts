@@ -38,6 +38,11 @@ export interface DescribedOperation {
   readonly pathParameters: readonly string[];
   /** A body its schema accepts, or undefined when it takes none. */
   readonly sampleBody: Record<string, unknown> | undefined;
+  /**
+   * The same, for a prepared situation: a UUID property named like one of `values` (a
+   * `messageId` in the body) names that existing thing rather than a random one.
+   */
+  bodyFor(values: Readonly<Record<string, string>>): Record<string, unknown> | undefined;
 }
 
 /** Every operation of the description under /command/v1/ and /query/v1/ (health routes aside). */
@@ -48,25 +53,36 @@ export function describedOperations(document: OpenApiDocument): DescribedOperati
       Object.entries(methods).map(([method, described]) => {
         const operation = described as Operation;
         const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
+        const where = `${method.toUpperCase()} ${path} body`;
         return {
           path,
           method: method.toUpperCase(),
           operation,
           statuses: Object.keys(operation.responses).map(Number),
           pathParameters: [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
-          sampleBody: bodySchema ? (sample(bodySchema, document, `${method.toUpperCase()} ${path} body`) as Record<string, unknown>) : undefined,
+          sampleBody: bodySchema ? (sample(bodySchema, document, where) as Record<string, unknown>) : undefined,
+          bodyFor: (values) => (bodySchema ? (sample(bodySchema, document, where, values) as Record<string, unknown>) : undefined),
         };
       }),
     );
 }
 
-/** A value its schema accepts: required properties only, the first of an enum, the shortest string. */
-export function sample(schema: Schema, document: OpenApiDocument, where: string): unknown {
-  if (schema.$ref) return sample(document.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Schema, document, where);
+/**
+ * A value its schema accepts: required properties only, the first of an enum, the shortest
+ * string; a UUID property named like one of `values` takes that value.
+ */
+export function sample(schema: Schema, document: OpenApiDocument, where: string, values: Readonly<Record<string, string>> = {}): unknown {
+  if (schema.$ref) return sample(document.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Schema, document, where, values);
   if (schema.enum) return schema.enum[0];
   switch (schema.type) {
     case 'object':
-      return Object.fromEntries((schema.required ?? []).map((name) => [name, sample(schema.properties?.[name] ?? {}, document, `${where}.${name}`)]));
+      return Object.fromEntries(
+        (schema.required ?? []).map((name) => {
+          const property = resolve(schema.properties?.[name] ?? {}, document);
+          const named = property.format === 'uuid' && Object.hasOwn(values, name) ? values[name] : undefined;
+          return [name, named ?? sample(property, document, `${where}.${name}`)];
+        }),
+      );
     case 'string':
       return schema.format === 'uuid' ? uuidv7() : 'probe'.padEnd(schema.minLength ?? 1, 'e');
     case 'integer':
@@ -78,6 +94,9 @@ export function sample(schema: Schema, document: OpenApiDocument, where: string)
       throw new Error(`${where}: no sample for a schema of type ${String(schema.type)}`);
   }
 }
+
+const resolve = (schema: Schema, document: OpenApiDocument): Schema =>
+  schema.$ref ? resolve(document.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Schema, document) : schema;
 
 /** `path` with each `{name}` replaced by `values[name]`; a name without a value is named in the URL. */
 export const fillPath = (path: string, values: Readonly<Record<string, string>>): string =>

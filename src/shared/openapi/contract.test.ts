@@ -95,11 +95,12 @@ t.test('every documented answer, and nothing else', async (t) => {
 
   const operations = describedOperations(document);
   t.ok(operations.length >= 12, `${operations.length} described routes`);
-  for (const { path, method, statuses, sampleBody } of operations.filter((o) => o.method !== 'GET')) {
+  for (const { path, method, statuses, bodyFor } of operations.filter((o) => o.method !== 'GET')) {
     const name = `${method} ${path}`;
     t.comment(name);
     const chat = await prepare();
     const url = fillPath(path, chat.values);
+    const sampleBody = bodyFor(chat.values);
     const body = sampleBody === undefined ? {} : { payload: sampleBody };
     const documents = (status: number) => statuses.includes(status);
     await expect(400, method, url, { user: 'alice', payload: { ...sampleBody, unexpected: true } });
