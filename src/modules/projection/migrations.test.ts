@@ -51,8 +51,14 @@ eachDatabase(t, 'the migrations make exactly the declared tables and columns', a
     select table_name from information_schema.tables where table_schema = ${database.schema} and table_name not like 'kysely_%' order by table_name`.execute(database.db);
   t.same(made.map((row) => row.table_name), Object.keys(tables).sort(), 'every declared table, no other');
   for (const [name, declared] of Object.entries(tables)) {
-    const { rows } = await sql<{ column_name: string }>`
-      select column_name from information_schema.columns where table_schema = ${database.schema} and table_name = ${name} order by column_name`.execute(database.db);
+    const { rows } = await sql<{ column_name: string; is_nullable: 'YES' | 'NO' }>`
+      select column_name, is_nullable from information_schema.columns where table_schema = ${database.schema} and table_name = ${name} order by column_name`.execute(database.db);
     t.same(rows.map((row) => row.column_name), Object.keys(declared.columns).sort(), `${name}: a column declared is a column migrated, and back`);
+    const columns: Record<string, { readonly nullable: boolean }> = declared.columns;
+    t.same(
+      rows.filter((row) => (row.is_nullable === 'YES') !== columns[row.column_name]?.nullable).map((row) => `${row.column_name} ${row.is_nullable === 'YES' ? 'nullable' : 'not null'}`),
+      [],
+      `${name}: each column holds NULL as its declaration says`,
+    );
   }
 });

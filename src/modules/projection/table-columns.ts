@@ -13,9 +13,16 @@ import type { RawBuilder } from 'kysely';
 export interface Column<T> {
   /** The column's type, for the compiler only. */
   readonly type?: T;
+  /** Whether it holds NULL: said at run time too, so the migrated schema can be checked against it. */
+  readonly nullable: boolean;
 }
 
-export const column = <T>(): Column<T> => ({});
+/**
+ * A column of type `T`. A type that admits `null` must say so at run time as well
+ * (`column<Date | null>({ nullable: true })`), and one that does not cannot: the declaration and
+ * the migrated schema are compared on it (`migrations.test.ts`).
+ */
+export const column = <T>(...options: null extends T ? [{ readonly nullable: true }] : []): Column<T> => ({ nullable: options[0]?.nullable ?? false });
 
 export interface TableColumns<C extends Record<string, Column<unknown>>, K extends keyof C & string> {
   readonly columns: C;

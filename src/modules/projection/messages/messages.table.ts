@@ -10,7 +10,7 @@ export const messagesTable = table(
     author_id: column<string>(),
     text: column<string>(),
     posted_at: column<Date>(),
-    edited_at: column<Date | null>(),
+    edited_at: column<Date | null>({ nullable: true }),
   },
   ['message_id'],
 );
