@@ -1,7 +1,6 @@
 import Joi from 'joi';
-import { canonicalUuid } from '../../contracts/ids.ts';
-import { roles } from '../../contracts/events.ts';
 import type { Role } from '../../contracts/events.ts';
+import { role as anyRole, uuid } from '../../shared/id-schemas.ts';
 
 /**
  * joi schemas of the command API, the one place that owns the shape of its input (docs/api.md, text
@@ -29,8 +28,6 @@ const textControlCharacters = /[^\P{Cc}\n\r\t]/u;
  */
 const invisibleOnly = /^[\p{Cf}\p{Z}\s\u115F\u1160\u3164\uFFA0\u2800\u180E]*$/u;
 
-/** A chat or message id, in its one spelling (another spelling of a UUID is 400, never a 404 or a 500). */
-export const uuid = Joi.string().guid().pattern(canonicalUuid, 'canonical UUID');
 
 export const name = Joi.string()
   .trim()
@@ -73,10 +70,7 @@ export const userId = Joi.string()
   .required()
   .example('bob');
 
-export const role = Joi.string<Role>()
-  .valid(...roles)
-  .required()
-  .example('member');
+export const role = anyRole.required().example('member');
 
 const idempotencyKey = Joi.string()
   .max(128)

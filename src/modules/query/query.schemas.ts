@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import type { Schema } from 'joi';
-import { canonicalUuid } from '../../contracts/ids.ts';
+import { role, uuid } from '../../shared/id-schemas.ts';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { decodePageCursor } from './page-cursor.ts';
 import type { PageCursor } from './page-cursor.ts';
@@ -24,10 +24,7 @@ const fieldsOf =
   <Fields extends { [Name in keyof View]-?: Schema }>(fields: Fields & { [Extra in Exclude<keyof Fields, keyof View>]: never }): Fields =>
     fields;
 
-/** A chat or message id, in its one spelling (another spelling of a UUID is 400, never a 404 or a 500). */
-const uuid = Joi.string().guid().pattern(canonicalUuid, 'canonical UUID');
 const timestamp = Joi.string().isoDate();
-const role = Joi.string().valid('admin', 'member');
 
 export const headers = Joi.object({
   'x-consistency-token': Joi.string()
