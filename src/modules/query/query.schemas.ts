@@ -4,7 +4,7 @@ import { role, uuid } from '../../shared/id-schemas.ts';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { decodePageCursor } from './page-cursor.ts';
 import type { PageCursor } from './page-cursor.ts';
-import type { GroupChatDetails, GroupChatPage, GroupChatSummary } from './group-chats/group-chats.queries.ts';
+import type { GroupChatCore, GroupChatDetails, GroupChatPage, GroupChatSummary } from './group-chats/group-chats.queries.ts';
 import type { MessagePage, MessageView } from './messages/messages.queries.ts';
 
 /**
@@ -35,13 +35,18 @@ export const headers = Joi.object({
     .description('A command\'s token: answer only once that write is visible (504 after the deadline)'),
 }).unknown(true);
 
-const groupChatSummary = Joi.object(fieldsOf<GroupChatSummary>()({
+/** What both views of a chat show of it (`GroupChatCore`). */
+const chatFields = fieldsOf<GroupChatCore>()({
   groupChatId: uuid.required(),
   name: Joi.string().required(),
+  version: Joi.number().integer().required(),
+});
+
+const groupChatSummary = Joi.object(fieldsOf<GroupChatSummary>()({
+  ...chatFields,
   role: role.required(),
   memberCount: Joi.number().integer().min(0).required(),
   lastMessageAt: timestamp.allow(null).required(),
-  version: Joi.number().integer().required(),
 })).label('GroupChatSummary');
 
 export const groupChatPage = Joi.object(fieldsOf<GroupChatPage>()({
@@ -59,15 +64,13 @@ export const pageQuery = Joi.object<{ limit: number; before?: PageCursor }>({
 });
 
 export const groupChatDetails = Joi.object(fieldsOf<GroupChatDetails>()({
-  groupChatId: uuid.required(),
-  name: Joi.string().required(),
+  ...chatFields,
   ownerId: Joi.string().required(),
   members: Joi.array()
     .items(Joi.object(fieldsOf<GroupChatDetails['members'][number]>()({ userId: Joi.string().required(), role: role.required(), joinedAt: timestamp.required() })).label('Member'))
     .required(),
   createdAt: timestamp.required(),
   updatedAt: timestamp.required(),
-  version: Joi.number().integer().required(),
 })).label('GroupChat');
 
 export const messagePage = Joi.object(fieldsOf<MessagePage>()({

@@ -5,23 +5,37 @@ import type { Database } from '../../projection/index.ts';
 import { encodePageCursor } from '../page-cursor.ts';
 import type { PageCursor } from '../page-cursor.ts';
 
-export interface GroupChatSummary {
+/**
+ * What both views of a chat show of it, stated once: its fields, the columns they come from and
+ * their mapping (`chatColumns`, `chatOf`). A field every view of a chat carries goes here.
+ */
+export interface GroupChatCore {
   readonly groupChatId: string;
   readonly name: string;
-  readonly role: 'admin' | 'member';
-  readonly memberCount: number;
-  readonly lastMessageAt: string | null;
   readonly version: number;
 }
 
-export interface GroupChatDetails {
-  readonly groupChatId: string;
-  readonly name: string;
+/** The `group_chats` columns behind `GroupChatCore`, as both queries select them (`g`). */
+const chatColumns = ['g.group_chat_id', 'g.name', 'g.version'] as const;
+
+/** `GroupChatCore` from a row that selected `chatColumns`: the compiler asks for a new field here, then for its column there. */
+const chatOf = (row: { readonly group_chat_id: string; readonly name: string; readonly version: number }): GroupChatCore => ({
+  groupChatId: row.group_chat_id,
+  name: row.name,
+  version: row.version,
+});
+
+export interface GroupChatSummary extends GroupChatCore {
+  readonly role: 'admin' | 'member';
+  readonly memberCount: number;
+  readonly lastMessageAt: string | null;
+}
+
+export interface GroupChatDetails extends GroupChatCore {
   readonly ownerId: string;
   readonly members: readonly { readonly userId: string; readonly role: 'admin' | 'member'; readonly joinedAt: string }[];
   readonly createdAt: string;
   readonly updatedAt: string;
-  readonly version: number;
 }
 
 const iso = (value: Date | string): string => new Date(value).toISOString();
@@ -49,11 +63,9 @@ export async function listGroupChats(
         .innerJoin('group_chats as g', 'g.group_chat_id', 'me.group_chat_id')
         .where('me.user_id', '=', userId)
         .where('g.deleted', '=', false)
+        .select(chatColumns)
         .select((eb) => [
-          'g.group_chat_id',
-          'g.name',
           'me.role',
-          'g.version',
           'g.updated_at',
           eb
             .selectFrom('members as m')
@@ -80,12 +92,10 @@ export async function listGroupChats(
   const last = items[items.length - 1];
   return {
     items: items.map((row) => ({
-      groupChatId: row.group_chat_id,
-      name: row.name,
+      ...chatOf(row),
       role: row.role,
       memberCount: Number(row.member_count ?? 0),
       lastMessageAt: row.last_message_at ? iso(row.last_message_at) : null,
-      version: row.version,
     })),
     nextCursor: rows.length > page.limit && last ? encodePageCursor({ at: new Date(last.activity), id: last.group_chat_id }) : null,
   };
@@ -101,7 +111,8 @@ export async function findGroupChat(db: Kysely<Database>, groupChatId: string, u
     .innerJoin('members as me', (join) => join.onRef('me.group_chat_id', '=', 'g.group_chat_id').on('me.user_id', '=', userId))
     .where('g.group_chat_id', '=', groupChatId)
     .where('g.deleted', '=', false)
-    .select(['g.group_chat_id', 'g.name', 'g.owner_id', 'g.created_at', 'g.updated_at', 'g.version'])
+    .select(chatColumns)
+    .select(['g.owner_id', 'g.created_at', 'g.updated_at'])
     .select((eb) =>
       jsonArrayFrom(
         eb
@@ -115,13 +126,11 @@ export async function findGroupChat(db: Kysely<Database>, groupChatId: string, u
     .executeTakeFirst();
   if (!chat) return undefined;
   return {
-    groupChatId: chat.group_chat_id,
-    name: chat.name,
+    ...chatOf(chat),
     ownerId: chat.owner_id,
     members: chat.members.map((m) => ({ userId: m.user_id, role: m.role, joinedAt: iso(m.joined_at) })),
     createdAt: iso(chat.created_at),
     updatedAt: iso(chat.updated_at),
-    version: chat.version,
   };
 }
 
