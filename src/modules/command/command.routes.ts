@@ -1,4 +1,5 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
+import type { ObjectSchema } from 'joi';
 import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
@@ -8,6 +9,7 @@ import { documented, etag } from '../../shared/openapi/responses.ts';
 import type { ErrorStatus } from '../../shared/openapi/responses.ts';
 import { lazySchemas } from '../../shared/lazy-schema.ts';
 import type { LazySchema } from '../../shared/lazy-schema.ts';
+import type * as CommandSchemas from './command.schemas.ts';
 import { groupChatDecider } from './group-chat/group-chat.decider.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
 import type { CommandHandler, CommandMetadata, Handled } from './handle-command.ts';
@@ -57,14 +59,14 @@ const messageParams = schema((s) => s.messageParams);
 const noBody = schema((s) => s.noBody);
 const createHeaders = schema((s) => s.createHeaders);
 const updateHeaders = schema((s) => s.updateHeaders);
-const bodies = {
-  CreateGroupChat: schema((s) => s.bodies.CreateGroupChat),
-  PostMessage: schema((s) => s.bodies.PostMessage),
-  RenameGroupChat: schema((s) => s.bodies.RenameGroupChat),
-  AddMember: schema((s) => s.bodies.AddMember),
-  ChangeMemberRole: schema((s) => s.bodies.ChangeMemberRole),
-  EditMessage: schema((s) => s.bodies.EditMessage),
-};
+/**
+ * Each body schema of `command.schemas.ts`'s `bodies`, by its name there, loaded on first use.
+ * (Its names are not known before that module loads, so they are read off as they are asked for.)
+ */
+type BodySchemas = typeof CommandSchemas.bodies;
+const bodies = new Proxy({} as Record<string, LazySchema>, {
+  get: (made, name: string) => (made[name] ??= schema((s) => s.bodies[name as keyof BodySchemas] as ObjectSchema)),
+}) as { readonly [Name in keyof BodySchemas]: LazySchema<BodySchemas[Name] extends ObjectSchema<infer B> ? B : never> };
 
 /** How a route answers: 201 with the new id for one that creates, else 200 on an existing stream. */
 const answers = {
