@@ -2,8 +2,7 @@ import t from 'tap';
 import { v7 as uuidv7 } from 'uuid';
 import { groupChatStream } from '../contracts/streams.ts';
 import { openTestDatabase } from '../testing/databases.ts';
-import { sample } from '../testing/described-operations.ts';
-import type { Operation, Schema } from '../testing/described-operations.ts';
+import { describedOperations } from '../testing/described-operations.ts';
 import { documentedServer } from '../testing/served-document.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
@@ -61,22 +60,17 @@ t.test('every described route, probed by what its path and body are', async (t) 
     return { status: response.status, payload: response.payload, headers };
   };
 
-  const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation: operation as Operation })),
-  );
-  const probed = operations.filter(({ path }) => /^\/(command|query)\/v1\/.*\{/.test(path));
+  const probed = describedOperations(document).filter(({ pathParameters }) => pathParameters.length > 0);
   t.ok(probed.length >= 10, `${probed.length} routes with path parameters`);
 
-  for (const { path, method, operation } of probed) {
+  for (const { path, method, operation, pathParameters: names, bodyFor } of probed) {
     t.test(`${method} ${path}`, async (t) => {
-      const names = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
       for (const name of names) {
         if (valueFor(name, chatId) === undefined) return t.fail(`${method} ${path}: no probe value for {${name}}; add one to valueFor`);
       }
       const url = (chat: string, override: Record<string, string> = {}) =>
         path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(override[name] ?? valueFor(name, chat)!));
-      const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
-      const body = bodySchema ? sample(bodySchema, document, `${method} ${path} body`, { id: chatId, messageId: posted.body.messageId as string }) : undefined;
+      const body = bodyFor({ id: chatId, messageId: posted.body.messageId as string });
 
       // A non-member: a foreign chat and a deleted one answer exactly as one that does not exist.
       const unknown = observable(await send('eve', method, url(uuidv7()), body));
@@ -108,14 +102,10 @@ t.test('every described route, probed by what its path and body are', async (t) 
 t.test('every described command, retried with its Idempotency-Key: the same answer and nothing appended; the key with another request is 422', async (t) => {
   const { store } = await freshEventStore();
   const { document, send } = await documentedServer(store, await openTestDatabase(t, null));
-  const commands = Object.entries(document.paths).flatMap(([path, methods]) =>
-    Object.entries(methods)
-      .filter(([method]) => method !== 'get' && path.startsWith('/command/v1/') && !path.endsWith('/healthcheck'))
-      .map(([method, operation]) => ({ path, method: method.toUpperCase(), operation: operation as Operation })),
-  );
+  const commands = describedOperations(document).filter(({ path, method }) => method !== 'GET' && path.startsWith('/command/v1/'));
   t.ok(commands.length >= 9, `${commands.length} command routes`);
 
-  for (const [index, { path, method, operation }] of commands.entries()) {
+  for (const [index, { path, method, bodyFor }] of commands.entries()) {
     t.test(`${method} ${path}`, async (t) => {
       // A chat of its own for each route (some end it), with bob in it and a message by alice.
       const prepare = async (): Promise<Record<string, string>> => {
@@ -129,8 +119,7 @@ t.test('every described command, retried with its Idempotency-Key: the same answ
       const chatId = values.id!;
       const url = urlFor(values);
       t.notMatch(url, /no probe value/, 'every path parameter has a probe value');
-      const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
-      const body = bodySchema ? (sample(bodySchema, document, `${method} ${path} body`, values) as Record<string, unknown>) : undefined;
+      const body = bodyFor(values);
       const key = { 'idempotency-key': `every-route-${index}` };
 
       const first = await send('alice', method, url, body, key);

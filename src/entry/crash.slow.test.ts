@@ -5,7 +5,7 @@ import pg from 'pg';
 import t from 'tap';
 import type { Test } from 'tap';
 import { issueToken } from '../shared/auth.ts';
-import { startLocal } from '../testing/local-process.ts';
+import { callAs, listedMessages, startLocal } from '../testing/local-process.ts';
 import type { Running } from '../testing/local-process.ts';
 
 /**
@@ -20,28 +20,7 @@ const postgresUrl = process.env.DATABASE_URL;
 delete process.env.DATABASE_URL;
 const authorization = `Bearer ${issueToken('alice', secret)}`;
 
-async function call(url: string, method: string, path: string, body?: object): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(60_000),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
-
-/** Every message of the chat, page by page: id → how many times it was listed. */
-async function listed(url: string, chat: string): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor ? `&before=${encodeURIComponent(cursor)}` : '';
-    const page = await call(url, 'GET', `/query/v1/group-chats/${chat}/messages?limit=200${query}`);
-    for (const { messageId } of page.json.items as { messageId: string }[]) seen.set(messageId, (seen.get(messageId) ?? 0) + 1);
-    cursor = page.json.nextCursor as string | null;
-  } while (cursor !== null);
-  return seen;
-}
+const call = (url: string, method: string, path: string, body?: object) => callAs(authorization, url, method, path, body);
 
 async function crashUnderLoad(t: Test, env: Record<string, string>) {
   const dataDir = await mkdtemp(join(tmpdir(), 'cqrs-crash-'));
@@ -72,7 +51,7 @@ async function crashUnderLoad(t: Test, env: Record<string, string>) {
     const response = await fetch(`${second.url}/query/v1/group-chats/${chat}/messages?limit=1`, { headers: { authorization, 'x-consistency-token': token } });
     if (response.status !== 200) t.fail(`post ${id}: ${response.status}`);
   }
-  const seen = await listed(second.url, chat);
+  const seen = (await listedMessages(authorization, second.url, chat)) ?? new Map<string, number>();
   t.same(acknowledged.filter(({ id }) => !seen.has(id)).map(({ id }) => id), [], `all ${acknowledged.length} acknowledged posts are in the read model`);
   t.same([...seen].filter(([, count]) => count > 1), [], 'none twice');
   t.equal((await call(second.url, 'POST', `/command/v1/group-chats/${chat}/messages`, { text: 'after the crash' })).status, 201, 'and new posts work');

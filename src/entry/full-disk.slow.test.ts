@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { Test } from 'tap';
 import { issueToken } from '../shared/auth.ts';
-import { startLocal } from '../testing/local-process.ts';
+import { callAs, listedMessages, startLocal } from '../testing/local-process.ts';
 import type { Running } from '../testing/local-process.ts';
 
 /**
@@ -53,15 +53,7 @@ t.teardown(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function call(url: string, method: string, path: string, body?: object) {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(60_000),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
+const call = (url: string, method: string, path: string, body?: object) => callAs(`Bearer ${token}`, url, method, path, body);
 
 /** Posts into a new chat until `running` exits (or stops acknowledging); returns the chat and what was acknowledged. */
 async function postUntilStopped(running: Running, fillUp: () => Promise<string>) {
@@ -123,13 +115,7 @@ async function expectAll(t: Test, dataDir: string, chat: string, acknowledged: r
   // The projection catches up with the log once the server listens: wait for it to hold them all.
   let missing: string[] = [...acknowledged];
   for (const deadline = Date.now() + 120_000; missing.length > 0 && Date.now() < deadline; await sleep(200)) {
-    const ids = new Set<string>();
-    for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
-      const page = await call(second.url, 'GET', `/query/v1/group-chats/${chat}/messages?limit=200${cursor ? `&before=${encodeURIComponent(cursor)}` : ''}`);
-      if (page.status !== 200) break; // the chat itself is not projected yet
-      for (const item of page.json.items as { messageId: string }[]) ids.add(item.messageId);
-      cursor = page.json.nextCursor as string | null;
-    }
+    const ids = (await listedMessages(`Bearer ${token}`, second.url, chat)) ?? new Map<string, number>();
     missing = acknowledged.filter((id) => !ids.has(id));
   }
   t.same(missing, [], `every acknowledged post (${acknowledged.length}) is there`);

@@ -72,7 +72,7 @@ export function describedOperations(document: OpenApiDocument): DescribedOperati
  * string; a UUID property named like one of `values` takes that value.
  */
 export function sample(schema: Schema, document: OpenApiDocument, where: string, values: Readonly<Record<string, string>> = {}): unknown {
-  if (schema.$ref) return sample(document.components.schemas[schema.$ref.replace('#/components/schemas/', '')] as Schema, document, where, values);
+  if (schema.$ref) return sample(resolve(schema, document), document, where, values);
   if (schema.enum) return schema.enum[0];
   switch (schema.type) {
     case 'object':
