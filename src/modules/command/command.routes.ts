@@ -1,5 +1,4 @@
 import type { Request, ServerRoute } from '@hapi/hapi';
-import type { ObjectSchema } from 'joi';
 import { encodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import type { EventStore } from '../../eventstore/index.ts';
@@ -8,8 +7,7 @@ import { healthRoute } from '../../shared/health.ts';
 import { documented, etag } from '../../shared/openapi/responses.ts';
 import type { ErrorStatus } from '../../shared/openapi/responses.ts';
 import { lazySchemas } from '../../shared/lazy-schema.ts';
-import type { LazySchema } from '../../shared/lazy-schema.ts';
-import type * as CommandSchemas from './command.schemas.ts';
+import type { FieldValue, Fields, PathParameters } from './command.schemas.ts';
 import { groupChatDecider } from './group-chat/group-chat.decider.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
 import type { CommandHandler, CommandMetadata, Handled } from './handle-command.ts';
@@ -31,17 +29,32 @@ interface Input<P, B> {
   readonly newId: string;
 }
 
-/** One command route: how its input is checked, and which command it becomes. */
-interface CommandRoute<P, B> {
+/** The names of a path's `{parameters}`. */
+type ParameterNames<Path extends string> = Path extends `${string}{${infer Name}}${infer Rest}` ? Name | ParameterNames<Rest> : never;
+/** A path's parameters as validated: each is checked by its name's schema (`command.schemas.ts`, `pathParameters`). */
+type ParamsOf<Path extends string> = { readonly [Name in ParameterNames<Path>]: string };
+/** A body of these `fields`, as validated. */
+type BodyOf<Names extends keyof Fields> = { readonly [Name in Names]: FieldValue<Name> };
+
+/**
+ * One command route: its path and body (from which its input's schemas and types follow), and
+ * which command it becomes.
+ */
+interface CommandRoute<Path extends string, Names extends keyof Fields> {
   readonly method: 'POST' | 'PUT' | 'DELETE';
-  readonly path: string;
+  /** Each `{parameter}` is validated by the schema its name has in `pathParameters`; an unknown name does not compile. */
+  readonly path: Path & (ParameterNames<Path> extends PathParameters ? unknown : never);
   readonly description: string;
-  readonly validate: { readonly params?: LazySchema<P>; readonly payload: LazySchema<B> };
+  /**
+   * The body: its name in the API description and the `fields` it holds, each field's schema
+   * stated once in `command.schemas.ts`. Absent: the route takes no body.
+   */
+  readonly body?: { readonly name: string; readonly fields: readonly Names[] };
   /** A route that starts a stream: answers 201 with the new id under this name; no If-Match. */
   readonly creates?: 'groupChatId' | 'messageId';
   /** The refusals of its rules (403, 409), besides what every command of its kind can answer. */
   readonly refusals: readonly ErrorStatus[];
-  readonly toCommand: (input: Input<P, B>) => Target;
+  readonly toCommand: (input: Input<ParamsOf<Path>, BodyOf<Names>>) => Target;
 }
 
 /** What any command can answer: bad input, no token, a body too big or not JSON, a reused key, a store down. */
@@ -53,20 +66,9 @@ const intoChat = [...always, 404, 410] as const;
 
 /** The joi schemas of the routes, loaded with the first command (see `lazySchema`). */
 const schema = lazySchemas(() => import('./command.schemas.ts'));
-const chatParams = schema((s) => s.chatParams);
-const memberParams = schema((s) => s.memberParams);
-const messageParams = schema((s) => s.messageParams);
 const noBody = schema((s) => s.noBody);
 const createHeaders = schema((s) => s.createHeaders);
 const updateHeaders = schema((s) => s.updateHeaders);
-/**
- * Each body schema of `command.schemas.ts`'s `bodies`, by its name there, loaded on first use.
- * (Its names are not known before that module loads, so they are read off as they are asked for.)
- */
-type BodySchemas = typeof CommandSchemas.bodies;
-const bodies = new Proxy({} as Record<string, LazySchema>, {
-  get: (made, name: string) => (made[name] ??= schema((s) => s.bodies[name as keyof BodySchemas] as ObjectSchema)),
-}) as { readonly [Name in keyof BodySchemas]: LazySchema<BodySchemas[Name] extends ObjectSchema<infer B> ? B : never> };
 
 /** How a route answers: 201 with the new id for one that creates, else 200 on an existing stream. */
 const answers = {
@@ -82,7 +84,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats',
     description: 'Create a group chat; the caller becomes its owner and an admin',
-    validate: { payload: bodies.CreateGroupChat },
+    body: { name: 'CreateGroupChat', fields: ['name'] },
     creates: 'groupChatId',
     refusals: [],
     toCommand: ({ payload, actorId, newId }) => ({ groupChatId: newId, command: { type: 'CreateGroupChat', actorId, name: payload.name } }),
@@ -91,7 +93,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/messages',
     description: 'Post a message (members)',
-    validate: { params: chatParams, payload: bodies.PostMessage },
+    body: { name: 'PostMessage', fields: ['text'] },
     creates: 'messageId',
     refusals: [],
     toCommand: ({ params, payload, actorId, newId }) => ({
@@ -103,7 +105,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/rename',
     description: 'Rename a group chat (admins)',
-    validate: { params: chatParams, payload: bodies.RenameGroupChat },
+    body: { name: 'RenameGroupChat', fields: ['name'] },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({ groupChatId: params.id, command: { type: 'RenameGroupChat', actorId, name: payload.name } }),
   }),
@@ -111,7 +113,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/members',
     description: 'Add a member (admins)',
-    validate: { params: chatParams, payload: bodies.AddMember },
+    body: { name: 'AddMember', fields: ['userId', 'role'] },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
@@ -122,7 +124,7 @@ const commandTable = [
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/members/{userId}',
     description: "Change a member's role (admins)",
-    validate: { params: memberParams, payload: bodies.ChangeMemberRole },
+    body: { name: 'ChangeMemberRole', fields: ['role'] },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
@@ -133,7 +135,6 @@ const commandTable = [
     method: 'DELETE',
     path: '/command/v1/group-chats/{id}/members/{userId}',
     description: 'Remove a member (admins, or a member leaving)',
-    validate: { params: memberParams, payload: noBody },
     refusals: [403, 409],
     toCommand: ({ params, actorId }) => ({ groupChatId: params.id, command: { type: 'RemoveMember', actorId, userId: params.userId } }),
   }),
@@ -141,7 +142,6 @@ const commandTable = [
     method: 'DELETE',
     path: '/command/v1/group-chats/{id}',
     description: 'Delete a group chat (admins); every later command on it answers 410',
-    validate: { params: chatParams, payload: noBody },
     refusals: [403],
     toCommand: ({ params, actorId }) => ({ groupChatId: params.id, command: { type: 'DeleteGroupChat', actorId } }),
   }),
@@ -149,7 +149,7 @@ const commandTable = [
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/messages/{messageId}',
     description: 'Edit a message (its author)',
-    validate: { params: messageParams, payload: bodies.EditMessage },
+    body: { name: 'EditMessage', fields: ['text'] },
     refusals: [403],
     toCommand: ({ params, payload, actorId }) => ({
       messageId: params.messageId,
@@ -160,7 +160,6 @@ const commandTable = [
     method: 'DELETE',
     path: '/command/v1/group-chats/{id}/messages/{messageId}',
     description: 'Delete a message (its author or an admin)',
-    validate: { params: messageParams, payload: noBody },
     refusals: [403],
     toCommand: ({ params, actorId }) => ({ messageId: params.messageId, command: { type: 'DeleteMessage', actorId, groupChatId: params.id } }),
   }),
@@ -188,9 +187,12 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
 }
 
 /** A table row as a hapi route: validate, build the command, run it, answer `{version, token}`. */
-function route<P, B>(definition: CommandRoute<P, B>) {
-  const { method, path, description, validate, creates, refusals } = definition;
+function route<Path extends string, Names extends keyof Fields = never>(definition: CommandRoute<Path, Names>) {
+  const { method, path, description, creates, refusals } = definition;
   const { status, body, errors, done } = answers[creates ?? 'update'];
+  const parameters = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name as PathParameters);
+  const payload = definition.body ? schema((s) => s.body(definition.body!.name, definition.body!.fields)) : noBody;
+  const params = parameters.length > 0 ? schema((s) => s.params(parameters)) : undefined;
   return (deps: RouteDependencies): ServerRoute => ({
     method,
     path,
@@ -198,7 +200,7 @@ function route<P, B>(definition: CommandRoute<P, B>) {
       auth: { strategy: userAuth },
       tags,
       description,
-      validate: { ...(validate.params ? { params: validate.params } : {}), headers: creates ? createHeaders : updateHeaders, payload: validate.payload },
+      validate: { ...(params ? { params } : {}), headers: creates ? createHeaders : updateHeaders, payload },
       response: { status: { [status]: body } },
       plugins: documented({ success: { [status]: { description: done, headers: { ETag: etag } } }, errors: [...errors, ...refusals] }),
       handler: async (request, h) => {
@@ -206,7 +208,7 @@ function route<P, B>(definition: CommandRoute<P, B>) {
         const ids = requestIds(actorId, header(request, 'idempotency-key'));
         const newId = ids.newId(creates === 'messageId' ? 'message' : 'group-chat');
         // hapi types a request's params and payload loosely; here they are what `validate` let through.
-        const target = definition.toCommand({ params: request.params as P, payload: request.payload as B, actorId, newId });
+        const target = definition.toCommand({ params: request.params as ParamsOf<Path>, payload: request.payload as BodyOf<Names>, actorId, newId });
         const metadata: CommandMetadata = {
           commandId: ids.commandId,
           commandHash: requestHash(`${method} ${path}`, request.params, request.payload),

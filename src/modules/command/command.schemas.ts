@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import type { Role } from '../../contracts/events.ts';
+import type { AnySchema, ObjectSchema } from 'joi';
 import { role as anyRole, uuid } from '../../shared/id-schemas.ts';
 
 /**
@@ -101,20 +101,22 @@ export const accepted = Joi.object({ version, token }).label('CommandAccepted');
 export const groupChatCreated = Joi.object({ groupChatId: uuid.required(), version, token }).label('GroupChatCreated');
 export const messagePosted = Joi.object({ messageId: uuid.required(), version, token }).label('MessagePosted');
 
-export const chatParams = Joi.object<{ id: string }>({ id: uuid.required() });
-export const memberParams = Joi.object<{ id: string; userId: string }>({ id: uuid.required(), userId });
-export const messageParams = Joi.object<{ id: string; messageId: string }>({ id: uuid.required(), messageId: uuid.required() });
-export const nameBody = Joi.object<{ name: string }>({ name });
-export const textBody = Joi.object<{ text: string }>({ text });
-export const memberBody = Joi.object<{ userId: string; role: Role }>({ userId, role });
-export const roleBody = Joi.object<{ role: Role }>({ role });
+/** Every path parameter a command route may have, by its name: a route's `{id}` is checked by `id`'s schema. */
+const pathParameters = { id: uuid.required(), messageId: uuid.required(), userId };
+export type PathParameters = keyof typeof pathParameters;
 
-/** Each command's body, under the name the API description gives it. */
-export const bodies = {
-  CreateGroupChat: nameBody.label('CreateGroupChat'),
-  PostMessage: textBody.label('PostMessage'),
-  RenameGroupChat: nameBody.label('RenameGroupChat'),
-  AddMember: memberBody.label('AddMember'),
-  ChangeMemberRole: roleBody.label('ChangeMemberRole'),
-  EditMessage: textBody.label('EditMessage'),
-};
+/** The parameters of a route's path, each by its name's schema. */
+export const params = (names: readonly PathParameters[]): ObjectSchema => Joi.object(Object.fromEntries(names.map((name) => [name, pathParameters[name]])));
+/**
+ * The fields a command's body is made of (its route states which, `command.routes.ts`): each
+ * field's schema is stated here once, whatever body carries it.
+ */
+export const fields = { name, text, userId, role };
+export type Fields = typeof fields;
+
+/** What a field of `fields` holds once validated. */
+export type FieldValue<Name extends keyof Fields> = Fields[Name] extends AnySchema<infer V> ? V : never;
+
+/** A command's body: these `fields`, under the name the API description gives it. */
+export const body = <Names extends keyof Fields>(name: string, names: readonly Names[]): ObjectSchema<{ [Field in Names]: FieldValue<Field> }> =>
+  Joi.object(Object.fromEntries(names.map((field) => [field, fields[field]]))).label(name);

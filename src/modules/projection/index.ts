@@ -13,7 +13,8 @@
 export { openDatabase, tables } from './database.ts';
 export type { Database, DatabaseSettings, ProjectionDatabase } from './database.ts';
 export { prepareOnFirstUse } from './first-use.ts';
-export type { MessageRow } from './messages/messages.table.ts';
+export type { GroupChatView, MemberView } from './group-chats/group-chats.table.ts';
+export type { MessageRow, MessageView } from './messages/messages.table.ts';
 export { migrate } from './migrations.ts';
 export { ProjectionUnavailableError, UnknownEventTypeError, isUnavailable } from './projection-errors.ts';
 export { Projector } from './projector.ts';
@@ -22,3 +23,5 @@ export type { EventLog } from './log-streams.ts';
 export { ProjectionFeed } from './projection-feed.ts';
 export { rebuildProjections } from './rebuild.ts';
 export type { RebuildResult } from './rebuild.ts';
+export { shownColumns, shownFields, viewOf } from './table-columns.ts';
+export type { ColumnKind, ViewOf } from './table-columns.ts';

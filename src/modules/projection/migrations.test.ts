@@ -5,6 +5,8 @@ import { eachDatabase } from '../../testing/databases.ts';
 import { migrate } from './index.ts';
 import { tables } from './database.ts';
 import { migrationNames } from './migrations.ts';
+import { sqlTypes } from './table-columns.ts';
+import type { Column } from './table-columns.ts';
 
 /** Counts the statements a Kysely instance sends. */
 function counting(): { plugin: KyselyPlugin; readonly count: number } {
@@ -45,16 +47,21 @@ eachDatabase(t, 'a schema behind (or without tables) is migrated by the Migrator
   t.same(rows, [{ count: '0' }], 'a missing schema is created with its tables');
 });
 
-eachDatabase(t, 'the migrations make exactly the declared tables and columns', async (t, open) => {
+eachDatabase(t, 'the migrations make exactly the declared tables and columns, of the declared kinds', async (t, open) => {
   const database = await open();
   const { rows: made } = await sql<{ table_name: string }>`
     select table_name from information_schema.tables where table_schema = ${database.schema} and table_name not like 'kysely_%' order by table_name`.execute(database.db);
   t.same(made.map((row) => row.table_name), Object.keys(tables).sort(), 'every declared table, no other');
   for (const [name, declared] of Object.entries(tables)) {
-    const { rows } = await sql<{ column_name: string; is_nullable: 'YES' | 'NO' }>`
-      select column_name, is_nullable from information_schema.columns where table_schema = ${database.schema} and table_name = ${name} order by column_name`.execute(database.db);
+    const { rows } = await sql<{ column_name: string; is_nullable: 'YES' | 'NO'; data_type: string }>`
+      select column_name, is_nullable, data_type from information_schema.columns where table_schema = ${database.schema} and table_name = ${name} order by column_name`.execute(database.db);
     t.same(rows.map((row) => row.column_name), Object.keys(declared.columns).sort(), `${name}: a column declared is a column migrated, and back`);
-    const columns: Record<string, { readonly nullable: boolean }> = declared.columns;
+    const columns: Record<string, Column<unknown>> = declared.columns;
+    t.same(
+      rows.filter((row) => columns[row.column_name] && sqlTypes[columns[row.column_name]!.kind] !== row.data_type).map((row) => `${row.column_name} ${row.data_type}`),
+      [],
+      `${name}: each column is of the SQL type its kind is migrated as`,
+    );
     t.same(
       rows.filter((row) => (row.is_nullable === 'YES') !== columns[row.column_name]?.nullable).map((row) => `${row.column_name} ${row.is_nullable === 'YES' ? 'nullable' : 'not null'}`),
       [],

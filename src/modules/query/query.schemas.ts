@@ -4,14 +4,17 @@ import { role, uuid } from '../../shared/id-schemas.ts';
 import { decodeConsistencyToken } from '../../contracts/consistency-token.ts';
 import { decodePageCursor } from './page-cursor.ts';
 import type { PageCursor } from './page-cursor.ts';
-import type { GroupChatCore, GroupChatDetails, GroupChatPage, GroupChatSummary } from './group-chats/group-chats.queries.ts';
-import type { MessagePage, MessageView } from './messages/messages.queries.ts';
+import { shownFields, tables } from '../projection/index.ts';
+import type { ColumnKind, ViewOf } from '../projection/index.ts';
+import type { GroupChatPage, GroupChatSummary } from './group-chats/group-chats.queries.ts';
+import type { MessagePage } from './messages/messages.queries.ts';
 
 /**
  * joi schemas of the query API: its input (headers, paths, paging) and its answers, which also feed
- * the OpenAPI description. Each answer's fields are checked against the view its query returns
- * (`fieldsOf<View>()`): a field of the view that the schema lacks, or one the view lacks, does not
- * compile. The routes (query.routes.ts) import this module on first use, so a cold
+ * the OpenAPI description. What a view shows of a table comes from the table's declaration
+ * (`viewFields`: each shown column's schema from its kind); the fields a query adds are checked
+ * against the view it returns (`fieldsOf<View>()`): a field of the view that the schema lacks, or
+ * one the view lacks, does not compile. The routes (query.routes.ts) import this module on first use, so a cold
  * start evaluates joi only when a query arrives.
  */
 
@@ -26,6 +29,26 @@ const fieldsOf =
 
 const timestamp = Joi.string().isoDate();
 
+/** The schema of each kind of column as a view shows it (a new kind does not compile until it has one). */
+const kindSchemas: Record<ColumnKind, () => Schema> = {
+  uuid: () => uuid,
+  text: () => Joi.string(),
+  timestamp: () => timestamp,
+  integer: () => Joi.number().integer(),
+  flag: () => Joi.boolean(),
+  role: () => role,
+};
+
+/** The fields a view of `table` shows, each with the schema of its column's kind (`tables`, `shownAs`). */
+function viewFields<T extends (typeof tables)[keyof typeof tables]>(table: T): { [Field in keyof ViewOf<T>]-?: Schema } {
+  const fields: Record<string, Schema> = {};
+  for (const { field, kind, nullable } of shownFields(table)) {
+    const schema = kindSchemas[kind]();
+    fields[field] = (nullable ? schema.allow(null) : schema).required();
+  }
+  return fields as { [Field in keyof ViewOf<T>]-?: Schema };
+}
+
 export const headers = Joi.object({
   'x-consistency-token': Joi.string()
     .max(200)
@@ -35,16 +58,9 @@ export const headers = Joi.object({
     .description('A command\'s token: answer only once that write is visible (504 after the deadline)'),
 }).unknown(true);
 
-/** What both views of a chat show of it (`GroupChatCore`). */
-const chatFields = fieldsOf<GroupChatCore>()({
-  groupChatId: uuid.required(),
-  name: Joi.string().required(),
-  version: Joi.number().integer().required(),
-});
-
 const groupChatSummary = Joi.object(fieldsOf<GroupChatSummary>()({
-  ...chatFields,
-  role: role.required(),
+  ...viewFields(tables.group_chats),
+  role: role.required().description("The caller's role in the chat"),
   memberCount: Joi.number().integer().min(0).required(),
   lastMessageAt: timestamp.allow(null).required(),
 })).label('GroupChatSummary');
@@ -63,28 +79,13 @@ export const pageQuery = Joi.object<{ limit: number; before?: PageCursor }>({
     .description('nextCursor of the previous page'),
 });
 
-export const groupChatDetails = Joi.object(fieldsOf<GroupChatDetails>()({
-  ...chatFields,
-  ownerId: Joi.string().required(),
-  members: Joi.array()
-    .items(Joi.object(fieldsOf<GroupChatDetails['members'][number]>()({ userId: Joi.string().required(), role: role.required(), joinedAt: timestamp.required() })).label('Member'))
-    .required(),
-  createdAt: timestamp.required(),
-  updatedAt: timestamp.required(),
-})).label('GroupChat');
+export const groupChatDetails = Joi.object({
+  ...viewFields(tables.group_chats),
+  members: Joi.array().items(Joi.object(viewFields(tables.members)).label('Member')).required(),
+}).label('GroupChat');
 
 export const messagePage = Joi.object(fieldsOf<MessagePage>()({
-  items: Joi.array()
-    .items(
-      Joi.object(fieldsOf<MessageView>()({
-        messageId: uuid.required(),
-        authorId: Joi.string().required(),
-        text: Joi.string().required(),
-        postedAt: timestamp.required(),
-        editedAt: timestamp.allow(null).required(),
-      })).label('Message'),
-    )
-    .required(),
+  items: Joi.array().items(Joi.object(viewFields(tables.messages)).label('Message')).required(),
   nextCursor: Joi.string().allow(null).required(),
 })).label('MessagePage');
 

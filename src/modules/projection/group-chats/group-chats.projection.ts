@@ -1,12 +1,14 @@
 import type { GroupChatEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
 import { UnknownEventTypeError } from '../projection-errors.ts';
-import type { NewGroupChatRow, NewMemberRow } from './group-chats.table.ts';
+import { newRow } from '../table-columns.ts';
+import { groupChatsTable, membersTable } from './group-chats.table.ts';
+import type { GroupChatRow, MemberRow } from './group-chats.table.ts';
 
 /** The rows one chat stream projects to: its `group_chats` row and its `members` rows by user id. */
 export interface GroupChatRows {
-  readonly chat: NewGroupChatRow | undefined;
-  readonly members: ReadonlyMap<string, NewMemberRow>;
+  readonly chat: GroupChatRow | undefined;
+  readonly members: ReadonlyMap<string, MemberRow>;
 }
 
 export const noGroupChatRows: GroupChatRows = { chat: undefined, members: new Map() };
@@ -24,14 +26,14 @@ export function projectGroupChat(rows: GroupChatRows, groupChatId: string, commi
   for (const event of commit.events as readonly GroupChatEvent[]) {
     switch (event.type) {
       case 'GroupChatCreated':
-        chat = { group_chat_id: groupChatId, name: event.data.name, owner_id: event.data.ownerId, created_at: at, updated_at: at, version: commit.version, deleted: false };
+        chat = newRow(groupChatsTable, { group_chat_id: groupChatId, name: event.data.name, owner_id: event.data.ownerId, created_at: at, updated_at: at, version: commit.version, deleted: false });
         break;
       case 'GroupChatRenamed':
         if (chat) chat = { ...chat, name: event.data.name };
         break;
       case 'MemberAdded': {
         const existing = members.get(event.data.userId);
-        members.set(event.data.userId, existing ? { ...existing, role: event.data.role } : { group_chat_id: groupChatId, user_id: event.data.userId, role: event.data.role, joined_at: at });
+        members.set(event.data.userId, existing ? { ...existing, role: event.data.role } : newRow(membersTable, { group_chat_id: groupChatId, user_id: event.data.userId, role: event.data.role, joined_at: at }));
         break;
       }
       case 'MemberRoleChanged': {

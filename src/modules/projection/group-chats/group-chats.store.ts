@@ -5,12 +5,12 @@ import type { RowChange } from '../row-changes.ts';
 import type { GroupChatRows } from './group-chats.projection.ts';
 import { fromExcluded } from '../table-columns.ts';
 import { groupChatsTable, membersTable } from './group-chats.table.ts';
-import type { NewGroupChatRow, NewMemberRow } from './group-chats.table.ts';
+import type { GroupChatRow, MemberRow } from './group-chats.table.ts';
 
 /** The projected rows of these chats as the database holds them now (one query per table). */
 export async function loadGroupChatRows(db: Kysely<Database>, groupChatIds: readonly string[]): Promise<Map<string, GroupChatRows>> {
-  const chats = new Map<string, NewGroupChatRow>();
-  const members = new Map<string, Map<string, NewMemberRow>>();
+  const chats = new Map<string, GroupChatRow>();
+  const members = new Map<string, Map<string, MemberRow>>();
   if (groupChatIds.length > 0) {
     for (const row of await db.selectFrom('group_chats').selectAll().where('group_chat_id', 'in', groupChatIds).execute()) chats.set(row.group_chat_id, row);
     for (const row of await db.selectFrom('members').selectAll().where('group_chat_id', 'in', groupChatIds).execute()) {
@@ -28,8 +28,8 @@ export async function loadGroupChatRows(db: Kysely<Database>, groupChatIds: read
  * are left alone.
  */
 export async function saveGroupChatRows(db: Kysely<Database>, changes: readonly RowChange<GroupChatRows>[]): Promise<void> {
-  const chats: NewGroupChatRow[] = [];
-  const members: NewMemberRow[] = [];
+  const chats: GroupChatRow[] = [];
+  const members: MemberRow[] = [];
   const gone: (readonly [string, string])[] = [];
   for (const { before, after } of changes) {
     if (after.chat && !sameRow(before.chat, after.chat)) chats.push(after.chat);

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { MessageEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
 import { projectMessage } from './messages.projection.ts';
-import type { NewMessageRow } from './messages.table.ts';
+import type { MessageRow } from './messages.table.ts';
 
 const messageId = '01a22000-0000-7000-8000-000000000002';
 const chatId = '01a22000-0000-7000-8000-000000000001';
@@ -17,7 +17,7 @@ const commit = (version: number, minute: number, ...events: readonly MessageEven
   occurredAt: at(minute).toISOString(),
   events: events as Commit['events'],
 });
-const given = (...commits: readonly Commit[]) => commits.reduce<NewMessageRow | undefined>((row, each) => projectMessage(row, messageId, each), undefined);
+const given = (...commits: readonly Commit[]) => commits.reduce<MessageRow | undefined>((row, each) => projectMessage(row, messageId, each), undefined);
 
 const posted = commit(1, 0, { type: 'MessagePosted', data: { groupChatId: chatId, authorId: 'bob', text: 'hello' } });
 

@@ -4,11 +4,11 @@ import { inChunks, sameRow } from '../row-changes.ts';
 import type { RowChange } from '../row-changes.ts';
 import { fromExcluded } from '../table-columns.ts';
 import { messagesTable } from './messages.table.ts';
-import type { NewMessageRow } from './messages.table.ts';
+import type { MessageRow } from './messages.table.ts';
 
 /** The rows of these messages as the database holds them now (absent: none, or deleted). */
-export async function loadMessageRows(db: Kysely<Database>, messageIds: readonly string[]): Promise<Map<string, NewMessageRow | undefined>> {
-  const rows = new Map<string, NewMessageRow>();
+export async function loadMessageRows(db: Kysely<Database>, messageIds: readonly string[]): Promise<Map<string, MessageRow | undefined>> {
+  const rows = new Map<string, MessageRow>();
   if (messageIds.length > 0) {
     for (const row of await db.selectFrom('messages').selectAll().where('message_id', 'in', messageIds).execute()) rows.set(row.message_id, row);
   }
@@ -16,8 +16,8 @@ export async function loadMessageRows(db: Kysely<Database>, messageIds: readonly
 }
 
 /** Writes what the fold changed: changed rows upserted, deleted messages' rows removed, in a few statements. */
-export async function saveMessageRows(db: Kysely<Database>, changes: readonly RowChange<NewMessageRow | undefined>[]): Promise<void> {
-  const upserts: NewMessageRow[] = [];
+export async function saveMessageRows(db: Kysely<Database>, changes: readonly RowChange<MessageRow | undefined>[]): Promise<void> {
+  const upserts: MessageRow[] = [];
   const gone: string[] = [];
   for (const { before, after } of changes) {
     if (after === undefined) {

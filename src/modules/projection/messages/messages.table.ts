@@ -1,21 +1,21 @@
-import type { Selectable } from 'kysely';
 import { column, table } from '../table-columns.ts';
-import type { RowOf } from '../table-columns.ts';
+import type { RowOf, ViewOf } from '../table-columns.ts';
 
-/** Live messages only: a deleted message's row is removed. */
+/** Live messages only: a deleted message's row is removed. A column shown as a field is part of every message the API shows. */
 export const messagesTable = table(
   {
-    message_id: column<string>(),
-    group_chat_id: column<string>(),
-    author_id: column<string>(),
-    text: column<string>(),
-    posted_at: column<Date>(),
-    edited_at: column<Date | null>({ nullable: true }),
+    message_id: column.uuid({ shownAs: 'messageId' }),
+    group_chat_id: column.uuid(),
+    author_id: column.text({ shownAs: 'authorId' }),
+    text: column.text({ shownAs: 'text' }),
+    posted_at: column.timestamp({ shownAs: 'postedAt' }),
+    edited_at: column.timestamp({ nullable: true, shownAs: 'editedAt' }),
   },
   ['message_id'],
 );
 
 export type MessagesTable = RowOf<typeof messagesTable>;
-export type MessageRow = Selectable<MessagesTable>;
-/** A whole row, every column set: the fold must say what a new column holds (none is left to a default). */
-export type NewMessageRow = MessagesTable;
+/** A whole row: the fold makes new ones with `newRow`, which leaves the columns that admit NULL at NULL. */
+export type MessageRow = MessagesTable;
+/** A message as the API shows it. */
+export type MessageView = ViewOf<typeof messagesTable>;

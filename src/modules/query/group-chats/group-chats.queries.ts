@@ -1,41 +1,27 @@
 import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../projection/index.ts';
+import { shownColumns, tables, viewOf } from '../../projection/index.ts';
+import type { Database, GroupChatView, MemberView } from '../../projection/index.ts';
 import { encodePageCursor } from '../page-cursor.ts';
 import type { PageCursor } from '../page-cursor.ts';
 
 /**
- * What both views of a chat show of it, stated once: its fields, the columns they come from and
- * their mapping (`chatColumns`, `chatOf`). A field every view of a chat carries goes here.
+ * Both views of a chat show what `groupChatsTable` shows (`GroupChatView`): a column declared
+ * there with a field name is in the list's items and in the chat's own answer without a line here.
  */
-export interface GroupChatCore {
-  readonly groupChatId: string;
-  readonly name: string;
-  readonly version: number;
-}
+const chatOf = viewOf(tables.group_chats);
+const memberOf = viewOf(tables.members);
 
-/** The `group_chats` columns behind `GroupChatCore`, as both queries select them (`g`). */
-const chatColumns = ['g.group_chat_id', 'g.name', 'g.version'] as const;
-
-/** `GroupChatCore` from a row that selected `chatColumns`: the compiler asks for a new field here, then for its column there. */
-const chatOf = (row: { readonly group_chat_id: string; readonly name: string; readonly version: number }): GroupChatCore => ({
-  groupChatId: row.group_chat_id,
-  name: row.name,
-  version: row.version,
-});
-
-export interface GroupChatSummary extends GroupChatCore {
+export interface GroupChatSummary extends GroupChatView {
+  /** The caller's role in the chat. */
   readonly role: 'admin' | 'member';
   readonly memberCount: number;
   readonly lastMessageAt: string | null;
 }
 
-export interface GroupChatDetails extends GroupChatCore {
-  readonly ownerId: string;
-  readonly members: readonly { readonly userId: string; readonly role: 'admin' | 'member'; readonly joinedAt: string }[];
-  readonly createdAt: string;
-  readonly updatedAt: string;
+export interface GroupChatDetails extends GroupChatView {
+  readonly members: readonly MemberView[];
 }
 
 const iso = (value: Date | string): string => new Date(value).toISOString();
@@ -63,10 +49,9 @@ export async function listGroupChats(
         .innerJoin('group_chats as g', 'g.group_chat_id', 'me.group_chat_id')
         .where('me.user_id', '=', userId)
         .where('g.deleted', '=', false)
-        .select(chatColumns)
+        .select(shownColumns(tables.group_chats, 'g'))
         .select((eb) => [
-          'me.role',
-          'g.updated_at',
+          'me.role as caller_role',
           eb
             .selectFrom('members as m')
             .whereRef('m.group_chat_id', '=', 'g.group_chat_id')
@@ -93,7 +78,7 @@ export async function listGroupChats(
   return {
     items: items.map((row) => ({
       ...chatOf(row),
-      role: row.role,
+      role: row.caller_role,
       memberCount: Number(row.member_count ?? 0),
       lastMessageAt: row.last_message_at ? iso(row.last_message_at) : null,
     })),
@@ -111,13 +96,12 @@ export async function findGroupChat(db: Kysely<Database>, groupChatId: string, u
     .innerJoin('members as me', (join) => join.onRef('me.group_chat_id', '=', 'g.group_chat_id').on('me.user_id', '=', userId))
     .where('g.group_chat_id', '=', groupChatId)
     .where('g.deleted', '=', false)
-    .select(chatColumns)
-    .select(['g.owner_id', 'g.created_at', 'g.updated_at'])
+    .select(shownColumns(tables.group_chats, 'g'))
     .select((eb) =>
       jsonArrayFrom(
         eb
           .selectFrom('members as m')
-          .select(['m.user_id', 'm.role', 'm.joined_at'])
+          .select(shownColumns(tables.members, 'm'))
           .whereRef('m.group_chat_id', '=', 'g.group_chat_id')
           .orderBy('m.joined_at')
           .orderBy('m.user_id'),
@@ -125,13 +109,7 @@ export async function findGroupChat(db: Kysely<Database>, groupChatId: string, u
     )
     .executeTakeFirst();
   if (!chat) return undefined;
-  return {
-    ...chatOf(chat),
-    ownerId: chat.owner_id,
-    members: chat.members.map((m) => ({ userId: m.user_id, role: m.role, joinedAt: iso(m.joined_at) })),
-    createdAt: iso(chat.created_at),
-    updatedAt: iso(chat.updated_at),
-  };
+  return { ...chatOf(chat), members: chat.members.map(memberOf) };
 }
 
 /** Whether the user may read the chat: a member of a chat that is not deleted. */

@@ -1,28 +1,16 @@
 import type { Kysely } from 'kysely';
-import type { Database, MessageRow } from '../../projection/index.ts';
+import { shownColumns, tables, viewOf } from '../../projection/index.ts';
+import type { Database, MessageView } from '../../projection/index.ts';
 import { encodeCursor } from './message-cursor.ts';
 import type { MessageCursor } from './message-cursor.ts';
-
-export interface MessageView {
-  readonly messageId: string;
-  readonly authorId: string;
-  readonly text: string;
-  readonly postedAt: string;
-  readonly editedAt: string | null;
-}
 
 export interface MessagePage {
   readonly items: readonly MessageView[];
   readonly nextCursor: string | null;
 }
 
-const toView = (row: MessageRow): MessageView => ({
-  messageId: row.message_id,
-  authorId: row.author_id,
-  text: row.text,
-  postedAt: new Date(row.posted_at).toISOString(),
-  editedAt: row.edited_at ? new Date(row.edited_at).toISOString() : null,
-});
+/** A message as the API shows it: the columns `messagesTable` shows, under their field names. */
+const toView = viewOf(tables.messages);
 
 /** A page of a chat's messages, newest first, strictly older than `before` when given. */
 export async function listMessages(
@@ -31,8 +19,8 @@ export async function listMessages(
   page: { readonly limit: number; readonly before?: MessageCursor },
 ): Promise<MessagePage> {
   let query = db
-    .selectFrom('messages')
-    .selectAll()
+    .selectFrom('messages as msg')
+    .select(shownColumns(tables.messages, 'msg'))
     .where('group_chat_id', '=', groupChatId)
     .orderBy('posted_at', 'desc')
     .orderBy('message_id', 'desc')
