@@ -18,8 +18,8 @@ import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../testing/sto
  * documents, each answer held to the served description by a validator library (the status is
  * declared, the body matches its schema, every declared header is there). The requests are made
  * from the description (src/testing/described-operations.ts), so a new route is covered as soon
- * as it is served; only a command's own refusals (403, 409) need a scenario, and a route without
- * one fails by name. An undocumented status fails here, and so does a documented one that
+ * as it is served, its own refusals (403, 409) included: one prepared chat makes them for every
+ * route, and a route whose refusal it cannot make fails by name. An undocumented status fails here, and so does a documented one that
  * nothing can produce.
  */
 
@@ -58,14 +58,17 @@ t.test('every documented answer, and nothing else', async (t) => {
   const unknown = { id: uuidv7(), messageId: uuidv7(), userId: 'bob' };
   const chats = '/command/v1/group-chats';
 
-  /** A chat of its own for each route: alice its owner, bob a member, a message by each. */
+  /**
+   * A chat of its own for each route: alice its owner (the only admin), bob and erin plain members,
+   * a message by alice and one by bob. The route's path names the chat, alice's message and erin.
+   */
   const prepare = async () => {
     const created = await expect(201, 'POST', chats, { user: 'alice', payload: { name: 'Contract' } });
     const id = created.body.groupChatId as string;
-    await expect(200, 'POST', `${chats}/${id}/members`, { user: 'alice', payload: { userId: 'bob', role: 'member' } });
+    for (const userId of ['bob', 'erin']) await expect(200, 'POST', `${chats}/${id}/members`, { user: 'alice', payload: { userId, role: 'member' } });
     const messageId = (await expect(201, 'POST', `${chats}/${id}/messages`, { user: 'alice', payload: { text: 'hello' } })).body.messageId as string;
     const own = await expect(201, 'POST', `${chats}/${id}/messages`, { user: 'bob', payload: { text: 'mine' } });
-    return { values: { id, messageId, userId: 'bob' }, bobsMessageId: own.body.messageId as string, token: own.body.token as string };
+    return { values: { id, messageId, userId: 'erin' }, token: own.body.token as string };
   };
   const gone = await prepare();
   await expect(200, 'DELETE', `${chats}/${gone.values.id}`, { user: 'alice' });
@@ -74,23 +77,16 @@ t.test('every documented answer, and nothing else', async (t) => {
   const reused = { 'idempotency-key': 'used-once' };
 
   /**
-   * The refusals of a command's own rules (403, 409) need a situation a sample cannot make: the
-   * one scenario each route has for them, on a chat from `prepare`. Every other answer of every
-   * route is made below from the description alone; a route documenting 403 or 409 without a
-   * scenario here fails by name.
+   * The refusals of a command's own rules come from the prepared chat, the same way for every
+   * route: a 403 is the request made by bob, a member with no say over the chat, alice's message
+   * or erin; a 409 is the successful request made again (the same change twice is a conflict).
+   * A route whose 409 is something else names it here; the test names a route whose 409 it
+   * cannot make.
    */
   type Scenario = (chat: Awaited<ReturnType<typeof prepare>>) => SendOptions & { readonly url?: string };
-  const scenarios: Record<string, { readonly 403?: Scenario; readonly 409?: Scenario }> = {
-    'POST /command/v1/group-chats/{id}/rename': { 403: () => ({ user: 'bob', payload: { name: 'Mine now' } }), 409: () => ({ payload: { name: 'Contract' } }) },
-    'POST /command/v1/group-chats/{id}/members': { 403: () => ({ user: 'bob', payload: { userId: 'erin', role: 'member' } }), 409: () => ({ payload: { userId: 'bob', role: 'member' } }) },
-    'PUT /command/v1/group-chats/{id}/members/{userId}': { 403: () => ({ user: 'bob', payload: { role: 'admin' } }), 409: () => ({ payload: { role: 'member' } }) },
-    'DELETE /command/v1/group-chats/{id}/members/{userId}': {
-      403: (chat) => ({ user: 'bob', url: fillPath('/command/v1/group-chats/{id}/members/{userId}', { ...chat.values, userId: 'alice' }) }),
-      409: (chat) => ({ url: fillPath('/command/v1/group-chats/{id}/members/{userId}', { ...chat.values, userId: 'alice' }) }),
-    },
-    'PUT /command/v1/group-chats/{id}/messages/{messageId}': { 403: () => ({ user: 'bob', payload: { text: 'not mine' } }) },
-    'DELETE /command/v1/group-chats/{id}/messages/{messageId}': { 403: () => ({ user: 'bob' }) },
-    'DELETE /command/v1/group-chats/{id}': { 403: () => ({ user: 'bob' }) },
+  const otherConflicts: Record<string, Scenario> = {
+    // Removing erin twice is 404 (not a member); the conflict is removing the last admin.
+    'DELETE /command/v1/group-chats/{id}/members/{userId}': (chat) => ({ url: fillPath('/command/v1/group-chats/{id}/members/{userId}', { ...chat.values, userId: 'alice' }) }),
   };
 
   const operations = describedOperations(document);
@@ -112,19 +108,19 @@ t.test('every documented answer, and nothing else', async (t) => {
     if (documents(404)) await expect(404, method, fillPath(path, unknown), { user: 'carol', ...body });
     if (documents(410)) await expect(410, method, fillPath(path, gone.values), { user: 'alice', ...body });
     if (documents(412)) await expect(412, method, url, { user: 'alice', ...body, headers: stale });
-    for (const status of [403, 409] as const) {
-      if (!documents(status)) continue;
-      const scenario = scenarios[name]?.[status];
-      if (!scenario) {
-        t.fail(`${name} documents ${status}: give it a scenario in \`scenarios\``);
-        continue;
-      }
-      const { url: other, ...options } = scenario(chat);
-      await expect(status, method, other ?? url, { user: 'alice', ...body, ...options });
+    if (documents(403)) await expect(403, method, url, { user: 'bob', ...body });
+    const conflict = otherConflicts[name];
+    if (documents(409) && conflict) {
+      const { url: other, ...options } = conflict(chat);
+      await expect(409, method, other ?? url, { user: 'alice', ...body, ...options });
     }
-    // The success last, on the state the refusals left alone.
+    // The success, on the state the refusals left alone; then, again, its conflict.
     const success = statuses.find((status) => status >= 200 && status < 300)!;
     await expect(success, method, url, { user: 'alice', ...body });
+    if (documents(409) && !conflict) {
+      const again = await send(method, url, { user: 'alice', ...body });
+      if (again.status !== 409) t.fail(`${name} documents 409, and doing it twice answers ${again.status}: name its conflict in \`otherConflicts\``);
+    }
   }
 
   for (const { path, method, statuses } of operations.filter((o) => o.method === 'GET')) {
