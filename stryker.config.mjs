@@ -21,7 +21,7 @@ const scopes = {
     testFiles: ['src/modules/command/*/*.decider.test.ts'],
   },
   read: {
-    mutate: ['src/modules/projection/*/*.projection.ts'],
+    mutate: ['src/modules/projection/*/*.projection.ts', 'src/modules/projection/table-columns.ts'],
     testFiles: ['src/modules/projection/**/*.test.ts'],
   },
 };

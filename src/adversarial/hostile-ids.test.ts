@@ -5,8 +5,9 @@ import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
 /**
  * docs/api.md, identity: a user id is data, never an object key. Users named after what every
- * JavaScript object has (`constructor`, `__proto__`, `toString`, …) are ordinary users through
- * every command and every query: members where they were added, strangers everywhere else.
+ * JavaScript object has (`constructor`, `__proto__`, `toString`, …) are ordinary users: members
+ * where they were added, strangers everywhere else. Every route is probed with such callers and
+ * members by the route probes (src/testing/route-probes.ts); here, the life of one as a member.
  */
 
 t.teardown(closeTestDynamoDb);
@@ -18,7 +19,7 @@ t.test('hostile user ids through every command and query', async (t) => {
   const api = await appServer(store, await openTestDatabase(t, null));
   const alice = api.as('alice');
   const { id: chatId, body: created } = await alice.createChat('Alice only');
-  const { id: messageId } = await alice.post(chatId, 'private');
+  await alice.post(chatId, 'private');
   const get = (user: string, url: string, token?: unknown) =>
     api.send(user, 'GET', url, undefined, token ? { 'x-consistency-token': token as string } : {});
   // Every write by alice is visible before the strangers probe.
@@ -26,27 +27,10 @@ t.test('hostile user ids through every command and query', async (t) => {
 
   for (const userId of hostile) {
     t.test(`${userId} is a stranger to a chat it was not added to`, async (t) => {
-      const stranger = api.as(userId);
-      const refused = [
-        await stranger.rename(chatId, 'taken over'),
-        await stranger.addMember(chatId, userId, 'admin'),
-        await stranger.changeRole(chatId, 'alice', 'member'),
-        await stranger.removeMember(chatId, 'alice'),
-        await stranger.removeMember(chatId, userId),
-        await stranger.post(chatId, 'let me in'),
-        await stranger.edit(chatId, messageId, 'defaced'),
-        await stranger.deleteMessage(chatId, messageId),
-        await stranger.deleteChat(chatId),
-        await get(userId, `/query/v1/group-chats/${chatId}`),
-        await get(userId, `/query/v1/group-chats/${chatId}/messages`),
-      ];
-      t.same(
-        refused.map((r) => r.status),
-        Array(refused.length).fill(404),
-      );
+      // Every route answers it as a stranger (the route probes, src/testing/route-probes.ts); here, its own list.
       t.same((await get(userId, '/query/v1/group-chats')).body, { items: [], nextCursor: null });
       t.equal((await alice.changeRole(chatId, userId, 'admin')).status, 404, 'an admin cannot give a non-member a role');
-      t.equal((await stranger.deleteChat(chatId)).status, 404, 'so no hidden admin appears');
+      t.equal((await api.as(userId).deleteChat(chatId)).status, 404, 'so no hidden admin appears');
     });
 
     t.test(`${userId} is an ordinary member once added`, async (t) => {

@@ -1,7 +1,6 @@
 // `npm test` runs these test files one after another in this one process (README.md, Tests).
 // The probes on what a request carries.
 import './command-input.test.ts';
-import './every-route.test.ts';
 import './first-requests.test.ts';
 import './fuzz.test.ts';
 import './headers.test.ts';

@@ -3,7 +3,6 @@
 import './commit-trace-attribute.test.ts';
 import './idempotency.test.ts';
 import './jwks-keys.test.ts';
-import './leaks.test.ts';
 import './read-side.test.ts';
 import './remembered-tokens.test.ts';
 import './store-timeouts.test.ts';

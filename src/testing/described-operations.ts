@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 
 /**
  * The operations of the served description, and requests made from it alone: the cross-cutting
- * suites (src/adversarial/every-route.test.ts, the contract test) probe every route the service
+ * suites (the route probes, src/testing/route-probes.ts; the contract test; the fuzzer) probe every route the service
  * describes without naming one, so a new route is covered as soon as it is served.
  */
 

@@ -2,3 +2,4 @@
 import './command.routes.test.ts';
 import './group-chat/group-chat.decider.test.ts';
 import './message/message.decider.test.ts';
+import './command.probes.test.ts';

@@ -1,8 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Dialect } from 'kysely';
 import { classifiedDialect } from './database-driver.ts';
-import { groupChatsTable, membersTable } from './group-chats/group-chats.table.ts';
-import { messagesTable } from './messages/messages.table.ts';
+import { groupChatsTable, membersTable } from './group-chats/group-chats.projection.ts';
+import { messagesTable } from './messages/messages.projection.ts';
 import { streamPositionsTable } from './stream-positions.table.ts';
 import type { RowOf } from './table-columns.ts';
 import { CredentialedPool, connectionFromUrl } from '../../shared/postgres.ts';

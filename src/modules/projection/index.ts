@@ -13,8 +13,8 @@
 export { openDatabase, tables } from './database.ts';
 export type { Database, DatabaseSettings, ProjectionDatabase } from './database.ts';
 export { prepareOnFirstUse } from './first-use.ts';
-export type { GroupChatView, MemberView } from './group-chats/group-chats.table.ts';
-export type { MessageRow, MessageView } from './messages/messages.table.ts';
+export type { GroupChatView, MemberView } from './group-chats/group-chats.projection.ts';
+export type { MessageRow, MessageView } from './messages/messages.projection.ts';
 export { migrate } from './migrations.ts';
 export { ProjectionUnavailableError, UnknownEventTypeError, isUnavailable } from './projection-errors.ts';
 export { Projector } from './projector.ts';

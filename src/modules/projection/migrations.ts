@@ -97,10 +97,11 @@ export async function migrate(db: Kysely<any>, schema: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return;
-    // Kysely looks for its lock table by listing every schema's tables; a schema another
-    // session drops meanwhile (a finished rebuild's old schema) fails that listing. Try again.
+    // Kysely looks for its lock table by listing every schema's tables; a schema or table another
+    // session drops or changes meanwhile (a finished rebuild's old schema) fails that listing
+    // (no such schema, table or column). Try again.
     const code = (error as { code?: string }).code;
-    if ((code === '3F000' || code === '42P01') && attempt < 5) {
+    if ((code === '3F000' || code === '42P01' || code === '42703') && attempt < 5) {
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
       continue;
     }

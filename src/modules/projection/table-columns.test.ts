@@ -1,6 +1,6 @@
 import t from 'tap';
-import { groupChatsTable, membersTable } from './group-chats/group-chats.table.ts';
-import { messagesTable } from './messages/messages.table.ts';
+import { groupChatsTable, membersTable } from './group-chats/group-chats.projection.ts';
+import { messagesTable } from './messages/messages.projection.ts';
 import { fromExcluded, newRow, shownColumns, shownFields, viewOf } from './table-columns.ts';
 import type { Column } from './table-columns.ts';
 

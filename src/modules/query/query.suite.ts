@@ -2,3 +2,4 @@
 import './consistency.test.ts';
 import './query.faults.test.ts';
 import './query.routes.test.ts';
+import './query.probes.test.ts';

@@ -1,9 +1,46 @@
 import type { GroupChatEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
 import { UnknownEventTypeError } from '../projection-errors.ts';
-import { newRow } from '../table-columns.ts';
-import { groupChatsTable, membersTable } from './group-chats.table.ts';
-import type { GroupChatRow, MemberRow } from './group-chats.table.ts';
+import { column, newRow, table } from '../table-columns.ts';
+import type { RowOf, ViewOf } from '../table-columns.ts';
+
+/**
+ * The group chats read model: its tables, each column declared once (table-columns.ts says what
+ * follows from a declaration), and its fold. A column shown as a field is part of every view of a
+ * chat the API gives (the list's and the chat's own).
+ */
+export const groupChatsTable = table(
+  {
+    group_chat_id: column.uuid({ shownAs: 'groupChatId' }),
+    name: column.text({ shownAs: 'name' }),
+    owner_id: column.text({ shownAs: 'ownerId' }),
+    created_at: column.timestamp({ shownAs: 'createdAt' }),
+    updated_at: column.timestamp({ shownAs: 'updatedAt' }),
+    /** The chat stream's version: what If-Match on a command compares with. */
+    version: column.integer({ shownAs: 'version' }),
+    deleted: column.flag(),
+  },
+  ['group_chat_id'],
+);
+
+export type GroupChatsTable = RowOf<typeof groupChatsTable>;
+export type GroupChatRow = GroupChatsTable;
+/** A chat as every view of it shows it. */
+export type GroupChatView = ViewOf<typeof groupChatsTable>;
+
+export const membersTable = table(
+  {
+    group_chat_id: column.uuid(),
+    user_id: column.text({ shownAs: 'userId' }),
+    role: column.role({ shownAs: 'role' }),
+    joined_at: column.timestamp({ shownAs: 'joinedAt' }),
+  },
+  ['group_chat_id', 'user_id'],
+);
+
+export type MembersTable = RowOf<typeof membersTable>;
+export type MemberRow = MembersTable;
+export type MemberView = ViewOf<typeof membersTable>;
 
 /** The rows one chat stream projects to: its `group_chats` row and its `members` rows by user id. */
 export interface GroupChatRows {

@@ -4,8 +4,8 @@ import { inChunks, sameRow } from '../row-changes.ts';
 import type { RowChange } from '../row-changes.ts';
 import type { GroupChatRows } from './group-chats.projection.ts';
 import { fromExcluded } from '../table-columns.ts';
-import { groupChatsTable, membersTable } from './group-chats.table.ts';
-import type { GroupChatRow, MemberRow } from './group-chats.table.ts';
+import { groupChatsTable, membersTable } from './group-chats.projection.ts';
+import type { GroupChatRow, MemberRow } from './group-chats.projection.ts';
 
 /** The projected rows of these chats as the database holds them now (one query per table). */
 export async function loadGroupChatRows(db: Kysely<Database>, groupChatIds: readonly string[]): Promise<Map<string, GroupChatRows>> {

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { MessageEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
 import { projectMessage } from './messages.projection.ts';
-import type { MessageRow } from './messages.table.ts';
+import type { MessageRow } from './messages.projection.ts';
 
 const messageId = '01a22000-0000-7000-8000-000000000002';
 const chatId = '01a22000-0000-7000-8000-000000000001';

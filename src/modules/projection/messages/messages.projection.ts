@@ -1,9 +1,31 @@
 import type { MessageEvent } from '../../../contracts/events.ts';
 import type { Commit } from '../../../eventstore/index.ts';
 import { UnknownEventTypeError } from '../projection-errors.ts';
-import { newRow } from '../table-columns.ts';
-import { messagesTable } from './messages.table.ts';
-import type { MessageRow } from './messages.table.ts';
+import { column, newRow, table } from '../table-columns.ts';
+import type { RowOf, ViewOf } from '../table-columns.ts';
+
+/**
+ * The messages read model: its table, each column declared once (table-columns.ts says what
+ * follows from a declaration), and its fold. Live messages only: a deleted message's row is
+ * removed. A column shown as a field is part of every message the API shows.
+ */
+export const messagesTable = table(
+  {
+    message_id: column.uuid({ shownAs: 'messageId' }),
+    group_chat_id: column.uuid(),
+    author_id: column.text({ shownAs: 'authorId' }),
+    text: column.text({ shownAs: 'text' }),
+    posted_at: column.timestamp({ shownAs: 'postedAt' }),
+    edited_at: column.timestamp({ nullable: true, shownAs: 'editedAt' }),
+  },
+  ['message_id'],
+);
+
+export type MessagesTable = RowOf<typeof messagesTable>;
+/** A whole row: the fold makes new ones with `newRow`, which leaves the columns that admit NULL at NULL. */
+export type MessageRow = MessagesTable;
+/** A message as the API shows it. */
+export type MessageView = ViewOf<typeof messagesTable>;
 
 /**
  * The projection of a Message stream: its `messages` row after one more commit, as a pure

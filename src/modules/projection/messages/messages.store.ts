@@ -3,8 +3,8 @@ import type { Database } from '../database.ts';
 import { inChunks, sameRow } from '../row-changes.ts';
 import type { RowChange } from '../row-changes.ts';
 import { fromExcluded } from '../table-columns.ts';
-import { messagesTable } from './messages.table.ts';
-import type { MessageRow } from './messages.table.ts';
+import { messagesTable } from './messages.projection.ts';
+import type { MessageRow } from './messages.projection.ts';
 
 /** The rows of these messages as the database holds them now (absent: none, or deleted). */
 export async function loadMessageRows(db: Kysely<Database>, messageIds: readonly string[]): Promise<Map<string, MessageRow | undefined>> {
