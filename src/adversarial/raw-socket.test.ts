@@ -9,6 +9,7 @@ import { appServer } from '../testing/app-server.ts';
 import { capturedLogger } from '../testing/log-capture.ts';
 import { testSecret } from '../testing/command-server.ts';
 import { openTestDatabase } from '../testing/databases.ts';
+import { eventually } from '../testing/eventually.ts';
 import { sendRaw, statusOf } from '../testing/raw-http.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
 
@@ -228,6 +229,8 @@ t.test('a request that trickles in is cut at its deadline: 408 once, and the con
   t.equal(body.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer');
   t.same(JSON.parse(body.split('\r\n\r\n')[1] ?? ''), { statusCode: 408, error: 'Request Timeout', message: 'the request did not arrive in time' });
   const logged = () => entries().filter((entry) => entry.msg === 'request completed' && (entry.route as string | undefined)?.startsWith('/command/'));
+  // The line is written once the server has finished with the request, which may be just after the client saw the end.
+  await eventually('the 408 logged', logged, (lines) => lines.length > 0);
   t.match(logged(), [{ status: 408, user: 'alice' }], 'and its log line says 408, not the 200 nobody sent');
 
   // Answers given before the body is in: a server with room to give them (on a busy machine too)
