@@ -1,10 +1,11 @@
-import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { Migrator, sql } from 'kysely';
 import type { KyselyPlugin } from 'kysely';
 import t from 'tap';
 import { eachDatabase } from '../../testing/databases.ts';
 import { migrate } from './index.ts';
 import { tables } from './database.ts';
-import { migrationNames } from './migrations.ts';
+import { migrationNames, provider } from './migrations.ts';
 import { sqlTypes } from './table-columns.ts';
 import type { Column } from './table-columns.ts';
 
@@ -67,5 +68,46 @@ eachDatabase(t, 'the migrations make exactly the declared tables and columns, of
       [],
       `${name}: each column holds NULL as its declaration says`,
     );
+  }
+});
+
+/** A value of each SQL type the migrations use, for a row that only has to exist. */
+const anyValue: Record<string, () => unknown> = {
+  uuid: () => randomUUID(),
+  text: () => randomUUID(),
+  'timestamp with time zone': () => new Date(),
+  integer: () => 1,
+  boolean: () => false,
+};
+
+/**
+ * The migrations are tested on a deployed database too, not only an empty one: each is applied to
+ * tables that hold a row (a NOT NULL column added without a default or a backfill fails here,
+ * naming the migration), whatever the number of migrations.
+ */
+eachDatabase(t, 'each migration applies to tables that hold rows', async (t, open) => {
+  const database = await open();
+  await sql`drop schema ${sql.id(database.schema)} cascade`.execute(database.db);
+  await sql`create schema ${sql.id(database.schema)}`.execute(database.db);
+  const migrator = new Migrator({ db: database.db, provider, migrationTableSchema: database.schema });
+  for (const name of migrationNames) {
+    const { error } = await migrator.migrateTo(name);
+    t.equal(error, undefined, `${name} applies to the tables as the migrations before it left them, each holding a row`);
+    if (error) break;
+    const { rows: columns } = await sql<{ table_name: string; column_name: string; data_type: string }>`
+      select table_name, column_name, data_type from information_schema.columns
+      where table_schema = ${database.schema} and table_name not like 'kysely_%' order by table_name, ordinal_position`.execute(database.db);
+    for (const table of new Set(columns.map((c) => c.table_name))) {
+      const row: Record<string, unknown> = {};
+      for (const c of columns.filter((c) => c.table_name === table)) {
+        const value = anyValue[c.data_type];
+        if (!value) {
+          t.fail(`${table}.${c.column_name}: no sample value for SQL type ${c.data_type}; add one to anyValue`);
+          return;
+        }
+        row[c.column_name] = value();
+      }
+      await sql`insert into ${sql.id(database.schema, table)} (${sql.join(Object.keys(row).map((c) => sql.id(c)))}) values (${sql.join(Object.values(row))})`.execute(database.db);
+    }
   }
 });

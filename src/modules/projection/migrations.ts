@@ -56,11 +56,12 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-const provider: MigrationProvider = { getMigrations: async () => migrations };
+/** Every migration, for Kysely's Migrator (and for tests that apply them one at a time). */
+export const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** The newest migration this code knows: a schema whose newest applied migration is this one is up to date. */
 /** Every migration's name, in the order Kysely applies them. */
 export const migrationNames: readonly string[] = Object.keys(migrations).sort();
+/** The newest migration this code knows: a schema whose newest applied migration is this one is up to date. */
 export const latestMigration = migrationNames.at(-1)!;
 
 /**

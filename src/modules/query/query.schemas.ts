@@ -6,7 +6,7 @@ import { decodePageCursor } from './page-cursor.ts';
 import type { PageCursor } from './page-cursor.ts';
 import { shownFields, tables } from '../projection/index.ts';
 import type { ColumnKind, ViewOf } from '../projection/index.ts';
-import type { GroupChatPage, GroupChatSummary } from './group-chats/group-chats.queries.ts';
+import type { GroupChatDetails, GroupChatPage, GroupChatSummary } from './group-chats/group-chats.queries.ts';
 import type { MessagePage } from './messages/messages.queries.ts';
 
 /**
@@ -79,10 +79,10 @@ export const pageQuery = Joi.object<{ limit: number; before?: PageCursor }>({
     .description('nextCursor of the previous page'),
 });
 
-export const groupChatDetails = Joi.object({
+export const groupChatDetails = Joi.object(fieldsOf<GroupChatDetails>()({
   ...viewFields(tables.group_chats),
   members: Joi.array().items(Joi.object(viewFields(tables.members)).label('Member')).required(),
-}).label('GroupChat');
+})).label('GroupChat');
 
 export const messagePage = Joi.object(fieldsOf<MessagePage>()({
   items: Joi.array().items(Joi.object(viewFields(tables.messages)).label('Message')).required(),
