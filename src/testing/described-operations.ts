@@ -19,6 +19,8 @@ export interface Schema {
   readonly enum?: readonly unknown[];
   readonly minLength?: number;
   readonly minimum?: number;
+  readonly maximum?: number;
+  readonly example?: unknown;
   readonly properties?: Record<string, Schema>;
   readonly required?: readonly string[];
 }
@@ -36,6 +38,8 @@ export interface DescribedOperation {
   readonly statuses: readonly number[];
   /** The names of its path parameters, in order. */
   readonly pathParameters: readonly string[];
+  /** Its query parameters (`?limit=&before=`), by name, with their schemas. */
+  readonly queryParameters: Readonly<Record<string, Schema>>;
   /** A body its schema accepts, or undefined when it takes none. */
   readonly sampleBody: Record<string, unknown> | undefined;
   /**
@@ -43,7 +47,33 @@ export interface DescribedOperation {
    * `messageId` in the body) names that existing thing rather than a random one.
    */
   bodyFor(values: Readonly<Record<string, string>>): Record<string, unknown> | undefined;
+  /**
+   * `bodyFor(values)` and, for each property with an enum, the same body with each other value
+   * of it: what a refusal that does not depend on the body must refuse whatever the body.
+   */
+  bodiesFor(values: Readonly<Record<string, string>>): Record<string, unknown>[];
 }
+
+/** The things of a prepared situation a route's path can name. */
+export interface Situation {
+  readonly chat: string;
+  readonly message: string;
+  readonly member: string;
+}
+
+/**
+ * What each path parameter names, by its name: a parameter with a new name is given its thing
+ * here, once, for every suite that takes the routes from the description.
+ */
+const parameterThings: Readonly<Record<string, keyof Situation>> = { id: 'chat', messageId: 'message', userId: 'member' };
+
+/** The value of each path parameter in a situation (for `fillPath`). */
+export const pathValues = (situation: Situation): Record<string, string> =>
+  Object.fromEntries(Object.entries(parameterThings).map(([name, thing]) => [name, situation[thing]]));
+
+/** The path parameters of `path` that name nothing known: a suite fails naming them. */
+export const unknownParameters = (path: string): string[] =>
+  [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!).filter((name) => !Object.hasOwn(parameterThings, name));
 
 /** Every operation of the description under /command/v1/ and /query/v1/ (health routes aside). */
 export function describedOperations(document: OpenApiDocument): DescribedOperation[] {
@@ -54,14 +84,28 @@ export function describedOperations(document: OpenApiDocument): DescribedOperati
         const operation = described as Operation;
         const bodySchema = (operation.requestBody as { content?: Record<string, { schema: Schema }> } | undefined)?.content?.['application/json']?.schema;
         const where = `${method.toUpperCase()} ${path} body`;
+        const bodyFor = (values: Readonly<Record<string, string>>) => (bodySchema ? (sample(bodySchema, document, where, values) as Record<string, unknown>) : undefined);
+        const queryParameters = Object.fromEntries(
+          (operation.parameters ?? []).flatMap((p) => ('name' in p && p.in === 'query' ? [[p.name, resolve(p.schema ?? {}, document)] as const] : [])),
+        );
         return {
           path,
           method: method.toUpperCase(),
           operation,
           statuses: Object.keys(operation.responses).map(Number),
           pathParameters: [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
-          sampleBody: bodySchema ? (sample(bodySchema, document, where) as Record<string, unknown>) : undefined,
-          bodyFor: (values) => (bodySchema ? (sample(bodySchema, document, where, values) as Record<string, unknown>) : undefined),
+          queryParameters,
+          sampleBody: bodyFor({}),
+          bodyFor,
+          bodiesFor: (values) => {
+            const body = bodyFor(values);
+            if (!body || !bodySchema) return body ? [body] : [];
+            const properties = resolve(bodySchema, document).properties ?? {};
+            const variants = Object.entries(properties).flatMap(([name, property]) =>
+              (resolve(property, document).enum ?? []).filter((value) => value !== body[name]).map((value) => ({ ...body, [name]: value })),
+            );
+            return [body, ...variants];
+          },
         };
       }),
     );
@@ -69,7 +113,9 @@ export function describedOperations(document: OpenApiDocument): DescribedOperati
 
 /**
  * A value its schema accepts: required properties only, the first of an enum, the shortest
- * string; a UUID property named like one of `values` takes that value.
+ * string, a number's example (else one above its minimum, within its maximum: a minimum is often
+ * what a thing starts with, so setting it would be no change); a UUID property named like one of
+ * `values` takes that value.
  */
 export function sample(schema: Schema, document: OpenApiDocument, where: string, values: Readonly<Record<string, string>> = {}): unknown {
   if (schema.$ref) return sample(resolve(schema, document), document, where, values);
@@ -87,7 +133,8 @@ export function sample(schema: Schema, document: OpenApiDocument, where: string,
       return schema.format === 'uuid' ? uuidv7() : 'probe'.padEnd(schema.minLength ?? 1, 'e');
     case 'integer':
     case 'number':
-      return schema.minimum ?? 1;
+      if (typeof schema.example === 'number') return schema.example;
+      return schema.minimum === undefined ? 1 : Math.min(schema.minimum + 1, schema.maximum ?? Infinity);
     case 'boolean':
       return true;
     default:

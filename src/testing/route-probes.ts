@@ -3,7 +3,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
 import { groupChatStream, messageStream } from '../contracts/streams.ts';
 import { openTestDatabase } from './databases.ts';
-import { describedOperations, fillPath } from './described-operations.ts';
+import { encodePageCursor } from '../modules/query/page-cursor.ts';
+import { describedOperations, fillPath, pathValues, sample, unknownParameters } from './described-operations.ts';
 import type { DescribedOperation } from './described-operations.ts';
 import { documentedServer } from './served-document.ts';
 import { freshEventStore } from './stores.ts';
@@ -67,21 +68,32 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
   const gone = await send('alice', 'DELETE', `/command/v1/group-chats/${deleted}`);
   const evesOwn = await send('eve', 'POST', '/command/v1/group-chats', { name: "Eve's" });
   const evesChat = evesOwn.body.groupChatId as string;
+  const alicesOther = (await send('alice', 'POST', '/command/v1/group-chats', { name: 'Other' })).body.groupChatId as string;
   // Everything above is in the read model before anyone probes.
   for (const token of [posted.body.token, gone.body.token]) await send('alice', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': token as string });
   await send('eve', 'GET', '/query/v1/group-chats', undefined, { 'x-consistency-token': evesOwn.body.token as string });
 
-  /** The value a path parameter gets, by its name, for a chat: its id, alice's message, bob. */
-  const valuesFor = (chat: string, message = messageId): Record<string, string> => ({ id: chat, messageId: message, userId: 'bob' });
+  /** The value each path parameter gets, for a chat: its id, alice's message, bob. */
+  const valuesFor = (chat: string, message = messageId): Record<string, string> => pathValues({ chat, message, member: 'bob' });
+  /** A query's parameters by name: a page cursor this service issued for `before`, else a sample of the schema. */
+  const queryFor = (route: DescribedOperation): string => {
+    const parameters = Object.entries(route.queryParameters).map(([name, schema]): [string, string] => [
+      name,
+      name === 'before' ? encodePageCursor({ at: new Date(), id: uuidv7() }) : String(sample(schema, document, `${route.method} ${route.path} ?${name}`)),
+    ]);
+    return parameters.length > 0 ? `?${new URLSearchParams(parameters).toString()}` : '';
+  };
   const routes = describedOperations(document).filter(({ path }) => path.startsWith(prefix));
   t.ok(routes.length >= 3, `${routes.length} described routes under ${prefix}`);
 
   for (const route of routes) {
     const { path, method, pathParameters: names } = route;
     t.test(`${method} ${path}`, async (t) => {
-      const missing = names.filter((name) => valuesFor(chatId)[name] === undefined);
-      if (missing.length > 0) return t.fail(`${method} ${path}: no probe value for {${missing.join('}, {')}}; add one to valuesFor (src/testing/route-probes.ts)`);
-      const url = (values: Record<string, string>) => fillPath(path, values);
+      const missing = unknownParameters(path);
+      if (missing.length > 0) return t.fail(`${method} ${path}: {${missing.join('}, {')}} names nothing a probe prepares; give it a thing in parameterThings (src/testing/described-operations.ts)`);
+      // With its query parameters (a page after a cursor) as well as without, where it takes any.
+      const queries = [...new Set(['', queryFor(route)])];
+      const url = (values: Record<string, string>, query = '') => fillPath(path, values) + query;
       const body = route.bodyFor({ id: chatId, messageId });
       // If-Match where the route takes one (it documents 412).
       const takesIfMatch = route.statuses.includes(412);
@@ -91,15 +103,17 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
       if (names.includes('id')) {
         t.test('a non-member: a foreign chat and a deleted one answer exactly as one that does not exist', async (t) => {
           for (const caller of ['eve', ...hostileUserIds]) {
-            for (const ifMatch of versions) {
-              const label = `${caller}${ifMatch ? `, If-Match ${ifMatch}` : ''}`;
-              const unknown = observable(await send(caller, method, url(valuesFor(uuidv7(), uuidv7())), body, headers(ifMatch)));
-              t.equal(unknown.status, 404, `${label}: an unknown chat is 404 (the sample body is valid)`);
-              t.same(observable(await send(caller, method, url(valuesFor(chatId)), body, headers(ifMatch))), unknown, `${label}: a chat it is not in`);
-              t.same(observable(await send(caller, method, url(valuesFor(deleted)), body, headers(ifMatch))), unknown, `${label}: a deleted chat`);
-              if (names.includes('userId')) {
-                const itself = observable(await send(caller, method, url({ ...valuesFor(uuidv7()), userId: caller }), body, headers(ifMatch)));
-                t.same(observable(await send(caller, method, url({ ...valuesFor(chatId), userId: caller }), body, headers(ifMatch))), itself, `${label}: naming itself, in a chat it is not in`);
+            for (const query of queries) {
+              for (const ifMatch of versions) {
+                const label = `${caller}${ifMatch ? `, If-Match ${ifMatch}` : ''}${query}`;
+                const unknown = observable(await send(caller, method, url(valuesFor(uuidv7(), uuidv7()), query), body, headers(ifMatch)));
+                t.equal(unknown.status, 404, `${label}: an unknown chat is 404 (the sample body is valid)`);
+                t.same(observable(await send(caller, method, url(valuesFor(chatId), query), body, headers(ifMatch))), unknown, `${label}: a chat it is not in`);
+                t.same(observable(await send(caller, method, url(valuesFor(deleted), query), body, headers(ifMatch))), unknown, `${label}: a deleted chat`);
+                if (names.includes('userId')) {
+                  const itself = observable(await send(caller, method, url({ ...valuesFor(uuidv7()), userId: caller }, query), body, headers(ifMatch)));
+                  t.same(observable(await send(caller, method, url({ ...valuesFor(chatId), userId: caller }, query), body, headers(ifMatch))), itself, `${label}: naming itself, in a chat it is not in`);
+                }
               }
             }
           }
@@ -112,13 +126,22 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
             const unknown = observable(await send('eve', method, url({ ...valuesFor(evesChat, uuidv7()), userId: 'eve' }), body, headers(ifMatch)));
             t.equal(unknown.status, 404, `If-Match ${ifMatch ?? 'none'}: an unknown message in eve's chat is 404`);
             t.same(observable(await send('eve', method, url({ ...valuesFor(evesChat), userId: 'eve' }), body, headers(ifMatch))), unknown, `If-Match ${ifMatch ?? 'none'}: alice's message through eve's chat`);
+            // Its author too, through another chat of hers.
+            t.same(
+              observable(await send('alice', method, url({ ...valuesFor(alicesOther), userId: 'alice' }), body, headers(ifMatch))),
+              observable(await send('alice', method, url({ ...valuesFor(alicesOther, uuidv7()), userId: 'alice' }), body, headers(ifMatch))),
+              `If-Match ${ifMatch ?? 'none'}: alice's own message through another chat of hers`,
+            );
           }
         });
       }
 
+      // Every parameter whose value is a UUID (a chat's or a message's id) is described, and checked, as one.
       const uuidParams = (route.operation.parameters ?? []).flatMap((p) => ('name' in p && p.in === 'path' && p.schema?.format === 'uuid' ? [p.name] : []));
-      t.ok(uuidParams.length > 0 || !names.some((name) => name === 'id' || name === 'messageId'), 'chat and message ids are described as UUIDs');
-      for (const name of uuidParams) {
+      for (const name of names.filter((name) => /^[0-9a-f]{8}-/.test(valuesFor(chatId)[name]!))) {
+        t.ok(uuidParams.includes(name), `{${name}} is described as a UUID`);
+      }
+      for (const name of names.filter((name) => /^[0-9a-f]{8}-/.test(valuesFor(chatId)[name]!))) {
         t.test(`{${name}} in any other spelling: 400 naming it, for the chat's own admin`, async (t) => {
           for (const spelling of notIds(valuesFor(chatId)[name]!)) {
             const answer = await send('alice', method, url({ ...valuesFor(chatId), [name]: spelling }), body);
@@ -178,10 +201,14 @@ async function probeKeys(t: Test, route: DescribedOperation, send: Send, store: 
 
   const first = await send('alice', method, url, body, key);
   t.ok(first.status >= 200 && first.status < 300, `done: ${first.status} ${first.payload}`);
-  const before = await store.readStream(groupChatStream(values.id!));
+  // Every stream the command could have written: the chat, the message it names, one it created.
+  const chat = (first.body.groupChatId as string | undefined) ?? values.id!;
+  const streams = [groupChatStream(chat), messageStream(values.messageId!), ...(first.body.messageId ? [messageStream(first.body.messageId as string)] : [])];
+  const versions = async () => Promise.all(streams.map(async (stream) => (await store.readStream(stream)).map((commit) => commit.version)));
+  const before = await versions();
   const again = await send('alice', method, url, body, key);
   t.same({ status: again.status, body: again.body }, { status: first.status, body: first.body }, 'the retry answers as the first time');
-  t.same((await store.readStream(groupChatStream(values.id!))).map((commit) => commit.version), before.map((commit) => commit.version), 'and appends nothing');
+  t.same(await versions(), before, 'and appends nothing, to any stream');
   // The key with another request that would succeed: the same on another chat prepared alike
   // (or, for a create, another body).
   const other = path.includes('{id}') ? await send('alice', method, fillPath(path, await prepare()), body, key) : await send('alice', method, url, { ...body, name: 'another name' }, key);
