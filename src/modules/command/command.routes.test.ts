@@ -391,3 +391,11 @@ t.test('onAppended sees each new commit once, and its failures never fail a comm
     ],
   );
 });
+
+t.test("a path parameter or body field is looked up by its own name, never through an object's prototype", async (t) => {
+  const { body, params } = await import('./command.schemas.ts');
+  t.throws(() => params(['constructor' as never]), /no schema for the path parameter \{constructor\}/);
+  t.throws(() => params(['__proto__' as never]), /no schema for the path parameter/);
+  t.throws(() => body('X', ['toString' as never]), /no schema for the body field toString/);
+  t.same(Object.keys(params(['id', 'userId']).describe().keys ?? {}), ['id', 'userId']);
+});

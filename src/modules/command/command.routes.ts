@@ -40,10 +40,16 @@ type BodyOf<Names extends keyof Fields> = { readonly [Name in Names]: FieldValue
  * One command route: its path and body (from which its input's schemas and types follow), and
  * which command it becomes.
  */
-interface CommandRoute<Path extends string, Names extends keyof Fields> {
+type CommandRoute<Path extends string, Names extends keyof Fields> = CommandRouteRow<Path, Names> &
+  // A DELETE takes no body.
+  ({ readonly method: 'POST' | 'PUT' } | { readonly method: 'DELETE'; readonly body?: never }) &
+  // A path parameter without a schema is named by the compiler.
+  (ParameterNames<Path> extends PathParameters ? unknown : { readonly pathParameterWithoutSchema: `{${Exclude<ParameterNames<Path>, PathParameters>}}: add its schema to pathParameters (command.schemas.ts)` });
+
+interface CommandRouteRow<Path extends string, Names extends keyof Fields> {
   readonly method: 'POST' | 'PUT' | 'DELETE';
   /** Each `{parameter}` is validated by the schema its name has in `pathParameters`; an unknown name does not compile. */
-  readonly path: Path & (ParameterNames<Path> extends PathParameters ? unknown : never);
+  readonly path: Path;
   readonly description: string;
   /**
    * The body: its name in the API description and the `fields` it holds, each field's schema

@@ -106,7 +106,16 @@ const pathParameters = { id: uuid.required(), messageId: uuid.required(), userId
 export type PathParameters = keyof typeof pathParameters;
 
 /** The parameters of a route's path, each by its name's schema. */
-export const params = (names: readonly PathParameters[]): ObjectSchema => Joi.object(Object.fromEntries(names.map((name) => [name, pathParameters[name]])));
+export const params = (names: readonly PathParameters[]): ObjectSchema =>
+  Joi.object(
+    Object.fromEntries(
+      names.map((name) => {
+        // The compiler holds a route's path to these names; a path it could not see is refused here, not by an object's prototype.
+        if (!Object.hasOwn(pathParameters, name)) throw new Error(`no schema for the path parameter {${name}}`);
+        return [name, pathParameters[name]];
+      }),
+    ),
+  );
 /**
  * The fields a command's body is made of (its route states which, `command.routes.ts`): each
  * field's schema is stated here once, whatever body carries it.
@@ -119,4 +128,11 @@ export type FieldValue<Name extends keyof Fields> = Fields[Name] extends AnySche
 
 /** A command's body: these `fields`, under the name the API description gives it. */
 export const body = <Names extends keyof Fields>(name: string, names: readonly Names[]): ObjectSchema<{ [Field in Names]: FieldValue<Field> }> =>
-  Joi.object(Object.fromEntries(names.map((field) => [field, fields[field]]))).label(name);
+  Joi.object(
+    Object.fromEntries(
+      names.map((field) => {
+        if (!Object.hasOwn(fields, field)) throw new Error(`no schema for the body field ${field}`);
+        return [field, fields[field]];
+      }),
+    ),
+  ).label(name);

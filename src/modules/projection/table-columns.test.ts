@@ -82,3 +82,9 @@ t.test('the read models show their columns under these fields, and never what is
   t.equal(membersTable.columns.group_chat_id.shownAs, undefined, "a member's chat is the chat it is shown in");
   t.equal(messagesTable.columns.group_chat_id.shownAs, undefined, "a message's chat is the chat it is listed in");
 });
+
+t.test('two columns shown under one field are refused where the table is declared', async (t) => {
+  t.throws(() => table({ a: column.text({ shownAs: 'same' }), b: column.text({ shownAs: 'same' }) }, ['a']), /more than one column is shown as same/);
+  // @ts-expect-error nullability is said as `true` or not at all, never by a value known only at run time
+  column.text({ nullable: Math.random() > 2 });
+});

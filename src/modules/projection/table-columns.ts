@@ -56,7 +56,8 @@ export interface Column<T, Field extends string | undefined = string | undefined
 }
 
 interface ColumnOptions {
-  readonly nullable?: boolean;
+  /** Said as `true` or not at all: a column's nullability is known where it is declared. */
+  readonly nullable?: true;
   readonly shownAs?: string;
 }
 
@@ -67,7 +68,7 @@ type ColumnFor<K extends ColumnKind, O extends ColumnOptions> = Column<
 
 const kind =
   <K extends ColumnKind>(name: K) =>
-  <const O extends ColumnOptions = { readonly nullable?: false }>(options?: O): ColumnFor<K, O> => ({
+  <const O extends ColumnOptions = Record<never, never>>(options?: O): ColumnFor<K, O> => ({
     kind: name,
     nullable: options?.nullable ?? false,
     ...(options?.shownAs === undefined ? {} : { shownAs: options.shownAs as ColumnFor<K, O>['shownAs'] }),
@@ -98,6 +99,10 @@ type ColumnsOf<T> = T extends TableColumns<infer C, string> ? C : never;
 export type RowOf<T> = { [Name in keyof ColumnsOf<T>]: ValueOf<ColumnsOf<T>[Name]> };
 
 export function table<C extends Columns, K extends keyof C & string>(columns: C, key: readonly K[]): TableColumns<C, K> {
+  const fields = Object.values(columns).flatMap((c) => (c.shownAs === undefined ? [] : [c.shownAs]));
+  const twice = fields.filter((field, index) => fields.indexOf(field) !== index);
+  // Two columns under one field: the later would replace the earlier in every view.
+  if (twice.length > 0) throw new Error(`more than one column is shown as ${twice.join(', ')}`);
   return { columns, key };
 }
 
