@@ -48,8 +48,8 @@ export interface DescribedOperation {
    */
   bodyFor(values: Readonly<Record<string, string>>): Record<string, unknown> | undefined;
   /**
-   * `bodyFor(values)` and, for each property with an enum, the same body with each other value
-   * of it: what a refusal that does not depend on the body must refuse whatever the body.
+   * `bodyFor(values)` and, for each property with an enum or a boolean, the same body with each
+   * other value of it: what a refusal that does not depend on the body must refuse whatever the body.
    */
   bodiesFor(values: Readonly<Record<string, string>>): Record<string, unknown>[];
 }
@@ -70,6 +70,10 @@ const parameterThings: Readonly<Record<string, keyof Situation>> = { id: 'chat',
 /** The value of each path parameter in a situation (for `fillPath`). */
 export const pathValues = (situation: Situation): Record<string, string> =>
   Object.fromEntries(Object.entries(parameterThings).map(([name, thing]) => [name, situation[thing]]));
+
+/** The names of the path parameters of `path` that name a `thing` (a suite's probes of a message id, say). */
+export const parametersNaming = (path: string, thing: keyof Situation): string[] =>
+  [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!).filter((name) => parameterThings[name] === thing);
 
 /** The path parameters of `path` that name nothing known: a suite fails naming them. */
 export const unknownParameters = (path: string): string[] =>
@@ -101,8 +105,9 @@ export function describedOperations(document: OpenApiDocument): DescribedOperati
             const body = bodyFor(values);
             if (!body || !bodySchema) return body ? [body] : [];
             const properties = resolve(bodySchema, document).properties ?? {};
+            const otherValues = (property: Schema): readonly unknown[] => resolve(property, document).enum ?? (resolve(property, document).type === 'boolean' ? [true, false] : []);
             const variants = Object.entries(properties).flatMap(([name, property]) =>
-              (resolve(property, document).enum ?? []).filter((value) => value !== body[name]).map((value) => ({ ...body, [name]: value })),
+              otherValues(property).filter((value) => value !== body[name]).map((value) => ({ ...body, [name]: value })),
             );
             return [body, ...variants];
           },

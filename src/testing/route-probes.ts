@@ -4,8 +4,8 @@ import { encodeConsistencyToken } from '../contracts/consistency-token.ts';
 import { groupChatStream, messageStream } from '../contracts/streams.ts';
 import { openTestDatabase } from './databases.ts';
 import { encodePageCursor } from '../modules/query/page-cursor.ts';
-import { describedOperations, fillPath, pathValues, sample, unknownParameters } from './described-operations.ts';
-import type { DescribedOperation } from './described-operations.ts';
+import { describedOperations, fillPath, parametersNaming, pathValues, sample, unknownParameters } from './described-operations.ts';
+import type { DescribedOperation, Situation } from './described-operations.ts';
 import { documentedServer } from './served-document.ts';
 import { freshEventStore } from './stores.ts';
 
@@ -100,7 +100,13 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
       const versions = takesIfMatch ? ifMatches : [undefined];
       const headers = (ifMatch: string | undefined): Record<string, string> => (ifMatch ? { 'if-match': ifMatch } : {});
 
-      if (names.includes('id')) {
+      const chatParameters = parametersNaming(path, 'chat');
+      const messageParameters = parametersNaming(path, 'message');
+      const memberParameters = parametersNaming(path, 'member');
+      /** `values` with every parameter naming a member set to `userId`. */
+      const naming = (values: Record<string, string>, userId: string) => ({ ...values, ...Object.fromEntries(memberParameters.map((name) => [name, userId])) });
+
+      if (chatParameters.length > 0) {
         t.test('a non-member: a foreign chat and a deleted one answer exactly as one that does not exist', async (t) => {
           for (const caller of ['eve', ...hostileUserIds]) {
             for (const query of queries) {
@@ -110,9 +116,9 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
                 t.equal(unknown.status, 404, `${label}: an unknown chat is 404 (the sample body is valid)`);
                 t.same(observable(await send(caller, method, url(valuesFor(chatId), query), body, headers(ifMatch))), unknown, `${label}: a chat it is not in`);
                 t.same(observable(await send(caller, method, url(valuesFor(deleted), query), body, headers(ifMatch))), unknown, `${label}: a deleted chat`);
-                if (names.includes('userId')) {
-                  const itself = observable(await send(caller, method, url({ ...valuesFor(uuidv7()), userId: caller }, query), body, headers(ifMatch)));
-                  t.same(observable(await send(caller, method, url({ ...valuesFor(chatId), userId: caller }, query), body, headers(ifMatch))), itself, `${label}: naming itself, in a chat it is not in`);
+                if (memberParameters.length > 0) {
+                  const itself = observable(await send(caller, method, url(naming(valuesFor(uuidv7()), caller), query), body, headers(ifMatch)));
+                  t.same(observable(await send(caller, method, url(naming(valuesFor(chatId), caller), query), body, headers(ifMatch))), itself, `${label}: naming itself, in a chat it is not in`);
                 }
               }
             }
@@ -120,16 +126,16 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
         });
       }
 
-      if (names.includes('messageId')) {
+      if (messageParameters.length > 0) {
         t.test("a message id through a chat it is not in answers as an unknown message", async (t) => {
           for (const ifMatch of versions) {
-            const unknown = observable(await send('eve', method, url({ ...valuesFor(evesChat, uuidv7()), userId: 'eve' }), body, headers(ifMatch)));
+            const unknown = observable(await send('eve', method, url(naming(valuesFor(evesChat, uuidv7()), 'eve')), body, headers(ifMatch)));
             t.equal(unknown.status, 404, `If-Match ${ifMatch ?? 'none'}: an unknown message in eve's chat is 404`);
-            t.same(observable(await send('eve', method, url({ ...valuesFor(evesChat), userId: 'eve' }), body, headers(ifMatch))), unknown, `If-Match ${ifMatch ?? 'none'}: alice's message through eve's chat`);
+            t.same(observable(await send('eve', method, url(naming(valuesFor(evesChat), 'eve')), body, headers(ifMatch))), unknown, `If-Match ${ifMatch ?? 'none'}: alice's message through eve's chat`);
             // Its author too, through another chat of hers.
             t.same(
-              observable(await send('alice', method, url({ ...valuesFor(alicesOther), userId: 'alice' }), body, headers(ifMatch))),
-              observable(await send('alice', method, url({ ...valuesFor(alicesOther, uuidv7()), userId: 'alice' }), body, headers(ifMatch))),
+              observable(await send('alice', method, url(naming(valuesFor(alicesOther), 'alice')), body, headers(ifMatch))),
+              observable(await send('alice', method, url(naming(valuesFor(alicesOther, uuidv7()), 'alice')), body, headers(ifMatch))),
               `If-Match ${ifMatch ?? 'none'}: alice's own message through another chat of hers`,
             );
           }
@@ -151,9 +157,9 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
         });
       }
 
-      if (names.includes('userId')) {
-        t.test('{userId} named after what every object has: a stranger, for the chat\'s admin too', async (t) => {
-          for (const userId of hostileUserIds) t.equal((await send('alice', method, url({ ...valuesFor(chatId), userId }), body)).status, 404, userId);
+      if (memberParameters.length > 0) {
+        t.test('a member named after what every object has: a stranger, for the chat\'s admin too', async (t) => {
+          for (const userId of hostileUserIds) t.equal((await send('alice', method, url(naming(valuesFor(chatId), userId)), body)).status, 404, userId);
         });
       }
 
@@ -188,22 +194,23 @@ type Send = Awaited<ReturnType<typeof documentedServer>>['send'];
 async function probeKeys(t: Test, route: DescribedOperation, send: Send, store: Awaited<ReturnType<typeof freshEventStore>>['store']): Promise<void> {
   const { path, method } = route;
   // A chat of its own (some commands end it), with bob in it and a message by alice.
-  const prepare = async (): Promise<Record<string, string>> => {
-    const id = (await send('alice', 'POST', '/command/v1/group-chats', { name: 'Keys' })).body.groupChatId as string;
-    await send('alice', 'POST', `/command/v1/group-chats/${id}/members`, { userId: 'bob', role: 'member' });
-    const messageId = (await send('alice', 'POST', `/command/v1/group-chats/${id}/messages`, { text: 'hello' })).body.messageId as string;
-    return { id, messageId, userId: 'bob' };
+  const prepare = async (): Promise<Situation> => {
+    const chat = (await send('alice', 'POST', '/command/v1/group-chats', { name: 'Keys' })).body.groupChatId as string;
+    await send('alice', 'POST', `/command/v1/group-chats/${chat}/members`, { userId: 'bob', role: 'member' });
+    const message = (await send('alice', 'POST', `/command/v1/group-chats/${chat}/messages`, { text: 'hello' })).body.messageId as string;
+    return { chat, message, member: 'bob' };
   };
-  const values = await prepare();
+  const situation = await prepare();
+  const values = pathValues(situation);
   const url = fillPath(path, values);
   const body = route.bodyFor(values);
   const key = { 'idempotency-key': `probe-${method}-${path}`.slice(0, 128).replaceAll(' ', '-') };
 
   const first = await send('alice', method, url, body, key);
   t.ok(first.status >= 200 && first.status < 300, `done: ${first.status} ${first.payload}`);
-  // Every stream the command could have written: the chat, the message it names, one it created.
-  const chat = (first.body.groupChatId as string | undefined) ?? values.id!;
-  const streams = [groupChatStream(chat), messageStream(values.messageId!), ...(first.body.messageId ? [messageStream(first.body.messageId as string)] : [])];
+  // Every stream the command could have written: the chat (or the one it created), the message, one it created.
+  const chat = (first.body.groupChatId as string | undefined) ?? situation.chat;
+  const streams = [groupChatStream(chat), messageStream(situation.message), ...(first.body.messageId ? [messageStream(first.body.messageId as string)] : [])];
   const versions = async () => Promise.all(streams.map(async (stream) => (await store.readStream(stream)).map((commit) => commit.version)));
   const before = await versions();
   const again = await send('alice', method, url, body, key);
@@ -211,6 +218,6 @@ async function probeKeys(t: Test, route: DescribedOperation, send: Send, store: 
   t.same(await versions(), before, 'and appends nothing, to any stream');
   // The key with another request that would succeed: the same on another chat prepared alike
   // (or, for a create, another body).
-  const other = path.includes('{id}') ? await send('alice', method, fillPath(path, await prepare()), body, key) : await send('alice', method, url, { ...body, name: 'another name' }, key);
+  const other = route.pathParameters.length > 0 ? await send('alice', method, fillPath(path, pathValues(await prepare())), body, key) : await send('alice', method, url, { ...body, name: 'another name' }, key);
   t.equal(other.status, 422, 'the key with another request is 422');
 }

@@ -11,6 +11,8 @@ export type { OpenApiDocument } from './described-operations.ts';
 export async function documentedServer(store: EventStore, database: ProjectionDatabase, options: AppServerOptions = {}) {
   const api = await appServer(store, database, { ...options, documented: true });
   const served = await api.server.inject('/openapi.json');
+  // A route whose schemas cannot be made (a path parameter or body field without one) fails the description.
+  if (served.statusCode !== 200) throw new Error(`/openapi.json answered ${served.statusCode} (${served.payload}): a route's schemas could not be made; \`npx tsc --noEmit\` names the route`);
   return { ...api, document: JSON.parse(served.payload) as OpenApiDocument };
 }
 

@@ -14,7 +14,7 @@ import type { Commit } from '../../src/eventstore/index.ts';
 import { toItem } from '../../src/eventstore/index.ts';
 import { DynamoDbEventStore } from '../../src/eventstore/dynamodb-event-store.ts';
 import { commandModule } from '../../src/modules/command/index.ts';
-import { Projector, migrate, rebuildProjections } from '../../src/modules/projection/index.ts';
+import { Projector, migrate, newRow, rebuildProjections, tables } from '../../src/modules/projection/index.ts';
 import { queryModule } from '../../src/modules/query/index.ts';
 import type { ProjectionDatabase } from '../../src/modules/projection/index.ts';
 import { authPlugin, issueToken } from '../../src/shared/auth.ts';
@@ -237,7 +237,9 @@ export async function rebuildThroughput(context: BenchContext): Promise<Row[]> {
   const rows = generated.flatMap((c) =>
     c.events
       .filter((e) => e.type === 'MessagePosted')
-      .map((e) => ({ message_id: c.streamId.slice('Message-'.length), group_chat_id: (e.data as { groupChatId: string }).groupChatId, author_id: 'bench', text: (e.data as { text: string }).text, posted_at: new Date(c.occurredAt), edited_at: null })),
+      .map((e) =>
+        newRow(tables.messages, { message_id: c.streamId.slice('Message-'.length), group_chat_id: (e.data as { groupChatId: string }).groupChatId, author_id: 'bench', text: (e.data as { text: string }).text, posted_at: new Date(c.occurredAt) }),
+      ),
   );
   const b0 = performance.now();
   for (let start = 0; start < rows.length; start += 1_000) await baseline.insertInto('messages').values(rows.slice(start, start + 1_000)).execute();

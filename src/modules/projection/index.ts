@@ -23,5 +23,5 @@ export type { EventLog } from './log-streams.ts';
 export { ProjectionFeed } from './projection-feed.ts';
 export { rebuildProjections } from './rebuild.ts';
 export type { RebuildResult } from './rebuild.ts';
-export { shownColumns, shownFields, viewOf } from './table-columns.ts';
+export { newRow, shownColumns, shownFields, viewOf } from './table-columns.ts';
 export type { ColumnKind, ViewOf } from './table-columns.ts';
