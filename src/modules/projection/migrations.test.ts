@@ -54,8 +54,8 @@ eachDatabase(t, 'the migrations make exactly the declared tables and columns, of
     select table_name from information_schema.tables where table_schema = ${database.schema} and table_name not like 'kysely_%' order by table_name`.execute(database.db);
   t.same(made.map((row) => row.table_name), Object.keys(tables).sort(), 'every declared table, no other');
   for (const [name, declared] of Object.entries(tables)) {
-    const { rows } = await sql<{ column_name: string; is_nullable: 'YES' | 'NO'; data_type: string }>`
-      select column_name, is_nullable, data_type from information_schema.columns where table_schema = ${database.schema} and table_name = ${name} order by column_name`.execute(database.db);
+    const { rows } = await sql<{ column_name: string; is_nullable: 'YES' | 'NO'; data_type: string; column_default: string | null }>`
+      select column_name, is_nullable, data_type, column_default from information_schema.columns where table_schema = ${database.schema} and table_name = ${name} order by column_name`.execute(database.db);
     t.same(rows.map((row) => row.column_name), Object.keys(declared.columns).sort(), `${name}: a column declared is a column migrated, and back`);
     const columns: Record<string, Column<unknown>> = declared.columns;
     t.same(
@@ -64,12 +64,23 @@ eachDatabase(t, 'the migrations make exactly the declared tables and columns, of
       `${name}: each column is of the SQL type its kind is migrated as`,
     );
     t.same(
+      rows.filter((row) => (row.column_default ?? undefined) !== sqlDefault(columns[row.column_name]?.initially)).map((row) => `${row.column_name} default ${row.column_default}`),
+      [],
+      `${name}: a column's migrated default is its declared initial value (rows already there get what a new row gets)`,
+    );
+    t.same(
       rows.filter((row) => (row.is_nullable === 'YES') !== columns[row.column_name]?.nullable).map((row) => `${row.column_name} ${row.is_nullable === 'YES' ? 'nullable' : 'not null'}`),
       [],
       `${name}: each column holds NULL as its declaration says`,
     );
   }
 });
+
+/** A declared initial value as Postgres shows a column's default (`information_schema.columns.column_default`). */
+function sqlDefault(initially: unknown): string | undefined {
+  if (initially === undefined) return undefined;
+  return typeof initially === 'string' ? `'${initially.replaceAll("'", "''")}'::text` : String(initially);
+}
 
 /** A value of each SQL type the migrations use, for a row that only has to exist. */
 const anyValue: Record<string, () => unknown> = {

@@ -25,7 +25,7 @@ const notesTable = table(
     stars: column.integer({ shownAs: 'stars' }),
     pinned: column.flag({ shownAs: 'pinned' }),
     role: column.role({ shownAs: 'role' }),
-    hidden: column.flag(),
+    hidden: column.flag({ initially: false }),
   },
   ['note_id'],
 );
@@ -34,6 +34,7 @@ t.test('a column says at run time its kind, whether it holds NULL (as its type d
   t.same(notesTable.columns.read_at, { kind: 'timestamp', nullable: true, shownAs: 'readAt' });
   t.same(notesTable.columns.text, { kind: 'text', nullable: false, shownAs: 'text' });
   t.same(notesTable.columns.chat_id, { kind: 'uuid', nullable: false }, 'a column no view shows');
+  t.same(notesTable.columns.hidden, { kind: 'flag', nullable: false, initially: false }, 'and its initial value');
   t.same(
     Object.values(notesTable.columns).map((c) => c.kind),
     ['uuid', 'uuid', 'text', 'timestamp', 'timestamp', 'integer', 'flag', 'role', 'flag'],
@@ -47,8 +48,10 @@ t.test('a new row: the values given, NULL where a column admits it and none was 
   t.strictSame(newRow(notesTable, note), { ...note, read_at: null }, 'NULL, not undefined (which an insert would leave to the column default)');
   t.same(Object.keys(newRow(notesTable, note)), Object.keys(notesTable.columns), 'every declared column, in order');
   t.same(newRow(notesTable, { ...note, read_at: written }).read_at, written, 'a value given is kept');
-  // @ts-expect-error a column that cannot be NULL must be given
-  newRow(notesTable, { note_id: 'n', chat_id: 'c', text: 'hi', written_at: written, stars: 2, pinned: false, role: 'member' });
+  const { hidden: _hidden, ...withoutHidden } = note;
+  t.strictSame(newRow(notesTable, withoutHidden).hidden, false, "a column left out takes its initial value");
+  // @ts-expect-error a column that cannot be NULL and has no initial value must be given
+  newRow(notesTable, { note_id: 'n', chat_id: 'c', text: 'hi', written_at: written, stars: 2, role: 'member' });
 });
 
 t.test('a view: each shown column under its field, timestamps as ISO 8601 text, NULL kept', async (t) => {

@@ -7,7 +7,7 @@ import type { Role } from '../../contracts/events.ts';
  * of the API's views that shows it. Everything else follows from the declaration:
  * - the table's type for Kysely (`RowOf`), hence the `Database` type;
  * - the update of its upsert (`fromExcluded`): a new column is written without another line;
- * - a new row with the columns that admit NULL left NULL (`newRow`);
+ * - a new row with each column's initial value, or NULL, where the fold gives none (`newRow`);
  * - the view of a row (`ViewOf`, `viewOf`) and the columns it selects (`shownColumns`), which the
  *   query module turns into the answer's schema from the kinds (query.schemas.ts, `viewFields`);
  * - the migrated schema is held to the kinds and nullability (`migrations.test.ts`).
@@ -44,34 +44,45 @@ export const sqlTypes: Readonly<Record<ColumnKind, string>> = {
   role: 'text',
 };
 
-/** A column holding `T`, shown in views as the field `Field` (or not at all). */
-export interface Column<T, Field extends string | undefined = string | undefined> {
+/**
+ * A column holding `T`, shown in views as the field `Field` (or not at all); `Initially` says
+ * whether it has a value of its own in a new row.
+ */
+export interface Column<T, Field extends string | undefined = string | undefined, Initially extends boolean = boolean> {
   /** The column's type, for the compiler only. */
   readonly type?: T;
+  /** For the compiler only: whether a new row may leave it out. */
+  readonly hasInitial?: Initially;
   readonly kind: ColumnKind;
   /** Whether it holds NULL: said at run time too, so the migrated schema can be checked against it. */
   readonly nullable: boolean;
   /** The field of the API's views that shows it; absent for columns only the queries use. */
   readonly shownAs?: Field;
+  /** What a new row holds unless the fold says otherwise; the migration's default is held to it. */
+  readonly initially?: unknown;
 }
 
-interface ColumnOptions {
+interface ColumnOptions<V> {
   /** Said as `true` or not at all: a column's nullability is known where it is declared. */
   readonly nullable?: true;
   readonly shownAs?: string;
+  /** Its value in a new row, and the default of the migration that adds it (rows already there get it too). */
+  readonly initially?: V;
 }
 
-type ColumnFor<K extends ColumnKind, O extends ColumnOptions> = Column<
+type ColumnFor<K extends ColumnKind, O extends ColumnOptions<Kinds[K]>> = Column<
   O extends { readonly nullable: true } ? Kinds[K] | null : Kinds[K],
-  O extends { readonly shownAs: infer F extends string } ? F : undefined
+  O extends { readonly shownAs: infer F extends string } ? F : undefined,
+  O extends { readonly initially: Kinds[K] } ? true : O extends { readonly nullable: true } ? true : false
 >;
 
 const kind =
   <K extends ColumnKind>(name: K) =>
-  <const O extends ColumnOptions = Record<never, never>>(options?: O): ColumnFor<K, O> => ({
+  <const O extends ColumnOptions<Kinds[K]> = Record<never, never>>(options?: O): ColumnFor<K, O> => ({
     kind: name,
     nullable: options?.nullable ?? false,
     ...(options?.shownAs === undefined ? {} : { shownAs: options.shownAs as ColumnFor<K, O>['shownAs'] }),
+    ...(options?.initially === undefined ? {} : { initially: options.initially }),
   });
 
 /** The kinds of column: `column.uuid()`, `column.timestamp({ nullable: true, shownAs: 'editedAt' })`. */
@@ -121,19 +132,20 @@ export function fromExcluded<C extends Columns, K extends keyof C & string>(
   return update as { [Name in Exclude<keyof C, K>]: RawBuilder<ValueOf<C[Name]>> };
 }
 
-type NullableNames<C> = { [Name in keyof C]: null extends ValueOf<C[Name]> ? Name : never }[keyof C];
+/** The columns a new row may leave out: those with an initial value, and those that admit NULL. */
+type OptionalNames<C> = { [Name in keyof C]: C[Name] extends Column<unknown, string | undefined, true> ? Name : never }[keyof C];
 
-/** What a new row must be given: every column that cannot be NULL; the others may be left out. */
-export type NewRowValues<T> = { [Name in Exclude<keyof ColumnsOf<T>, NullableNames<ColumnsOf<T>>>]: ValueOf<ColumnsOf<T>[Name]> } & {
-  [Name in NullableNames<ColumnsOf<T>>]?: ValueOf<ColumnsOf<T>[Name]>;
+/** What a new row must be given: every column without an initial value that cannot be NULL; the others may be left out. */
+export type NewRowValues<T> = { [Name in Exclude<keyof ColumnsOf<T>, OptionalNames<ColumnsOf<T>>>]: ValueOf<ColumnsOf<T>[Name]> } & {
+  [Name in OptionalNames<ColumnsOf<T>>]?: ValueOf<ColumnsOf<T>[Name]>;
 };
 
-/** A whole row of `table`: the values given, and NULL in every column that admits it and was not given. */
+/** A whole row of `table`: the values given, and where none was, the column's initial value, else NULL. */
 export function newRow<T extends TableColumns<Columns, string>>(declared: T, values: NewRowValues<T>): RowOf<T> {
   const row: Record<string, unknown> = {};
-  for (const [name, { nullable }] of Object.entries(declared.columns)) {
+  for (const [name, { nullable, initially }] of Object.entries(declared.columns)) {
     const value = (values as Record<string, unknown>)[name];
-    row[name] = value === undefined && nullable ? null : value;
+    row[name] = value !== undefined ? value : initially !== undefined ? initially : nullable ? null : value;
   }
   return row as RowOf<T>;
 }

@@ -18,7 +18,7 @@ export const groupChatsTable = table(
     updated_at: column.timestamp({ shownAs: 'updatedAt' }),
     /** The chat stream's version: what If-Match on a command compares with. */
     version: column.integer({ shownAs: 'version' }),
-    deleted: column.flag(),
+    deleted: column.flag({ initially: false }),
   },
   ['group_chat_id'],
 );
@@ -63,7 +63,7 @@ export function projectGroupChat(rows: GroupChatRows, groupChatId: string, commi
   for (const event of commit.events as readonly GroupChatEvent[]) {
     switch (event.type) {
       case 'GroupChatCreated':
-        chat = newRow(groupChatsTable, { group_chat_id: groupChatId, name: event.data.name, owner_id: event.data.ownerId, created_at: at, updated_at: at, version: commit.version, deleted: false });
+        chat = newRow(groupChatsTable, { group_chat_id: groupChatId, name: event.data.name, owner_id: event.data.ownerId, created_at: at, updated_at: at, version: commit.version });
         break;
       case 'GroupChatRenamed':
         if (chat) chat = { ...chat, name: event.data.name };
