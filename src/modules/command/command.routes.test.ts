@@ -396,6 +396,7 @@ t.test("a path parameter or body field is looked up by its own name, never throu
   const { body, params } = await import('./command.schemas.ts');
   t.throws(() => params(['constructor' as never]), /no schema for the path parameter \{constructor\}/);
   t.throws(() => params(['__proto__' as never]), /no schema for the path parameter/);
-  t.throws(() => body('X', ['toString' as never]), /no schema for the body field toString/);
+  t.throws(() => body('X', { text: 'toString' as never }), /no schema for the field kind toString/);
+  t.throws(() => body('X', { text: '__proto__' as never }), /no schema for the field kind/);
   t.same(Object.keys(params(['id', 'userId']).describe().keys ?? {}), ['id', 'userId']);
 });

@@ -7,7 +7,7 @@ import { healthRoute } from '../../shared/health.ts';
 import { documented, etag } from '../../shared/openapi/responses.ts';
 import type { ErrorStatus } from '../../shared/openapi/responses.ts';
 import { lazySchemas } from '../../shared/lazy-schema.ts';
-import type { FieldValue, Fields, PathParameters } from './command.schemas.ts';
+import type { FieldKinds, FieldValue, PathParameters } from './command.schemas.ts';
 import { groupChatDecider } from './group-chat/group-chat.decider.ts';
 import type { GroupChatCommand } from './group-chat/group-chat.decider.ts';
 import type { CommandHandler, CommandMetadata, Handled } from './handle-command.ts';
@@ -33,34 +33,36 @@ interface Input<P, B> {
 type ParameterNames<Path extends string> = Path extends `${string}{${infer Name}}${infer Rest}` ? Name | ParameterNames<Rest> : never;
 /** A path's parameters as validated: each is checked by its name's schema (`command.schemas.ts`, `pathParameters`). */
 type ParamsOf<Path extends string> = { readonly [Name in ParameterNames<Path>]: string };
-/** A body of these `fields`, as validated. */
-type BodyOf<Names extends keyof Fields> = { readonly [Name in Names]: FieldValue<Name> };
+/** A body of these fields, each of its kind, as validated. */
+type BodyOf<Shape extends Record<string, keyof FieldKinds>> = { readonly [Field in keyof Shape]: FieldValue<Shape[Field]> };
+type Shape = Record<string, keyof FieldKinds>;
 
 /**
  * One command route: its path and body (from which its input's schemas and types follow), and
  * which command it becomes.
  */
-type CommandRoute<Path extends string, Names extends keyof Fields> = CommandRouteRow<Path, Names> &
+type CommandRoute<Path extends string, Fields extends Shape> = CommandRouteRow<Path, Fields> &
   // A DELETE takes no body.
   ({ readonly method: 'POST' | 'PUT' } | { readonly method: 'DELETE'; readonly body?: never }) &
   // A path parameter without a schema is named by the compiler.
   (ParameterNames<Path> extends PathParameters ? unknown : { readonly pathParameterWithoutSchema: `{${Exclude<ParameterNames<Path>, PathParameters>}}: add its schema to pathParameters (command.schemas.ts)` });
 
-interface CommandRouteRow<Path extends string, Names extends keyof Fields> {
+interface CommandRouteRow<Path extends string, Fields extends Shape> {
   readonly method: 'POST' | 'PUT' | 'DELETE';
   /** Each `{parameter}` is validated by the schema its name has in `pathParameters`; an unknown name does not compile. */
   readonly path: Path;
   readonly description: string;
   /**
-   * The body: its name in the API description and the `fields` it holds, each field's schema
-   * stated once in `command.schemas.ts`. Absent: the route takes no body.
+   * The body: its name in the API description and the `fields` it holds, each with its kind
+   * (`{ userId: 'userId', role: 'role' }`, `{ important: 'flag' }`), whose schema is stated once in
+   * `command.schemas.ts`'s `fieldKinds`. Absent: the route takes no body.
    */
-  readonly body?: { readonly name: string; readonly fields: readonly Names[] };
+  readonly body?: { readonly name: string; readonly fields: Fields };
   /** A route that starts a stream: answers 201 with the new id under this name; no If-Match. */
   readonly creates?: 'groupChatId' | 'messageId';
   /** The refusals of its rules (403, 409), besides what every command of its kind can answer. */
   readonly refusals: readonly ErrorStatus[];
-  readonly toCommand: (input: Input<ParamsOf<Path>, BodyOf<Names>>) => Target;
+  readonly toCommand: (input: Input<ParamsOf<Path>, BodyOf<Fields>>) => Target;
 }
 
 /** What any command can answer: bad input, no token, a body too big or not JSON, a reused key, a store down. */
@@ -90,7 +92,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats',
     description: 'Create a group chat; the caller becomes its owner and an admin',
-    body: { name: 'CreateGroupChat', fields: ['name'] },
+    body: { name: 'CreateGroupChat', fields: { name: 'name' } },
     creates: 'groupChatId',
     refusals: [],
     toCommand: ({ payload, actorId, newId }) => ({ groupChatId: newId, command: { type: 'CreateGroupChat', actorId, name: payload.name } }),
@@ -99,7 +101,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/messages',
     description: 'Post a message (members)',
-    body: { name: 'PostMessage', fields: ['text'] },
+    body: { name: 'PostMessage', fields: { text: 'text' } },
     creates: 'messageId',
     refusals: [],
     toCommand: ({ params, payload, actorId, newId }) => ({
@@ -111,7 +113,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/rename',
     description: 'Rename a group chat (admins)',
-    body: { name: 'RenameGroupChat', fields: ['name'] },
+    body: { name: 'RenameGroupChat', fields: { name: 'name' } },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({ groupChatId: params.id, command: { type: 'RenameGroupChat', actorId, name: payload.name } }),
   }),
@@ -119,7 +121,7 @@ const commandTable = [
     method: 'POST',
     path: '/command/v1/group-chats/{id}/members',
     description: 'Add a member (admins)',
-    body: { name: 'AddMember', fields: ['userId', 'role'] },
+    body: { name: 'AddMember', fields: { userId: 'userId', role: 'role' } },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
@@ -130,7 +132,7 @@ const commandTable = [
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/members/{userId}',
     description: "Change a member's role (admins)",
-    body: { name: 'ChangeMemberRole', fields: ['role'] },
+    body: { name: 'ChangeMemberRole', fields: { role: 'role' } },
     refusals: [403, 409],
     toCommand: ({ params, payload, actorId }) => ({
       groupChatId: params.id,
@@ -155,7 +157,7 @@ const commandTable = [
     method: 'PUT',
     path: '/command/v1/group-chats/{id}/messages/{messageId}',
     description: 'Edit a message (its author)',
-    body: { name: 'EditMessage', fields: ['text'] },
+    body: { name: 'EditMessage', fields: { text: 'text' } },
     refusals: [403],
     toCommand: ({ params, payload, actorId }) => ({
       messageId: params.messageId,
@@ -193,7 +195,7 @@ export function commandRoutes(deps: RouteDependencies): ServerRoute[] {
 }
 
 /** A table row as a hapi route: validate, build the command, run it, answer `{version, token}`. */
-function route<Path extends string, Names extends keyof Fields = never>(definition: CommandRoute<Path, Names>) {
+function route<Path extends string, Fields extends Shape = Record<never, never>>(definition: CommandRoute<Path, Fields>) {
   const { method, path, description, creates, refusals } = definition;
   const { status, body, errors, done } = answers[creates ?? 'update'];
   const parameters = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name as PathParameters);
@@ -214,7 +216,7 @@ function route<Path extends string, Names extends keyof Fields = never>(definiti
         const ids = requestIds(actorId, header(request, 'idempotency-key'));
         const newId = ids.newId(creates === 'messageId' ? 'message' : 'group-chat');
         // hapi types a request's params and payload loosely; here they are what `validate` let through.
-        const target = definition.toCommand({ params: request.params as ParamsOf<Path>, payload: request.payload as BodyOf<Names>, actorId, newId });
+        const target = definition.toCommand({ params: request.params as ParamsOf<Path>, payload: request.payload as BodyOf<Fields>, actorId, newId });
         const metadata: CommandMetadata = {
           commandId: ids.commandId,
           commandHash: requestHash(`${method} ${path}`, request.params, request.payload),

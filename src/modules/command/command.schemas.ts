@@ -117,22 +117,30 @@ export const params = (names: readonly PathParameters[]): ObjectSchema =>
     ),
   );
 /**
- * The fields a command's body is made of (its route states which, `command.routes.ts`): each
- * field's schema is stated here once, whatever body carries it.
+ * The kinds of field a command's body is made of (its route names each field and its kind,
+ * `command.routes.ts`): each kind's schema is stated here once, whatever body carries it. A field of
+ * a kind already here needs nothing more.
  */
-export const fields = { name, text, userId, role };
-export type Fields = typeof fields;
+export const fieldKinds = {
+  name,
+  text,
+  userId,
+  role,
+  flag: Joi.boolean().required().example(true),
+  count: Joi.number().integer().min(0).max(1_000_000).required().example(30),
+};
+export type FieldKinds = typeof fieldKinds;
 
-/** What a field of `fields` holds once validated. */
-export type FieldValue<Name extends keyof Fields> = Fields[Name] extends AnySchema<infer V> ? V : never;
+/** What a field of a kind holds once validated. */
+export type FieldValue<Kind extends keyof FieldKinds> = FieldKinds[Kind] extends AnySchema<infer V> ? V : never;
 
-/** A command's body: these `fields`, under the name the API description gives it. */
-export const body = <Names extends keyof Fields>(name: string, names: readonly Names[]): ObjectSchema<{ [Field in Names]: FieldValue<Field> }> =>
+/** A command's body: these fields, each of its kind, under the name the API description gives it. */
+export const body = <Shape extends Record<string, keyof FieldKinds>>(name: string, shape: Shape): ObjectSchema<{ [Field in keyof Shape]: FieldValue<Shape[Field]> }> =>
   Joi.object(
     Object.fromEntries(
-      names.map((field) => {
-        if (!Object.hasOwn(fields, field)) throw new Error(`no schema for the body field ${field}`);
-        return [field, fields[field]];
+      Object.entries(shape).map(([field, kind]) => {
+        if (!Object.hasOwn(fieldKinds, kind)) throw new Error(`no schema for the field kind ${kind}`);
+        return [field, fieldKinds[kind]];
       }),
     ),
   ).label(name);
