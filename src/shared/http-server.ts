@@ -160,6 +160,11 @@ function refuseDeclaredOversizedBodies(server: Server): void {
     if (!Number.isFinite(declared) || maxBytes === undefined || declared <= maxBytes) return h.continue;
     const auth = request.route.settings.auth as { strategies?: string[] } | false | undefined;
     if (auth && !(await authenticates(request, auth.strategies ?? []))) return h.continue;
+    // Discarded as it arrives, on a connection that stays open: hapi would otherwise answer with
+    // `Connection: close` for a body it has not read, and a client still sending would meet a
+    // closed socket (EPIPE) instead of reading its 413. The request deadline still ends a trickle.
+    (request as unknown as { _isPayloadPending: boolean })._isPayloadPending = false;
+    request.raw.req.resume();
     return h
       .response({ statusCode: 413, error: 'Request Entity Too Large', message: `Payload content length greater than maximum allowed: ${maxBytes}` })
       .code(413)
@@ -298,9 +303,12 @@ function answerMalformedConnections(server: Server): void {
   const track = (req: IncomingMessage, res: ServerResponse) => {
     const exchange = { req, res };
     inFlight.set(req.socket, exchange);
-    res.once('close', () => {
+    const forget = () => {
       if (inFlight.get(req.socket) === exchange) inFlight.delete(req.socket);
-    });
+    };
+    // An answer given before its body is in (a 413) leaves the request in flight until the body
+    // has been discarded: a deadline meanwhile must not answer it a second time.
+    res.once('close', () => (req.complete ? forget() : req.once('end', forget).once('close', forget)));
   };
   listener.on('request', track);
   listener.on('checkContinue', track);
