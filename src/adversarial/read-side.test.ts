@@ -17,7 +17,7 @@ import { invocationContextHeader } from '../shared/health.ts';
 import { createHttpServer } from '../shared/http-server.ts';
 import { appServer } from '../testing/app-server.ts';
 import { testSecret } from '../testing/command-server.ts';
-import { openTestDatabase, refusedDatabase } from '../testing/databases.ts';
+import { openTestDatabase, recordingStatements, refusedDatabase } from '../testing/databases.ts';
 import { capturedLogger } from '../testing/log-capture.ts';
 import { insertRecord, streamEvent } from '../testing/stream-events.ts';
 import { closeTestDynamoDb, freshEventStore } from '../testing/stores.ts';
@@ -116,14 +116,7 @@ t.test('an event type this reader does not know, met by a consistency catch-up, 
 t.test('a token naming a foreign message and one naming no message take the same SQL', async (t) => {
   const { store } = await freshEventStore();
   const database = await openTestDatabase(t, null);
-  const statements: string[] = [];
-  const counted = database.db.withPlugin({
-    transformQuery: (args) => {
-      statements.push(database.db.getExecutor().compileQuery(args.node, args.queryId).sql);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  });
+  const { db: counted, statements } = recordingStatements(database.db);
   const api = await appServer(store, { ...database, db: counted });
   const alice = api.as('alice');
   const chat = await alice.createChat('Private');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import t from 'tap';
 import type { Test } from 'tap';
 import { migrate, openDatabase } from '../modules/projection/index.ts';
@@ -73,4 +74,17 @@ export async function refusedDatabase(t: Test): Promise<ProjectionDatabase> {
   const database = await openDatabase({ url: 'postgres://nobody@127.0.0.1:9/none' });
   t.teardown(() => database.close());
   return database;
+}
+
+/** `db` with every statement it sends recorded as its SQL text: what a test compares or counts. */
+export function recordingStatements<DB>(db: Kysely<DB>): { readonly db: Kysely<DB>; readonly statements: string[] } {
+  const statements: string[] = [];
+  const recording = db.withPlugin({
+    transformQuery: (args) => {
+      statements.push(db.getExecutor().compileQuery(args.node, args.queryId).sql);
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  });
+  return { db: recording, statements };
 }

@@ -5,7 +5,7 @@ import { groupChatStream, messageStream } from '../../contracts/streams.ts';
 import { EventStoreUnavailableError } from '../../eventstore/index.ts';
 import type { EventStore, ReadOptions } from '../../eventstore/index.ts';
 import { commandServer } from '../../testing/command-server.ts';
-import { eachDatabase } from '../../testing/databases.ts';
+import { eachDatabase, recordingStatements } from '../../testing/databases.ts';
 import { untilHolds } from '../../testing/eventually.ts';
 import { closeTestDynamoDb, freshEventStore, wrapStore } from '../../testing/stores.ts';
 import { ReadYourWrites } from './consistency.ts';
@@ -218,14 +218,7 @@ eachDatabase(t, 'read-your-writes', async (t, open) => {
   t.test('a foreign stream and an unknown one cost the same reads of the log and the same SQL', async (t) => {
     const chat = await alice.createChat('Probed');
     const posted = await alice.post(chat.id, 'secret');
-    const statements: string[] = [];
-    const counted = database.db.withPlugin({
-      transformQuery: (args) => {
-        statements.push(database.db.getExecutor().compileQuery(args.node, args.queryId).sql);
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    });
+    const { db: counted, statements } = recordingStatements(database.db);
     const observed = observedLog(store);
     const readYourWrites = new ReadYourWrites(new Projector(counted, observed.log), counted, { timeoutMs: 60_000, maxWaiters: 10, maxWaitersPerCaller: 10 });
     await readYourWrites.follows('alice', { streamId: groupChatStream(chat.id), version: 1 });
