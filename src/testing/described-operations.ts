@@ -71,13 +71,14 @@ const parameterThings: Readonly<Record<string, keyof Situation>> = { id: 'chat',
 export const pathValues = (situation: Situation): Record<string, string> =>
   Object.fromEntries(Object.entries(parameterThings).map(([name, thing]) => [name, situation[thing]]));
 
+/** The names of `path`'s `{parameters}`, in order. */
+const parameterNames = (path: string): string[] => [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+
 /** The names of the path parameters of `path` that name a `thing` (a suite's probes of a message id, say). */
-export const parametersNaming = (path: string, thing: keyof Situation): string[] =>
-  [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!).filter((name) => parameterThings[name] === thing);
+export const parametersNaming = (path: string, thing: keyof Situation): string[] => parameterNames(path).filter((name) => parameterThings[name] === thing);
 
 /** The path parameters of `path` that name nothing known: a suite fails naming them. */
-export const unknownParameters = (path: string): string[] =>
-  [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!).filter((name) => !Object.hasOwn(parameterThings, name));
+export const unknownParameters = (path: string): string[] => parameterNames(path).filter((name) => !Object.hasOwn(parameterThings, name));
 
 /** Every operation of the description under /command/v1/ and /query/v1/ (health routes aside). */
 export function describedOperations(document: OpenApiDocument): DescribedOperation[] {
@@ -97,7 +98,7 @@ export function describedOperations(document: OpenApiDocument): DescribedOperati
           method: method.toUpperCase(),
           operation,
           statuses: Object.keys(operation.responses).map(Number),
-          pathParameters: [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
+          pathParameters: parameterNames(path),
           queryParameters,
           sampleBody: bodyFor({}),
           bodyFor,

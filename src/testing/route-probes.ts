@@ -87,7 +87,7 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
   t.ok(routes.length >= 3, `${routes.length} described routes under ${prefix}`);
 
   for (const route of routes) {
-    const { path, method, pathParameters: names } = route;
+    const { path, method } = route;
     t.test(`${method} ${path}`, async (t) => {
       const missing = unknownParameters(path);
       if (missing.length > 0) return t.fail(`${method} ${path}: {${missing.join('}, {')}} names nothing a probe prepares; give it a thing in parameterThings (src/testing/described-operations.ts)`);
@@ -144,10 +144,9 @@ export async function probeRoutes(t: Test, prefix: string): Promise<void> {
 
       // Every parameter whose value is a UUID (a chat's or a message's id) is described, and checked, as one.
       const uuidParams = (route.operation.parameters ?? []).flatMap((p) => ('name' in p && p.in === 'path' && p.schema?.format === 'uuid' ? [p.name] : []));
-      for (const name of names.filter((name) => /^[0-9a-f]{8}-/.test(valuesFor(chatId)[name]!))) {
-        t.ok(uuidParams.includes(name), `{${name}} is described as a UUID`);
-      }
-      for (const name of names.filter((name) => /^[0-9a-f]{8}-/.test(valuesFor(chatId)[name]!))) {
+      const idParameters = [...chatParameters, ...messageParameters];
+      for (const name of idParameters) t.ok(uuidParams.includes(name), `{${name}} is described as a UUID`);
+      for (const name of idParameters) {
         t.test(`{${name}} in any other spelling: 400 naming it, for the chat's own admin`, async (t) => {
           for (const spelling of notIds(valuesFor(chatId)[name]!)) {
             const answer = await send('alice', method, url({ ...valuesFor(chatId), [name]: spelling }), body);
